@@ -1,0 +1,3 @@
+from mmsearch.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,428 @@
+"""Opening the catalog (SQLite in WAL mode, migrated by Alembic) and every query on it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.exc import DatabaseError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mmsearch.catalog.models import Embedding, Failure, Folder, Photo
+
+CATALOG_FILE = "catalog.sqlite"
+
+
+class CatalogError(Exception):
+    """The catalog can't be opened or used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    id: int
+    path: Path
+    photos: int
+    failures: int
+
+
+@dataclass(frozen=True)
+class KnownPhoto:
+    """What the indexer needs to know about a catalogued photo to decide what to do."""
+
+    id: int
+    path: Path
+    size: int
+    mtime_ns: int
+    content_hash: str
+    has_embedding: bool
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    """A photo read from disk, ready to be written with its embedding."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    content_hash: str
+    width: int
+    height: int
+    taken_at: datetime | None
+    camera: str | None
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    id: int
+    path: Path
+    size: int
+    width: int
+    height: int
+    taken_at: datetime | None
+    camera: str | None
+
+
+@dataclass(frozen=True)
+class FailureInfo:
+    path: Path
+    reason: str
+    failed_at: datetime
+
+
+def _migrations_config(connection: Any) -> Config:
+    cfg = Config()
+    location = resources.files("mmsearch.catalog") / "migrations"
+    cfg.set_main_option("script_location", str(location))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _prefix_range(folder: Path) -> tuple[bytes, bytes]:
+    """Byte bounds that select every path strictly inside `folder`."""
+    prefix = os.fsencode(folder).rstrip(b"/" + os.sep.encode()) + os.sep.encode()
+    return prefix, prefix + b"\xff"
+
+
+def vector_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+class Catalog:
+    """The SQLite catalog in a data folder. Thread-safe for separate sessions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, data_dir: Path) -> Catalog:
+        """Open (creating and migrating as needed) the catalog in `data_dir`."""
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CatalogError(
+                f"cannot create the data folder {data_dir}: {e.strerror}. "
+                "Choose another with --data-dir or MMSEARCH_HOME."
+            ) from e
+        db_path = data_dir / CATALOG_FILE
+        engine = create_engine(f"sqlite:///{db_path}", connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            # WAL: readers never block the writer, and a crash mid-write loses at most
+            # the transaction in flight. NORMAL sync is safe in WAL against app crashes.
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        catalog = cls(engine)
+        try:
+            catalog._migrate()
+        except DatabaseError as e:
+            raise CatalogError(
+                f"the catalog {db_path} cannot be read ({e.orig}). Move it aside and run "
+                "`mmsearch index` to rebuild it from your folders."
+            ) from e
+        return catalog
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            cfg = _migrations_config(conn)
+            current = MigrationContext.configure(conn).get_current_revision()
+            head = ScriptDirectory.from_config(cfg).get_current_head()
+            if current != head:
+                command.upgrade(cfg, "head")
+
+    def schema_version(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose work is committed as one transaction, or rolled back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- folders ---------------------------------------------------------------------------
+
+    def folders(self) -> list[FolderInfo]:
+        with self.session() as s:
+            photo_counts = dict(
+                s.execute(select(Photo.folder_id, func.count()).group_by(Photo.folder_id)).all()
+            )
+            failure_counts = dict(
+                s.execute(select(Failure.folder_id, func.count()).group_by(Failure.folder_id)).all()
+            )
+            return [
+                FolderInfo(f.id, f.path, photo_counts.get(f.id, 0), failure_counts.get(f.id, 0))
+                for f in s.scalars(select(Folder).order_by(Folder.path))
+            ]
+
+    def add_folder(self, path: Path) -> tuple[FolderInfo, str]:
+        """Add a folder; returns it and a note. A folder inside a known one is not added twice;
+        a folder that contains known ones takes their photos over."""
+        path = Path(os.path.abspath(path))
+        with self.session() as s:
+            for folder in s.scalars(select(Folder)):
+                if folder.path == path or path.is_relative_to(folder.path):
+                    return self._info(s, folder), f"already covered by {folder.path}"
+            new = Folder(path=path, added_at=datetime.now())
+            s.add(new)
+            s.flush()
+            absorbed = [f for f in s.scalars(select(Folder)) if f.path.is_relative_to(path)]
+            absorbed = [f for f in absorbed if f.id != new.id]
+            for child in absorbed:
+                s.execute(update(Photo).where(Photo.folder_id == child.id).values(folder_id=new.id))
+                s.execute(
+                    update(Failure).where(Failure.folder_id == child.id).values(folder_id=new.id)
+                )
+                s.execute(delete(Folder).where(Folder.id == child.id))
+            note = "added"
+            if absorbed:
+                note += " (includes " + ", ".join(str(f.path) for f in absorbed) + ")"
+            return self._info(s, new), note
+
+    def remove_folder(self, path: Path) -> list[int] | None:
+        """Forget a folder and its photos; returns the removed photo ids, None if unknown."""
+        path = Path(os.path.abspath(path))
+        with self.session() as s:
+            folder = s.scalar(select(Folder).where(Folder.path == path))
+            if folder is None:
+                return None
+            ids = list(s.scalars(select(Photo.id).where(Photo.folder_id == folder.id)))
+            s.execute(delete(Folder).where(Folder.id == folder.id))
+            return ids
+
+    def _info(self, s: Session, folder: Folder) -> FolderInfo:
+        photos = s.scalar(select(func.count()).where(Photo.folder_id == folder.id)) or 0
+        failures = s.scalar(select(func.count()).where(Failure.folder_id == folder.id)) or 0
+        return FolderInfo(folder.id, folder.path, photos, failures)
+
+    # -- what the indexer reads --------------------------------------------------------------
+
+    def known_photos(self, folder_id: int, model_id: str) -> dict[Path, KnownPhoto]:
+        with self.session() as s:
+            embedded = select(Embedding.photo_id).where(Embedding.model_id == model_id)
+            rows = s.execute(
+                select(
+                    Photo.id,
+                    Photo.path,
+                    Photo.size,
+                    Photo.mtime_ns,
+                    Photo.content_hash,
+                    Photo.id.in_(embedded),
+                ).where(Photo.folder_id == folder_id)
+            ).all()
+        return {r[1]: KnownPhoto(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows}
+
+    def known_failures(self, folder_id: int) -> dict[Path, tuple[int, int]]:
+        """Failed paths of a folder with the size and mtime they failed at."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Failure.path, Failure.size, Failure.mtime_ns).where(
+                    Failure.folder_id == folder_id
+                )
+            ).all()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def embedded_hashes(self, model_id: str) -> set[str]:
+        """Content hashes of every photo embedded under `model_id`."""
+        with self.session() as s:
+            return set(
+                s.scalars(
+                    select(Photo.content_hash)
+                    .join(Embedding, Embedding.photo_id == Photo.id)
+                    .where(Embedding.model_id == model_id)
+                )
+            )
+
+    def photo_by_hash(
+        self, content_hash: str, model_id: str
+    ) -> tuple[PhotoInfo, np.ndarray] | None:
+        """A catalogued photo with this content and its embedding, to reuse for a copy."""
+        with self.session() as s:
+            row = s.execute(
+                select(Photo, Embedding.vector)
+                .join(Embedding, Embedding.photo_id == Photo.id)
+                .where(Photo.content_hash == content_hash, Embedding.model_id == model_id)
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            p, vector = row
+            info = PhotoInfo(p.id, p.path, p.size, p.width, p.height, p.taken_at, p.camera)
+        return info, np.frombuffer(vector, dtype="<f4").astype(np.float32)
+
+    # -- what the indexer writes ---------------------------------------------------------------
+
+    def add_photos(
+        self, folder_id: int, model_id: str, records: Sequence[PhotoRecord]
+    ) -> list[int]:
+        """Insert or replace photos with their embeddings in one transaction; returns their ids."""
+        now = datetime.now()
+        ids: list[int] = []
+        with self.session() as s:
+            for r in records:
+                photo = s.scalar(select(Photo).where(Photo.path == r.path))
+                if photo is None:
+                    photo = Photo(path=r.path, folder_id=folder_id)
+                    s.add(photo)
+                photo.folder_id = folder_id
+                photo.size, photo.mtime_ns, photo.content_hash = r.size, r.mtime_ns, r.content_hash
+                photo.width, photo.height = r.width, r.height
+                photo.taken_at, photo.camera, photo.indexed_at = r.taken_at, r.camera, now
+                s.flush()
+                s.merge(
+                    Embedding(photo_id=photo.id, model_id=model_id, vector=vector_bytes(r.vector))
+                )
+                s.execute(delete(Failure).where(Failure.path == r.path))
+                ids.append(photo.id)
+        return ids
+
+    def move_photo(self, photo_id: int, new_path: Path, size: int, mtime_ns: int) -> None:
+        """A file was moved or renamed: keep its row (and embedding), change its path."""
+        with self.session() as s:
+            s.execute(
+                update(Photo)
+                .where(Photo.id == photo_id)
+                .values(path=new_path, size=size, mtime_ns=mtime_ns)
+            )
+            s.execute(delete(Failure).where(Failure.path == new_path))
+
+    def touch_photo(self, photo_id: int, size: int, mtime_ns: int) -> None:
+        """The file's time changed but its content did not."""
+        with self.session() as s:
+            s.execute(
+                update(Photo).where(Photo.id == photo_id).values(size=size, mtime_ns=mtime_ns)
+            )
+
+    def delete_photos(self, ids: Sequence[int]) -> None:
+        with self.session() as s:
+            for start in range(0, len(ids), 500):
+                s.execute(delete(Photo).where(Photo.id.in_(ids[start : start + 500])))
+
+    def record_failure(
+        self, folder_id: int, path: Path, reason: str, size: int = -1, mtime_ns: int = -1
+    ) -> None:
+        with self.session() as s:
+            s.execute(delete(Photo).where(Photo.path == path))
+            failure = s.scalar(select(Failure).where(Failure.path == path))
+            if failure is None:
+                failure = Failure(path=path, folder_id=folder_id)
+                s.add(failure)
+            failure.folder_id, failure.reason = folder_id, reason
+            failure.size, failure.mtime_ns, failure.failed_at = size, mtime_ns, datetime.now()
+
+    def clear_failures(self, paths: Sequence[Path]) -> None:
+        with self.session() as s:
+            for path in paths:
+                s.execute(delete(Failure).where(Failure.path == path))
+
+    # -- what search reads -------------------------------------------------------------------
+
+    def embedding_ids(self, model_id: str) -> np.ndarray:
+        """Sorted photo ids that have an embedding under `model_id`."""
+        with self.session() as s:
+            ids = s.scalars(
+                select(Embedding.photo_id)
+                .where(Embedding.model_id == model_id)
+                .order_by(Embedding.photo_id)
+            ).all()
+        return np.asarray(ids, dtype=np.int64)
+
+    def vectors(
+        self, model_id: str, ids: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, matrix) of the embeddings under `model_id`, all of them or those of `ids`."""
+        stmt = select(Embedding.photo_id, Embedding.vector).where(Embedding.model_id == model_id)
+        rows: list[Any] = []
+        with self.session() as s:
+            if ids is None:
+                rows = list(s.execute(stmt.order_by(Embedding.photo_id)).all())
+            else:
+                wanted = list(ids)
+                for start in range(0, len(wanted), 900):
+                    chunk = wanted[start : start + 900]
+                    rows.extend(s.execute(stmt.where(Embedding.photo_id.in_(chunk))).all())
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        id_array = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+        return id_array, matrix.astype(np.float32, copy=False)
+
+    def filtered_ids(
+        self,
+        model_id: str,
+        folder: Path | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+    ) -> np.ndarray:
+        """Ids of embedded photos inside `folder` and taken within [after, before)."""
+        stmt = select(Photo.id).join(Embedding, Embedding.photo_id == Photo.id)
+        stmt = stmt.where(Embedding.model_id == model_id)
+        if folder is not None:
+            low, high = _prefix_range(Path(os.path.abspath(folder)))
+            stmt = stmt.where(Photo.path > low, Photo.path < high)
+        if after is not None:
+            stmt = stmt.where(Photo.taken_at >= after)
+        if before is not None:
+            stmt = stmt.where(Photo.taken_at < before)
+        with self.session() as s:
+            return np.asarray(s.scalars(stmt.order_by(Photo.id)).all(), dtype=np.int64)
+
+    def photos(self, ids: Sequence[int]) -> dict[int, PhotoInfo]:
+        out: dict[int, PhotoInfo] = {}
+        wanted = [int(i) for i in ids]
+        with self.session() as s:
+            for start in range(0, len(wanted), 900):
+                for p in s.scalars(select(Photo).where(Photo.id.in_(wanted[start : start + 900]))):
+                    out[p.id] = PhotoInfo(
+                        p.id, p.path, p.size, p.width, p.height, p.taken_at, p.camera
+                    )
+        return out
+
+    def photo_by_path(self, path: Path) -> PhotoInfo | None:
+        with self.session() as s:
+            p = s.scalar(select(Photo).where(Photo.path == Path(os.path.abspath(path))))
+            if p is None:
+                return None
+            return PhotoInfo(p.id, p.path, p.size, p.width, p.height, p.taken_at, p.camera)
+
+    def failures(self) -> list[FailureInfo]:
+        with self.session() as s:
+            return [
+                FailureInfo(f.path, f.reason, f.failed_at)
+                for f in s.scalars(select(Failure).order_by(Failure.path))
+            ]
+
+    def counts(self, model_id: str) -> dict[str, int]:
+        with self.session() as s:
+            photos = s.scalar(select(func.count()).select_from(Photo)) or 0
+            embedded = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Embedding)
+                    .where(Embedding.model_id == model_id)
+                )
+                or 0
+            )
+            failures = s.scalar(select(func.count()).select_from(Failure)) or 0
+        return {"photos": photos, "embedded": embedded, "failures": failures}

@@ -1,0 +1,109 @@
+"""SQLAlchemy 2.x typed models of the catalog.
+
+Paths are stored as the raw bytes the file system gave us (`os.fsencode`), so a file name
+that is not valid UTF-8 round-trips exactly instead of being lost or mangled.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class FsPath(TypeDecorator[Path]):
+    """A file system path stored as its exact bytes."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Path | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else os.fsencode(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> Path | None:
+        return None if value is None else Path(os.fsdecode(value))
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Folder(Base):
+    """A folder the user asked us to index (recursively)."""
+
+    __tablename__ = "folders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[Path] = mapped_column(FsPath, unique=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="folder", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Photo(Base):
+    """One photo file on disk, with what we read from it."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    folder_id: Mapped[int] = mapped_column(ForeignKey("folders.id", ondelete="CASCADE"), index=True)
+    path: Mapped[Path] = mapped_column(FsPath, unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    camera: Mapped[str | None] = mapped_column(Text)
+    indexed_at: Mapped[datetime] = mapped_column(DateTime)
+
+    folder: Mapped[Folder] = relationship(back_populates="photos")
+    embeddings: Mapped[list[Embedding]] = relationship(
+        back_populates="photo", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Embedding(Base):
+    """A photo's unit vector under one model; the vector index is derived from these rows."""
+
+    __tablename__ = "embeddings"
+
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little endian, unit length
+
+    photo: Mapped[Photo] = relationship(back_populates="embeddings")
+
+    __table_args__ = (Index("ix_embeddings_model", "model_id"),)
+
+
+class Failure(Base):
+    """A file that could not be indexed, with the reason a person can act on."""
+
+    __tablename__ = "failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    folder_id: Mapped[int] = mapped_column(ForeignKey("folders.id", ondelete="CASCADE"), index=True)
+    path: Mapped[Path] = mapped_column(FsPath, unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger, default=-1)  # -1: unknown (not stat-able)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger, default=-1)
+    failed_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,421 @@
+"""The `mmsearch` command line: a thin front end over the services."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import numpy as np
+
+from mmsearch import __version__
+from mmsearch.catalog import CatalogError
+from mmsearch.encoders import ModelError
+from mmsearch.services.evaluation import EvalError
+from mmsearch.services.library import Library
+from mmsearch.services.search import QueryError, SearchHit
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _emit_json(value: Any) -> None:
+    # ensure_ascii keeps non-UTF-8 file names exact (as \\udcXX escapes that json.loads
+    # and os.fsencode turn back into the original bytes).
+    print(json.dumps(value, indent=2, ensure_ascii=True, default=str), flush=True)
+
+
+def _path_text(path: Path) -> str:
+    return os.fsdecode(path)
+
+
+def _parse_date(text: str) -> datetime:
+    for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024, 2024-07 or 2024-07-31")
+
+
+def _progress_bar(description: str, enabled: bool) -> Callable[[int, int, object], None]:
+    """A tqdm bar (count, rate, ETA) on stderr, created when the total is known."""
+    from tqdm import tqdm
+
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int, _item: object = None) -> None:
+        if not enabled:
+            return
+        bar = state.get("bar")
+        if bar is None:
+            if total == 0:
+                return
+            bar = state["bar"] = tqdm(total=total, desc=description, unit="photo", file=sys.stderr)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_index(lib: Library, args: argparse.Namespace) -> int:
+    from mmsearch.services.indexing import Indexer
+
+    for folder in args.folders:
+        _add_folder(lib, folder, args)
+    if not lib.catalog.folders():
+        raise UserError("no folders to index: run `mmsearch index FOLDER` to add one")
+    cancel = threading.Event()
+
+    def stop(_sig: int, _frame: FrameType | None) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt  # second Ctrl-C: stop right now
+        cancel.set()
+        print("\nstopping after the current batch (Ctrl-C again to stop now)...", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        indexer = Indexer(lib, _progress_bar("indexing", not args.json), cancel)
+        report = indexer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if args.json:
+        _emit_json(
+            {
+                "added": report.added,
+                "updated": report.updated,
+                "moved": report.moved,
+                "copied": report.copied,
+                "unchanged": report.unchanged,
+                "removed": report.removed,
+                "failed": [{"path": _path_text(p), "reason": r} for p, r in report.failed],
+                "still_failing": report.still_failing,
+                "missing_folders": [_path_text(p) for p in report.missing_folders],
+                "interrupted": report.interrupted,
+                "seconds": round(report.seconds, 2),
+            }
+        )
+    else:
+        rate = report.indexed / report.seconds if report.seconds else 0.0
+        _say(
+            f"indexed {report.added} new, {report.updated} changed, {report.moved} moved, "
+            f"{report.copied} copies; {report.unchanged} unchanged, {report.removed} removed "
+            f"({report.seconds:.1f} s, {rate:.1f} photos/s)"
+        )
+        for path in report.missing_folders:
+            _say(f"folder not found, its photos are kept until it is back: {_path_text(path)}")
+        if report.failed:
+            _say(f"{len(report.failed)} file(s) could not be indexed:")
+            for path, reason in report.failed:
+                _say(f"  {_path_text(path)}: {reason}")
+        if report.still_failing:
+            _say(f"{report.still_failing} file(s) still unreadable (see `mmsearch status`)")
+        if report.interrupted:
+            _say("interrupted: run `mmsearch index` again to resume where it stopped")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _add_folder(lib: Library, folder: str, args: argparse.Namespace) -> None:
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise UserError(f"{folder} is not a folder")
+    info, note = lib.catalog.add_folder(path)
+    if not args.json:
+        _say(f"{_path_text(info.path)}: {note}")
+
+
+def cmd_folders(lib: Library, args: argparse.Namespace) -> int:
+    if args.action == "add":
+        for folder in args.paths:
+            _add_folder(lib, folder, args)
+    elif args.action == "remove":
+        for folder in args.paths:
+            removed = lib.catalog.remove_folder(Path(folder).expanduser())
+            if removed is None:
+                raise UserError(f"{folder} is not one of the indexed folders")
+            lib.index().remove(np.asarray(removed))
+            lib.index().save()
+            if not args.json:
+                _say(f"removed {folder} ({len(removed)} photos forgotten, files untouched)")
+    folders = lib.catalog.folders()
+    if args.json:
+        _emit_json(
+            [
+                {"path": _path_text(f.path), "photos": f.photos, "failures": f.failures}
+                for f in folders
+            ]
+        )
+    elif args.action == "list":
+        if not folders:
+            _say("no folders yet: `mmsearch folders add FOLDER`")
+        for f in folders:
+            _say(f"{f.photos:7d} photos  {f.failures:4d} failed  {_path_text(f.path)}")
+    return EXIT_OK
+
+
+def _print_hits(hits: list[SearchHit], args: argparse.Namespace) -> int:
+    if args.json:
+        _emit_json([{"path": _path_text(h.path), "score": round(h.score, 6)} for h in hits])
+    elif not hits:
+        _say("no photos indexed yet: run `mmsearch index FOLDER`")
+    else:
+        for h in hits:
+            taken = f"  {h.photo.taken_at:%Y-%m-%d}" if h.photo.taken_at else ""
+            _say(f"{h.score:6.3f}  {_path_text(h.path)}{taken}")
+    return EXIT_OK
+
+
+def cmd_search(lib: Library, args: argparse.Namespace) -> int:
+    from mmsearch.services.search import SearchEngine
+
+    folder = Path(args.folder).expanduser() if args.folder else None
+    hits = SearchEngine(lib).search(args.query, args.top, folder, args.after, args.before)
+    return _print_hits(hits, args)
+
+
+def cmd_similar(lib: Library, args: argparse.Namespace) -> int:
+    from mmsearch.services.search import SearchEngine
+
+    photo = Path(args.photo).expanduser()
+    if not photo.is_file():
+        raise UserError(f"{args.photo} is not a file")
+    return _print_hits(SearchEngine(lib).similar(photo.resolve(), args.top), args)
+
+
+def cmd_rank(lib: Library, args: argparse.Namespace) -> int:
+    from mmsearch.services.ranking import rank_captions
+
+    captions = list(args.captions)
+    if args.captions_file:
+        try:
+            captions += Path(args.captions_file).read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise UserError(f"can't read {args.captions_file}: {e.strerror}") from e
+    if not any(c.strip() for c in captions):
+        raise UserError("give captions to rank, as arguments or with --captions-file")
+    photo = Path(args.photo).expanduser()
+    if not photo.is_file():
+        raise UserError(f"{args.photo} is not a file")
+    ranked = rank_captions(lib, photo.resolve(), captions)
+    if args.json:
+        _emit_json([{"caption": r.caption, "score": round(r.score, 6)} for r in ranked])
+    else:
+        for r in ranked:
+            _say(f"{r.score:6.3f}  {r.caption}")
+    return EXIT_OK
+
+
+def cmd_status(lib: Library, args: argparse.Namespace) -> int:
+    counts = lib.catalog.counts(lib.model_id)
+    status: dict[str, Any] = {
+        "data_dir": str(lib.data_dir),
+        "schema": lib.catalog.schema_version(),
+        "model": lib.model_id,
+        "folders": [
+            {"path": _path_text(f.path), "photos": f.photos, "failures": f.failures}
+            for f in lib.catalog.folders()
+        ],
+        **counts,
+        "failed": [
+            {"path": _path_text(f.path), "reason": f.reason, "at": f.failed_at.isoformat()}
+            for f in lib.catalog.failures()
+        ],
+    }
+    try:
+        status["model_dir"] = str(lib.model_dir)
+        index = lib.index()
+        status["index"] = {
+            "vectors": len(index),
+            "agrees_with_catalog": len(index) == counts["embedded"],
+            "rebuilt_now": lib.index_rebuilt,
+            "file": str(index.index_path),
+        }
+    except ModelError as e:
+        status["model_error"] = str(e)
+    if args.json:
+        _emit_json(status)
+        return EXIT_OK
+    _say(f"data folder: {status['data_dir']} (catalog schema {status['schema']})")
+    _say(f"model:       {lib.model_id}  {status.get('model_dir', status.get('model_error'))}")
+    if "index" in status:
+        idx = status["index"]
+        health = "healthy" if idx["agrees_with_catalog"] else "DISAGREES with the catalog"
+        note = " (rebuilt from the catalog just now)" if idx["rebuilt_now"] else ""
+        _say(f"index:       {idx['vectors']} vectors, {health}{note}")
+    _say(f"photos:      {counts['photos']} ({counts['embedded']} embedded with this model)")
+    _say("folders:")
+    for f in status["folders"]:
+        _say(f"  {f['photos']:7d} photos  {f['failures']:4d} failed  {f['path']}")
+    if not status["folders"]:
+        _say("  none yet: `mmsearch index FOLDER`")
+    if status["failed"]:
+        _say(f"files that could not be indexed ({len(status['failed'])}):")
+        for f in status["failed"]:
+            _say(f"  {f['path']}: {f['reason']}")
+    return EXIT_OK
+
+
+def cmd_eval(lib: Library, args: argparse.Namespace) -> int:
+    from mmsearch.services.evaluation import evaluate
+
+    bar = _progress_bar("embedding photos", not args.json)
+    result = evaluate(
+        lib.model,
+        Path(args.captions),
+        Path(args.images_root) if args.images_root else None,
+        lambda done, total: bar(done, total, None),
+    )
+    if args.json:
+        _emit_json(result)
+        return EXIT_OK
+    _say(f"model {lib.model_id}: {result['images']} photos, {result['captions']} captions")
+    for key, title in (("t2i", "text -> image"), ("i2t", "image -> text")):
+        r = result[key]
+        assert isinstance(r, dict)
+        _say(f"  {title}: " + "  ".join(f"{k} {100 * v:5.1f} %" for k, v in r.items()))
+    return EXIT_OK
+
+
+def cmd_bench(lib: Library, args: argparse.Namespace) -> int:
+    from mmsearch.bench import run_bench
+
+    return run_bench(lib, args)
+
+
+def cmd_prompt(lib: Library, args: argparse.Namespace) -> int:
+    """Until the window exists: index what was given, then answer typed queries."""
+    from mmsearch.services.search import SearchEngine
+
+    if args.add:
+        args.folders = args.add
+        cmd_index(lib, args)
+    counts = lib.catalog.counts(lib.model_id)
+    _say(
+        f"{counts['embedded']} photos indexed. Type what to look for (empty line or Ctrl-D quits)."
+    )
+    _say("Combine parts like `beach + sunset - people`, weights `2:dog`, or a photo path.")
+    engine = SearchEngine(lib)
+    while True:
+        try:
+            query = input("search> ")
+        except (EOFError, KeyboardInterrupt):
+            _say()
+            return EXIT_OK
+        if not query.strip():
+            return EXIT_OK
+        try:
+            _print_hits(engine.search(query, args.top), args)
+        except QueryError as e:
+            _say(f"  {e}")
+
+
+# -- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON for machines")
+    parser = argparse.ArgumentParser(
+        prog="mmsearch", description="Find photos on your disk by what they show."
+    )
+    parser.add_argument("--version", action="version", version=f"mmsearch {__version__}")
+    parser.add_argument(
+        "--data-dir", help="data folder (default: $MMSEARCH_HOME or the platform's data dir)"
+    )
+    parser.add_argument("--model", help="model id (default: the bundled model)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="add folders, then index all folders")
+    p.add_argument("folders", nargs="*", metavar="FOLDER")
+    p.set_defaults(run=cmd_index)
+
+    p = sub.add_parser("folders", parents=[common], help="list, add or remove folders")
+    p.add_argument("action", choices=["list", "add", "remove"], nargs="?", default="list")
+    p.add_argument("paths", nargs="*", metavar="FOLDER")
+    p.set_defaults(run=cmd_folders)
+
+    def add_filters(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--top", type=int, default=20, help="how many photos (default 20)")
+
+    p = sub.add_parser("search", parents=[common], help="photos that match a query")
+    p.add_argument(
+        "query",
+        help='text, e.g. "two kids on a beach"; parts: "beach + sunset - '
+        'people", "2:dog", "./ref.jpg + snow"',
+    )
+    add_filters(p)
+    p.add_argument("--folder", help="only photos inside this folder")
+    p.add_argument("--after", type=_parse_date, help="taken on or after this date")
+    p.add_argument("--before", type=_parse_date, help="taken before this date")
+    p.set_defaults(run=cmd_search)
+
+    p = sub.add_parser("similar", parents=[common], help="photos that look like a photo")
+    p.add_argument("photo")
+    add_filters(p)
+    p.set_defaults(run=cmd_similar)
+
+    p = sub.add_parser("rank", parents=[common], help="rank captions by how well they fit")
+    p.add_argument("photo")
+    p.add_argument("captions", nargs="*")
+    p.add_argument("--captions-file", help="a text file with one caption per line")
+    p.set_defaults(run=cmd_rank)
+
+    p = sub.add_parser("status", parents=[common], help="folders, counts, failures, index")
+    p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser("eval", parents=[common], help="Recall@K on a captioned photo set")
+    p.add_argument("--captions", required=True, help="JSONL of {image, caption} lines")
+    p.add_argument("--images-root", help="folder the image paths are relative to")
+    p.set_defaults(run=cmd_eval)
+
+    p = sub.add_parser("bench", parents=[common], help="indexing and query speed figures")
+    p.add_argument("--photos", help="folder of large real photos (default: ../shared/photos-large)")
+    p.add_argument("--count", type=int, default=200, help="12 MP photos to generate (200)")
+    p.add_argument("--vectors", type=int, default=100_000, help="synthetic vectors (100k)")
+    p.add_argument("--skip-indexing", action="store_true")
+    p.add_argument("--skip-query", action="store_true")
+    p.set_defaults(run=cmd_bench)
+
+    p = sub.add_parser("prompt", parents=[common], help="an interactive search prompt")
+    p.add_argument("--add", action="append", metavar="FOLDER", help="index this folder first")
+    p.add_argument("--top", type=int, default=10)
+    p.set_defaults(run=cmd_prompt)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Write non-UTF-8 file names back as the bytes they were instead of crashing.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="surrogateescape")
+    args = build_parser().parse_args(argv)
+    run: Callable[[Library, argparse.Namespace], int] = args.run
+    try:
+        with Library(args.data_dir, args.model) as lib:
+            return run(lib, args)
+    except (UserError, QueryError, ModelError, CatalogError, EvalError) as e:
+        print(f"mmsearch: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("mmsearch: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,254 @@
+"""ONNX Runtime encoders: photos and text to unit vectors in one shared space.
+
+Only numpy, onnxruntime, tokenizers and Pillow are imported here: torch builds the models
+(`models/`), it never runs them. Sessions are created on first use, so loading a model is
+cheap and a process that only searches never loads the image graph.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+from PIL import Image
+from tokenizers import Tokenizer
+
+from mmsearch.encoders.spec import ModelError, ModelSpec
+
+DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
+
+_RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
+
+# With a reducing gap, Pillow first shrinks by an integer factor with a box filter (cheap) and
+# then resamples the last <= 3x: the same look as a full bicubic pass for a fraction of the time.
+_REDUCING_GAP = 3.0
+
+# Texts per session run: bounds the (N, L, 384) activations when a caller hands us thousands.
+_TEXT_BATCH = 64
+
+Float32Array = npt.NDArray[np.float32]
+
+
+class _LazySession:
+    """An ONNX Runtime session created on first use (thread-safe)."""
+
+    def __init__(self, path: Path, threads: int | None, providers: Sequence[str] | None) -> None:
+        self.path = path
+        self._threads = threads
+        self._providers = tuple(providers or DEFAULT_PROVIDERS)
+        self._session: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._session = self._create()
+        return self._session
+
+    def _create(self) -> Any:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if self._threads:
+            options.intra_op_num_threads = self._threads
+            options.inter_op_num_threads = 1
+        try:
+            return ort.InferenceSession(
+                str(self.path), sess_options=options, providers=list(self._providers)
+            )
+        except Exception as e:  # ORT raises its own Fail/InvalidGraph/... types
+            raise ModelError(
+                f"can't load {self.path}: {e}. Rebuild the model (`make install`) or "
+                "re-download it."
+            ) from e
+
+    def check_io(self, inputs: Sequence[str], output: str) -> None:
+        """Raise ModelError unless the graph has exactly these inputs and this output."""
+        session = self.get()
+        have_in = sorted(i.name for i in session.get_inputs())
+        have_out = [o.name for o in session.get_outputs()]
+        if have_in != sorted(inputs) or output not in have_out:
+            raise ModelError(
+                f"{self.path} takes {have_in} and gives {have_out}, but its spec.json promises "
+                f"{sorted(inputs)} -> {output!r}: the folder mixes files of two models; "
+                "rebuild it (`make install`)."
+            )
+
+
+class ImageEncoder:
+    """Photos to unit vectors: preprocessing owned by the spec, then the image graph."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        model_dir: Path,
+        threads: int | None = None,
+        providers: Sequence[str] | None = None,
+    ) -> None:
+        self.spec = spec
+        self._session = _LazySession(Path(model_dir) / spec.image_file, threads, providers)
+        self._checked = False
+        self._resample = _RESAMPLE[spec.interpolation]
+        # (x / 255 - mean) / std  ==  x * scale - offset, one fused pass over the pixels
+        std = np.asarray(spec.std, dtype=np.float32)
+        self._scale = (1.0 / (255.0 * std)).astype(np.float32)
+        self._offset = (np.asarray(spec.mean, dtype=np.float32) / std).astype(np.float32)
+
+    def preprocess(self, image: Image.Image) -> Float32Array:
+        """An RGB photo of any size -> (3, S, S) float32 pixels ready for `encode`.
+
+        Rule "shorter_side_center_crop": the centred square of side min(width, height) is
+        resampled to S x S. Hand in an image already decoded at reduced size (shorter side a
+        little above S): larger ones work, only slower.
+        """
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        size = self.spec.image_size
+        width, height = image.size
+        side = min(width, height)
+        left, top = (width - side) / 2, (height - side) / 2
+        # Resample straight from the crop box: one pass that reads only the square (and the
+        # filter's few pixels beyond its edge, as resize-then-crop would), never the whole photo.
+        square = image.resize(
+            (size, size),
+            self._resample,
+            box=(left, top, left + side, top + side),
+            reducing_gap=_REDUCING_GAP if side > size else None,
+        )
+        pixels = np.asarray(square, dtype=np.float32)
+        pixels = pixels * self._scale - self._offset
+        return np.ascontiguousarray(pixels.transpose(2, 0, 1))
+
+    def encode(self, pixels: npt.ArrayLike) -> Float32Array:
+        """(N, 3, S, S) preprocessed pixels -> (N, dim) float32 unit rows."""
+        batch = np.asarray(pixels, dtype=np.float32)
+        size = self.spec.image_size
+        if batch.ndim != 4 or batch.shape[1:] != (3, size, size):
+            raise ValueError(f"expected pixels of shape (N, 3, {size}, {size}), not {batch.shape}")
+        if len(batch) == 0:
+            return np.zeros((0, self.spec.dim), dtype=np.float32)
+        session = self._ready()
+        (out,) = session.run([self.spec.output], {self.spec.image_input: batch})
+        return np.asarray(out, dtype=np.float32)
+
+    def encode_images(self, images: Sequence[Image.Image]) -> Float32Array:
+        """Photos -> (N, dim) float32 unit rows (`preprocess` then `encode`)."""
+        if not images:
+            return np.zeros((0, self.spec.dim), dtype=np.float32)
+        return self.encode(np.stack([self.preprocess(im) for im in images]))
+
+    def _ready(self) -> Any:
+        session = self._session.get()
+        if not self._checked:
+            self._session.check_io([self.spec.image_input], self.spec.output)
+            self._checked = True
+        return session
+
+
+class TextEncoder:
+    """Texts to unit vectors: the spec's tokenizer, then the text graph."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        model_dir: Path,
+        threads: int | None = None,
+        providers: Sequence[str] | None = None,
+    ) -> None:
+        self.spec = spec
+        self._model_dir = Path(model_dir)
+        self._session = _LazySession(self._model_dir / spec.text_file, threads, providers)
+        self._checked = False
+        self._tokenizer: Tokenizer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The spec's tokenizer, truncating to the context length and padding to the longest
+        text of a batch."""
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    self._tokenizer = self._load_tokenizer()
+        return self._tokenizer
+
+    def _load_tokenizer(self) -> Tokenizer:
+        path = self._model_dir / self.spec.tokenizer_file
+        try:
+            tokenizer = Tokenizer.from_file(str(path))
+        except Exception as e:  # tokenizers raises a bare Exception for bad files
+            raise ModelError(f"can't load the tokenizer {path}: {e}. Rebuild the model.") from e
+        # Set from the spec, whatever the file says: the graph was checked with these.
+        tokenizer.enable_truncation(max_length=self.spec.context_length)
+        tokenizer.enable_padding(pad_id=self.spec.pad_token_id, pad_token=self.spec.pad_token)
+        return tokenizer
+
+    def tokenize(self, texts: Sequence[str]) -> dict[str, npt.NDArray[np.int64]]:
+        """The text graph's inputs for `texts`: int64 (N, L) arrays, L the longest text."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        arrays = {
+            "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.asarray([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        return {name: arrays[name] for name in self.spec.text_inputs}
+
+    def encode(self, texts: Sequence[str]) -> Float32Array:
+        """Texts -> (N, dim) float32 unit rows, run in batches each padded to its longest."""
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of texts, not one string")
+        if not texts:
+            return np.zeros((0, self.spec.dim), dtype=np.float32)
+        session = self._ready()
+        out = [
+            session.run([self.spec.output], self.tokenize(texts[i : i + _TEXT_BATCH]))[0]
+            for i in range(0, len(texts), _TEXT_BATCH)
+        ]
+        return np.asarray(np.concatenate(out), dtype=np.float32)
+
+    def _ready(self) -> Any:
+        session = self._session.get()
+        if not self._checked:
+            self._session.check_io(self.spec.text_inputs, self.spec.output)
+            self._checked = True
+        return session
+
+
+@dataclass
+class Model:
+    """A loaded model: its spec and its two encoders."""
+
+    spec: ModelSpec
+    image: ImageEncoder
+    text: TextEncoder
+
+
+def load_model(
+    model_dir: Path,
+    threads: int | None = None,
+    *,
+    verify: bool = False,
+    providers: Sequence[str] | None = None,
+) -> Model:
+    """Load the model in `model_dir` (its spec.json and files); sessions start on first use.
+
+    `threads` caps ONNX Runtime's intra-op threads (None: one per core). `verify=True` also
+    checks every file's SHA-256 (reads them all; do it after an install or a download).
+    `providers` are ONNX Runtime execution providers, CPU by default.
+    Raises ModelError with a message naming the file at fault.
+    """
+    model_dir = Path(model_dir)
+    spec = ModelSpec.load(model_dir)
+    if verify:
+        spec.verify_files(model_dir)
+    return Model(
+        spec=spec,
+        image=ImageEncoder(spec, model_dir, threads, providers),
+        text=TextEncoder(spec, model_dir, threads, providers),
+    )

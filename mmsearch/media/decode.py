@@ -1,0 +1,676 @@
+"""Decode a photo file into a small RGB image plus the facts the catalog keeps.
+
+Decoding is what dominates indexing of real photos, so the decoder never builds the full-size
+pixels when it can avoid it: JPEG is decoded by libjpeg at 1/2, 1/4 or 1/8 scale (Pillow's
+`draft`), HEIC from its embedded thumbnail when one is big enough, RAW from its embedded
+preview. Everything else is decoded and then shrunk with a fast, antialiased reduction.
+
+Every failure caused by the file (broken, truncated, too large, unreadable, not an image)
+raises `DecodeError` whose text is a short reason meant for the user.
+
+Thread safety: `decode_photo` and `file_hash` keep no shared state beyond a one-time plugin
+registration (locked), and Pillow's decoders release the GIL, so a thread pool scales.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import io
+import logging
+import os
+import re
+import stat
+import struct
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from mmsearch.media.scan import RAW_EXTENSIONS
+
+log = logging.getLogger(__name__)
+
+MAX_PIXELS: int = 200_000_000
+"""Decompression-bomb limit: images with more pixels than this are refused from their header.
+
+200 MP leaves room for today's largest phone sensors (16320x12240 = 199.7 MP)."""
+
+# Pillow refuses images above 2 * MAX_IMAGE_PIXELS itself, at open time, and by default that is
+# 179 MP: lower than ours, so 200 MP phone photos would be refused. Raise Pillow's limit to ours
+# (never lower it, never disable it) so that other code in the process keeps a bomb check, and do
+# the real check ourselves from the header size before any pixel is decoded.
+if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < MAX_PIXELS:
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+_READ_CHUNK = 1 << 20
+
+# Formats Pillow may try. Restricting them keeps exotic parsers (EPS calls Ghostscript, PSD,
+# ICNS, ...) away from files that merely carry a photo extension.
+_PILLOW_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "HEIF", "AVIF")
+
+# Human format names for messages, keyed by Pillow's `format`.
+_FORMAT_NAMES = {"JPEG": "JPEG", "MPO": "JPEG", "WEBP": "WebP", "HEIF": "HEIF", "AVIF": "AVIF"}
+
+_HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+
+# EXIF tags.
+_ORIENTATION = 0x0112
+_MAKE = 0x010F
+_MODEL = 0x0110
+_DATETIME = 0x0132
+_EXIF_IFD = 0x8769
+_DATETIME_ORIGINAL = 0x9003
+_DATETIME_DIGITIZED = 0x9004
+
+# EXIF orientation -> the transpose that shows the image upright (as ImageOps.exif_transpose).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+# LibRaw's `sizes.flip` (dcraw's code) -> EXIF orientation; the inverse of dcraw's "50132467".
+_LIBRAW_FLIP_TO_ORIENTATION = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
+
+
+class DecodeError(Exception):
+    """A photo could not be decoded; `str(error)` is a short reason for the user."""
+
+
+@dataclass
+class DecodedPhoto:
+    """A decoded photo, small enough for an encoder, and what its file says about it."""
+
+    image: Image.Image  # RGB, upright, shorter side == min_side (or smaller if the photo is)
+    width: int  # full-size width and height, upright (what the user sees)
+    height: int
+    taken_at: datetime | None  # EXIF DateTimeOriginal, naive local time as the camera wrote it
+    camera: str | None  # "Make Model", cleaned
+
+
+def decode_photo(path: Path, min_side: int = 224) -> DecodedPhoto:
+    """Decode `path` into an upright RGB image whose shorter side is `min_side` pixels.
+
+    The image is never upscaled: a photo whose shorter side is already below `min_side` comes
+    back at its own size. `width` and `height` are the full size after EXIF orientation.
+    Raises `DecodeError` (and nothing else) for any file it cannot decode.
+    """
+    if min_side < 1:
+        raise ValueError(f"min_side must be positive, not {min_side}")
+    path = Path(path)
+    try:
+        return _decode_file(path, min_side)
+    except DecodeError:
+        raise
+    except Exception as exc:  # the promise: nothing but DecodeError escapes for a bad file
+        log.debug("decoding %s failed", path, exc_info=True)
+        raise DecodeError(_exception_reason(exc, "image")) from exc
+
+
+def file_hash(path: Path) -> str:
+    """The SHA-256 (hex) of the file's bytes, read in 1 MiB chunks.
+
+    Raises `DecodeError` with a short reason when the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    buf = bytearray(_READ_CHUNK)
+    view = memoryview(buf)
+    try:
+        with open(path, "rb", buffering=0) as f:
+            while n := f.readinto(buf):
+                digest.update(view[:n])
+    except OSError as exc:
+        raise DecodeError(_os_reason(exc)) from exc
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+
+def _decode_file(path: Path, min_side: int) -> DecodedPhoto:
+    try:
+        # stat before open: opening a FIFO for reading would block until a writer comes.
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise DecodeError("not a regular file")
+        if st.st_size == 0:
+            raise DecodeError("empty file (0 bytes)")
+        f = open(path, "rb")  # noqa: SIM115 - closed by the `with` right below
+    except OSError as exc:
+        raise DecodeError(_os_reason(exc)) from exc
+    with f:
+        if path.suffix.lower() in RAW_EXTENSIONS:
+            return _decode_raw(path, f, min_side)
+        return _decode_with_pillow(f, min_side)
+
+
+# --------------------------------------------------------------------------------------------
+# Pillow (JPEG, PNG, GIF, BMP, TIFF, WebP, HEIF)
+
+
+def _decode_with_pillow(
+    fp: IO[bytes], min_side: int, *, orientation: int | None = None
+) -> DecodedPhoto:
+    """Decode an open image file; `orientation` overrides the one in its EXIF (RAW previews)."""
+    head = fp.read(64)
+    fp.seek(0)
+    kind = _sniff(head)
+    if kind == "HEIF":
+        _register_heif()
+    try:
+        im = Image.open(fp, formats=_available_formats())
+    except UnidentifiedImageError as exc:
+        raise DecodeError(_unidentified_reason(head, kind)) from exc
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(_pillow_bomb_reason(exc, head)) from exc
+    except Exception as exc:
+        raise DecodeError(_exception_reason(exc, kind or "image")) from exc
+
+    with im:
+        name = _FORMAT_NAMES.get(im.format or "", im.format or kind or "image")
+        try:
+            if _is_large_progressive_jpeg(im, min_side):
+                fast = _decode_progressive_dc(fp, min_side, orientation)
+                if fast is not None:
+                    return fast
+            return _decode_opened(im, min_side, orientation)
+        except DecodeError:
+            raise
+        except Exception as exc:
+            log.debug("decoding %s data failed", name, exc_info=True)
+            raise DecodeError(_exception_reason(exc, name)) from exc
+
+
+def _decode_opened(im: Image.Image, min_side: int, orientation: int | None) -> DecodedPhoto:
+    width, height = im.size  # from the header; nothing decoded yet
+    _check_size(width, height)
+
+    # Decode at reduced size where the format allows it. Orientation only swaps the sides, so
+    # asking for both sides >= min_side keeps the shorter side >= min_side either way.
+    if im.format in ("JPEG", "MPO"):
+        # libjpeg's DCT scaling: 1/2, 1/4 or 1/8, the largest that keeps both sides >= min_side.
+        im.draft("RGB", (min_side, min_side))
+    elif im.format == "HEIF":
+        # pillow_heif picks the smallest embedded thumbnail with both sides >= min_side that is
+        # a true scaled copy of the image (iPhones store a 320x240 one), else decodes it all.
+        im.draft(None, (min_side, min_side))
+    im.load()  # the first frame / page / primary image
+
+    # After load(): a PNG may keep its eXIf chunk after the pixel data.
+    exif = _read_exif(im)
+    if orientation is None:
+        orientation = _exif_orientation(exif)
+    small = _to_small_rgb(im, min_side)
+    if orientation in _TRANSPOSE:
+        small = small.transpose(_TRANSPOSE[orientation])
+        if orientation >= 5:
+            width, height = height, width
+    if small is im:  # `im` is closed with its file: hand back an independent image
+        small = small.copy()
+    return DecodedPhoto(small, width, height, _exif_taken_at(exif), _exif_camera(exif))
+
+
+def _is_large_progressive_jpeg(im: Image.Image, min_side: int) -> bool:
+    """True when draft() will pick 1/8 scale for a progressive JPEG (see _decode_progressive_dc)."""
+    progressive = bool(im.info.get("progressive") or im.info.get("progression"))
+    return im.format in ("JPEG", "MPO") and progressive and min(im.size) // min_side >= 8
+
+
+def _decode_progressive_dc(
+    fp: IO[bytes], min_side: int, orientation: int | None
+) -> DecodedPhoto | None:
+    """Decode a progressive JPEG at 1/8 scale from its DC scans only, or None to fall back.
+
+    At 1/8 scale libjpeg's IDCT reads only the DC coefficient of each luma block, yet for a
+    progressive file it still entropy-decodes every AC scan first, which is most of the work
+    (and most of the bytes). Dropping the AC scans makes it 2-5x faster; the luma is the same,
+    the chroma (which libjpeg would decode at 2x2 for 4:2:0 files) loses a little sharpness,
+    invisible at encoder sizes. Anything unusual returns None and the ordinary decode runs,
+    which is also what reports truncated or corrupt files.
+    """
+    try:
+        fp.seek(0)
+        stream = _progressive_dc_stream(fp.read())
+        if stream is None:
+            return None
+        with Image.open(io.BytesIO(stream), formats=["JPEG"]) as dc_im:
+            return _decode_opened(dc_im, min_side, orientation)
+    except Exception:
+        log.debug("DC-only decode failed, decoding normally", exc_info=True)
+        return None
+
+
+# A marker: 0xFF then neither a stuffed zero, a restart marker (D0-D7) nor a fill byte (FF).
+_JPEG_MARKER_RE = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
+_JPEG_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # minus DHT, JPG, DAC
+
+
+def _progressive_dc_stream(data: bytes) -> bytes | None:
+    """`data` (a progressive Huffman JPEG) with its AC scans removed, or None if unusual.
+
+    Every other segment (tables, EXIF, ICC...) is kept in order, so each kept scan sees the
+    same Huffman tables as in the original; only the multi-picture index (MPF) is dropped since
+    its offsets would point past the shortened stream.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    out = [b"\xff\xd8"]
+    pos, size = 2, len(data)
+    while True:
+        found = _JPEG_MARKER_RE.search(data, pos)
+        if found is None:
+            return None  # no EOI: truncated; let the ordinary decode say so
+        pos = found.start()
+        marker = data[pos + 1]
+        if marker == 0xD9:  # EOI
+            out.append(b"\xff\xd9")
+            return b"".join(out)
+        end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if pos + 4 > size or end > size:
+            return None
+        if marker in _JPEG_SOF_MARKERS and marker != 0xC2:
+            return None  # baseline, lossless or arithmetic-coded: not for us
+        if marker == 0xDA:  # SOS: header, then entropy-coded data up to the next marker
+            components = data[pos + 4]
+            spectral_start = data[min(pos + 5 + 2 * components, size - 1)]
+            following = _JPEG_MARKER_RE.search(data, end)
+            if following is None:
+                return None
+            if spectral_start == 0:  # a DC scan (first pass or refinement): keep it
+                out.append(data[pos : following.start()])
+            pos = following.start()
+            continue
+        if not (marker == 0xE2 and data[pos + 4 : pos + 8] == b"MPF\x00"):
+            out.append(data[pos:end])
+        pos = end
+
+
+def _check_size(width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        raise DecodeError(f"invalid image size ({width}x{height})")
+    if width * height > MAX_PIXELS:
+        raise DecodeError(_too_large(width * height, (width, height)))
+
+
+def _to_small_rgb(im: Image.Image, min_side: int) -> Image.Image:
+    """Shrink to shorter side == min_side (never up) and flatten to RGB on white."""
+    mode = im.mode
+    if mode in ("RGB", "L", "P") and im.has_transparency_data:
+        im = im.convert("RGBA")  # palette or colour-key transparency
+    elif mode == "P":
+        im = im.convert("RGB")
+    elif mode == "1":
+        im = im.convert("L")  # so that the reduction below averages instead of picking
+    elif mode in ("PA", "RGBa"):
+        im = im.convert("RGBA")
+    elif mode == "La":
+        im = im.convert("LA")
+    elif mode.startswith("I;16") or mode in ("I", "F"):
+        im = _high_depth_to_l(im)
+    elif mode not in ("RGB", "L", "RGBA", "LA"):
+        im = im.convert("RGB")  # CMYK (Adobe inversion already handled), YCbCr, LAB, HSV, ...
+
+    im = _shrink(im, min_side)
+
+    if im.mode in ("RGBA", "LA"):
+        # After the shrink, which premultiplies alpha itself, so transparent pixels' colours do
+        # not bleed in; and on the small image, which is cheaper.
+        rgba = im.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return im if im.mode == "RGB" else im.convert("RGB")
+
+
+def _shrink(im: Image.Image, min_side: int) -> Image.Image:
+    width, height = im.size
+    short = min(width, height)
+    if short <= min_side:
+        return im
+    scale = min_side / short
+    if width <= height:
+        size = (min_side, max(min_side, round(height * scale)))
+    else:
+        size = (max(min_side, round(width * scale)), min_side)
+    # reducing_gap: box-reduce by an integer factor first (fast), then a bicubic pass over at
+    # least 2x the target: as good as a full-resolution bicubic to the eye, several times faster.
+    return im.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+
+
+def _high_depth_to_l(im: Image.Image) -> Image.Image:
+    """16-bit / 32-bit / float greyscale to 8-bit by scaling (Pillow's convert clips at 255)."""
+    arr = np.asarray(im)
+    if im.mode == "F":
+        values = np.nan_to_num(arr.astype(np.float32))
+        if values.size and float(values.max()) <= 1.0:
+            values = values * 255.0
+        out = np.clip(values + 0.5, 0, 255).astype(np.uint8)
+    else:
+        wide = arr.astype(np.int64)
+        if im.mode.startswith("I;16") or (wide.size and int(wide.max()) > 255):
+            wide = (np.clip(wide, 0, 65535) + 128) // 257  # 16-bit range -> 8-bit, rounded
+        out = np.clip(wide, 0, 255).astype(np.uint8)
+    return Image.fromarray(out)
+
+
+# --------------------------------------------------------------------------------------------
+# HEIF
+
+
+_heif_lock = threading.Lock()
+_heif_registered: bool | None = None  # None: not tried yet; False: pillow_heif missing
+
+
+def _register_heif() -> None:
+    """Register pillow_heif's Pillow opener, once, on the first HEIF file."""
+    global _heif_registered
+    with _heif_lock:
+        if _heif_registered is None:
+            try:
+                import pillow_heif
+            except ImportError:
+                _heif_registered = False
+            else:
+                pillow_heif.register_heif_opener()
+                _heif_registered = True
+    if not _heif_registered:
+        raise DecodeError("HEIC/HEIF support is not installed (pillow-heif)")
+
+
+# --------------------------------------------------------------------------------------------
+# RAW
+
+
+def _decode_raw(path: Path, f: BinaryIO, min_side: int) -> DecodedPhoto:
+    """Decode a RAW file from its embedded preview (developing the RAW would take seconds)."""
+    try:
+        import rawpy
+    except ImportError as exc:
+        raise DecodeError("RAW support is not installed (rawpy)") from exc
+
+    try:
+        # LibRaw takes a UTF-8 path; for names that are not UTF-8 hand it the bytes instead.
+        source: str | BinaryIO = str(path)
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            source = f
+        with rawpy.imread(source) as raw:
+            sizes = raw.sizes
+            thumb = raw.extract_thumb()
+    except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError) as exc:
+        raise DecodeError("RAW file without an embedded preview") from exc
+    except rawpy.LibRawFileUnsupportedError as exc:
+        raise DecodeError("unsupported RAW file") from exc
+    except rawpy.LibRawIOError as exc:
+        raise DecodeError("truncated or unreadable RAW file") from exc
+    except rawpy.LibRawTooBigError as exc:
+        raise DecodeError("RAW image too large") from exc
+    except rawpy.LibRawUnsufficientMemoryError as exc:
+        raise DecodeError("not enough memory to decode") from exc
+    except rawpy.LibRawError as exc:
+        raise DecodeError("corrupt RAW file") from exc
+
+    # The preview is stored unrotated; LibRaw's flip says how the camera was held.
+    orientation = _LIBRAW_FLIP_TO_ORIENTATION.get(int(sizes.flip), 1)
+    if thumb.format == rawpy.ThumbFormat.JPEG and isinstance(thumb.data, bytes):
+        decoded = _decode_with_pillow(io.BytesIO(thumb.data), min_side, orientation=orientation)
+    else:
+        try:
+            bitmap = Image.fromarray(np.ascontiguousarray(thumb.data))
+        except (TypeError, ValueError) as exc:
+            raise DecodeError("RAW file with an unreadable preview") from exc
+        decoded = _decode_opened(bitmap, min_side, orientation)
+
+    width, height = int(sizes.width), int(sizes.height)
+    if width > 0 and height > 0:  # the RAW's own size, not the preview's
+        if orientation >= 5:
+            width, height = height, width
+        decoded = replace(decoded, width=width, height=height)
+    if decoded.taken_at is None or decoded.camera is None:
+        exif = _raw_tiff_exif(f)
+        decoded = replace(
+            decoded,
+            taken_at=decoded.taken_at or _exif_taken_at(exif),
+            camera=decoded.camera or _exif_camera(exif),
+        )
+    return decoded
+
+
+def _raw_tiff_exif(f: IO[bytes]) -> Image.Exif:
+    """EXIF of TIFF-based RAW files (DNG, CR2, NEF, ARW, ...), read from the header only."""
+    try:
+        f.seek(0)
+        with Image.open(f, formats=["TIFF"]) as tiff:
+            return tiff.getexif()
+    except Exception:  # metadata is a bonus: a RAW that Pillow cannot parse has none
+        return Image.Exif()
+
+
+# --------------------------------------------------------------------------------------------
+# EXIF
+
+
+def _read_exif(im: Image.Image) -> Image.Exif:
+    try:
+        return im.getexif()
+    except Exception:  # broken EXIF must not cost the pixels: treat it as absent
+        log.debug("unreadable EXIF", exc_info=True)
+        return Image.Exif()
+
+
+def _exif_orientation(exif: Image.Exif) -> int:
+    try:
+        value = int(exif.get(_ORIENTATION, 1))
+    except Exception:
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+_DATE_RE = re.compile(
+    r"(\d{4})[:\-/.](\d{1,2})[:\-/.](\d{1,2})(?:[ T]+(\d{1,2})[:.](\d{1,2})(?:[:.](\d{1,2}))?)?"
+)
+
+
+def _exif_taken_at(exif: Image.Exif) -> datetime | None:
+    """DateTimeOriginal, else DateTimeDigitized, else DateTime (the file's last edit)."""
+    try:
+        sub = exif.get_ifd(_EXIF_IFD)
+        candidates = [sub.get(_DATETIME_ORIGINAL), sub.get(_DATETIME_DIGITIZED)]
+    except Exception:
+        candidates = []
+    with contextlib.suppress(Exception):
+        candidates.append(exif.get(_DATETIME))
+    for value in candidates:
+        parsed = _parse_exif_datetime(value)
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def _parse_exif_datetime(value: Any) -> datetime | None:
+    """'YYYY:MM:DD HH:MM:SS' (and the variants cameras write) to a naive datetime, else None."""
+    text = _exif_text(value)
+    if text is None:
+        return None
+    match = _DATE_RE.match(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(p) if p else 0 for p in match.groups())
+    if year < 1800:  # "0000:00:00 00:00:00" and other placeholders
+        return None
+    try:
+        return datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+
+
+_CORPORATE_SUFFIX_RE = re.compile(
+    r"[\s,]*\b(imaging|optical|corporation|corp\.?|company|co\.?,?\s*ltd\.?|ltd\.?|inc\.?)$",
+    re.IGNORECASE,
+)
+
+
+def _exif_camera(exif: Image.Exif) -> str | None:
+    """ "Make Model", without the make twice ("Canon Canon EOS R5") or corporate suffixes."""
+    try:
+        make = _exif_text(exif.get(_MAKE))
+        model = _exif_text(exif.get(_MODEL))
+    except Exception:
+        return None
+    if not make or not model:
+        return make or model
+    make_words = make.casefold().split()
+    if model.casefold().split()[0] in make_words or model.casefold().startswith(make.casefold()):
+        return model  # "NIKON CORPORATION" + "NIKON D750" -> "NIKON D750"
+    short = make
+    while True:
+        stripped = _CORPORATE_SUFFIX_RE.sub("", short)
+        if stripped == short or not stripped:
+            break
+        short = stripped
+    return f"{short} {model}"
+
+
+def _exif_text(value: Any) -> str | None:
+    """An EXIF ASCII value, stripped of NULs, control characters and extra whitespace."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    text = "".join(ch if ch.isprintable() else " " for ch in value)
+    text = " ".join(text.split())[:100]
+    return text or None
+
+
+# --------------------------------------------------------------------------------------------
+# Reasons
+
+
+def _available_formats() -> tuple[str, ...]:
+    # Image.open raises KeyError for a format no plugin registered (HEIF before pillow_heif).
+    Image.init()
+    return tuple(f for f in _PILLOW_FORMATS if f in Image.OPEN)
+
+
+_MAGIC_PREFIXES = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF8", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"RIFF", "WebP"),
+)
+
+
+_BMP_HEADER_SIZES = frozenset(struct.pack("<I", n) for n in (12, 40, 52, 56, 64, 108, 124))
+
+
+def _sniff(head: bytes) -> str | None:
+    """The format the first bytes announce, for messages and for registering HEIF."""
+    if len(head) < 12:  # a file cut within its signature
+        for magic, name in _MAGIC_PREFIXES:
+            if head and (magic.startswith(head) or head.startswith(magic)):
+                return name
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head.startswith(b"BM") and head[14:18] in _BMP_HEADER_SIZES:  # "BM" alone is weak
+        return "BMP"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    if head[4:8] == b"ftyp":
+        if head[8:12] in _HEIF_BRANDS:
+            return "HEIF"
+        if head[8:12] in (b"avif", b"avis"):
+            return "AVIF"
+    return None
+
+
+def _unidentified_reason(head: bytes, kind: str | None) -> str:
+    if kind is not None:
+        return f"corrupt or truncated {kind} file"
+    stripped = head.lstrip().lower()
+    if stripped.startswith((b"<!doctype html", b"<html")):
+        return "not an image (web page?)"
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # a multi-byte character cut by the 64-byte window is still text
+            if exc.reason != "unexpected end of data":
+                return "not an image (unknown format)"
+        return "not an image (text file?)"
+    return "not an image (unknown format)"
+
+
+def _format_mp(pixels: int) -> str:
+    return f"{pixels / 1e6:.1f}".rstrip("0").rstrip(".")
+
+
+def _too_large(pixels: int, size: tuple[int, int] | None) -> str:
+    dims = f"{size[0]}x{size[1]} = " if size else ""
+    return f"image too large ({dims}{_format_mp(pixels)} MP, limit {_format_mp(MAX_PIXELS)} MP)"
+
+
+def _pillow_bomb_reason(exc: Exception, head: bytes) -> str:
+    """Pillow refused the size before we saw it: recover what we can for the message."""
+    size: tuple[int, int] | None = None
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+        size = struct.unpack(">II", head[16:24])
+    elif head[:6] in (b"GIF87a", b"GIF89a"):
+        size = struct.unpack("<HH", head[6:10])
+    match = re.search(r"\((\d+) pixels\)", str(exc))
+    pixels = size[0] * size[1] if size else int(match.group(1)) if match else 0
+    if not pixels:
+        return "image too large"
+    return _too_large(pixels, size)
+
+
+def _os_reason(exc: OSError) -> str:
+    code = exc.errno
+    if code in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if code == errno.ENOENT:
+        return "file not found"
+    if code in (errno.EISDIR, errno.ENOTDIR):
+        return "not a regular file"
+    if code == errno.EIO:
+        return "I/O error (disk or network problem?)"
+    if code == errno.ELOOP:
+        return "too many levels of symbolic links"
+    return (exc.strerror or str(exc) or type(exc).__name__).lower()
+
+
+def _exception_reason(exc: BaseException, fmt: str) -> str:
+    """A short reason for whatever a broken `fmt` file made a decoder throw."""
+    if isinstance(exc, Image.DecompressionBombError):
+        return _pillow_bomb_reason(exc, b"")
+    if isinstance(exc, MemoryError):
+        return "not enough memory to decode"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return _os_reason(exc)  # the disk, not the data
+    message = str(exc).lower()
+    if isinstance(exc, EOFError) or "truncated" in message or "premature end" in message:
+        return f"truncated {fmt}"
+    if isinstance(exc, (OSError, SyntaxError, ValueError, struct.error, IndexError, TypeError)):
+        return f"corrupt {fmt} file"
+    return f"cannot decode {fmt} file ({type(exc).__name__})"

@@ -1,0 +1,1 @@
+"""Services compose the layers: indexing, search, caption ranking, evaluation."""

@@ -1,0 +1,358 @@
+"""The indexing pipeline: scan -> diff against the catalog -> hash and decode in a worker
+pool -> encode in batches -> write catalog rows and index vectors.
+
+Every batch is committed to the catalog in one transaction before its vectors enter the
+index, so a crash (even `kill -9`) loses at most the batch in flight; the index is saved
+every few batches and rebuilt from the catalog when it disagrees with it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from mmsearch.catalog.db import FolderInfo, KnownPhoto, PhotoRecord
+from mmsearch.media import DecodeError, FoundFile, decode_photo, file_hash, scan_folder
+from mmsearch.services.library import Library
+from mmsearch.services.workers import bounded_map, default_workers
+
+BATCH_SIZE = 32
+SAVE_EVERY = 1000  # photos added between index saves (the catalog is committed every batch)
+
+
+@dataclass
+class IndexReport:
+    """What an indexing run did; `failed` lists (path, reason) of files that can't be read."""
+
+    added: int = 0
+    updated: int = 0
+    moved: int = 0
+    copied: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    still_failing: int = 0
+    missing_folders: list[Path] = field(default_factory=list)
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    @property
+    def indexed(self) -> int:
+        return self.added + self.updated + self.moved + self.copied
+
+    @property
+    def ok(self) -> bool:
+        """False when files were found and not one of them is indexed."""
+        return self.indexed > 0 or self.unchanged > 0 or not (self.failed or self.missing_folders)
+
+
+#: progress(done, total, path): called from the indexing thread after each file.
+ProgressCallback = Callable[[int, int, Path | None], None]
+
+
+@dataclass(frozen=True)
+class _Hashed:
+    """A file whose content is already in the catalog: a move or a copy, no decoding."""
+
+    found: FoundFile
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    found: FoundFile
+    content_hash: str
+    pixels: np.ndarray
+    width: int
+    height: int
+    taken_at: datetime | None
+    camera: str | None
+
+
+@dataclass(frozen=True)
+class _Failed:
+    found: FoundFile
+    reason: str
+
+
+_Result = _Hashed | _Decoded | _Failed
+
+
+class Indexer:
+    """Indexes the folders of a library with its active model."""
+
+    def __init__(
+        self,
+        library: Library,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.lib = library
+        self.model = library.model
+        self.index = library.index()
+        self.progress = progress
+        self.cancel = cancel or threading.Event()
+        self.workers = workers or default_workers()
+        self.report = IndexReport()
+        self._since_save = 0
+
+    # -- the plan -----------------------------------------------------------------------------
+
+    def run(self, folders: list[FolderInfo] | None = None) -> IndexReport:
+        started = time.perf_counter()
+        folders = self.lib.catalog.folders() if folders is None else folders
+        plans = [p for p in (self._plan(f) for f in folders) if p is not None]
+        total = sum(len(todo) for _, todo, _ in plans)
+        done = 0
+        if self.progress:
+            self.progress(0, total, None)
+        try:
+            for folder, todo, missing in plans:
+                if self.cancel.is_set():
+                    break
+                done = self._process(folder, todo, missing, done, total)
+                if not self.cancel.is_set():
+                    self._remove_missing(missing)
+        except KeyboardInterrupt:
+            self.cancel.set()
+        finally:
+            self.index.save()
+        self.report.interrupted = self.cancel.is_set()
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _plan(
+        self, folder: FolderInfo
+    ) -> (
+        tuple[FolderInfo, list[tuple[FoundFile, KnownPhoto | None]], dict[Path, KnownPhoto]] | None
+    ):
+        """What to do in one folder: files to read, and catalogued photos no longer found."""
+        if not folder.path.is_dir():
+            # An unplugged drive must not wipe its photos from the catalog.
+            self.report.missing_folders.append(folder.path)
+            return None
+        catalog = self.lib.catalog
+        known = catalog.known_photos(folder.id, self.lib.model_id)
+        failed = catalog.known_failures(folder.id)
+
+        unlisted: list[Path] = []
+
+        def scan_error(path: Path, reason: str) -> None:
+            catalog.record_failure(folder.id, path, reason)
+            self.report.failed.append((path, reason))
+            unlisted.append(path)
+
+        todo: list[tuple[FoundFile, KnownPhoto | None]] = []
+        seen: set[Path] = set()
+        for found in scan_folder(folder.path, scan_error):
+            seen.add(found.path)
+            photo = known.get(found.path)
+            if photo is not None:
+                if (photo.size, photo.mtime_ns) == (found.size, found.mtime_ns) and (
+                    photo.has_embedding
+                ):
+                    self.report.unchanged += 1
+                    continue
+            elif failed.get(found.path) == (found.size, found.mtime_ns):
+                self.report.still_failing += 1  # unchanged since it failed: don't retry
+                continue
+            todo.append((found, photo))
+        gone_failures = [p for p in failed if p not in seen]
+        if gone_failures:
+            catalog.clear_failures(gone_failures)
+        # A folder that could not be listed keeps its photos: they may well still be there.
+        missing = {
+            p: k
+            for p, k in known.items()
+            if p not in seen and not any(p.is_relative_to(u) for u in unlisted)
+        }
+        return folder, todo, missing
+
+    # -- the work -----------------------------------------------------------------------------
+
+    def _process(
+        self,
+        folder: FolderInfo,
+        todo: list[tuple[FoundFile, KnownPhoto | None]],
+        missing: dict[Path, KnownPhoto],
+        done: int,
+        total: int,
+    ) -> int:
+        known_hashes = self.lib.catalog.embedded_hashes(self.lib.model_id)
+        missing_by_hash: dict[str, list[KnownPhoto]] = {}
+        for gone in missing.values():
+            missing_by_hash.setdefault(gone.content_hash, []).append(gone)
+        previous = {found.path: photo for found, photo in todo}
+        batch: list[_Decoded] = []
+
+        for result in self._read_all(todo, known_hashes):
+            photo = previous.get(result.found.path)
+            if isinstance(result, _Failed):
+                self.lib.catalog.record_failure(
+                    folder.id,
+                    result.found.path,
+                    result.reason,
+                    result.found.size,
+                    result.found.mtime_ns,
+                )
+                if photo is not None:
+                    self.index.remove(np.array([photo.id]))
+                self.report.failed.append((result.found.path, result.reason))
+            elif isinstance(result, _Hashed):
+                if not self._reuse(folder, result, photo, missing, missing_by_hash):
+                    # Its twin vanished meanwhile: read it after all.
+                    todo_again = [(result.found, photo)]
+                    for again in self._read_all(todo_again, set()):
+                        if isinstance(again, _Decoded):
+                            batch.append(again)
+                        elif isinstance(again, _Failed):
+                            self.report.failed.append((again.found.path, again.reason))
+            else:
+                batch.append(result)
+            if len(batch) >= BATCH_SIZE:
+                self._write(folder, batch, previous)
+                batch = []
+            done += 1
+            if self.progress:
+                self.progress(done, total, result.found.path)
+        if batch:
+            self._write(folder, batch, previous)
+        return done
+
+    def _read_all(
+        self, todo: list[tuple[FoundFile, KnownPhoto | None]], known_hashes: set[str]
+    ) -> Iterator[_Result]:
+        """Hash and decode files on the worker threads, yielding results as they complete."""
+        size = self.model.spec.image_size
+        preprocess = self.model.image.preprocess
+
+        def read(found: FoundFile, photo: KnownPhoto | None) -> _Result:
+            try:
+                content_hash = file_hash(found.path)
+            except DecodeError as e:
+                return _Failed(found, str(e))
+            if photo is not None and photo.content_hash == content_hash and photo.has_embedding:
+                return _Hashed(found, content_hash)
+            if content_hash in known_hashes:
+                return _Hashed(found, content_hash)
+            try:
+                decoded = decode_photo(found.path, min_side=size)
+                pixels = preprocess(decoded.image)
+            except DecodeError as e:
+                return _Failed(found, str(e))
+            return _Decoded(
+                found,
+                content_hash,
+                pixels,
+                decoded.width,
+                decoded.height,
+                decoded.taken_at,
+                decoded.camera,
+            )
+
+        return bounded_map(lambda item: read(*item), todo, self.workers, self.cancel)
+
+    def _reuse(
+        self,
+        folder: FolderInfo,
+        result: _Hashed,
+        photo: KnownPhoto | None,
+        missing: dict[Path, KnownPhoto],
+        missing_by_hash: dict[str, list[KnownPhoto]],
+    ) -> bool:
+        """Record a file whose content the catalog already has. False if it can't be."""
+        catalog, found = self.lib.catalog, result.found
+        if photo is not None and photo.content_hash == result.content_hash:
+            catalog.touch_photo(photo.id, found.size, found.mtime_ns)  # same bytes, new mtime
+            self.report.unchanged += 1
+            return True
+        twins = missing_by_hash.get(result.content_hash)
+        if photo is None and twins:
+            moved = twins.pop()
+            missing.pop(moved.path, None)
+            catalog.move_photo(moved.id, found.path, found.size, found.mtime_ns)
+            self.report.moved += 1
+            return True
+        template = catalog.photo_by_hash(result.content_hash, self.lib.model_id)
+        if template is None:
+            return False
+        record, vector = template
+        ids = catalog.add_photos(
+            folder.id,
+            self.lib.model_id,
+            [
+                PhotoRecord(
+                    found.path,
+                    found.size,
+                    found.mtime_ns,
+                    result.content_hash,
+                    record.width,
+                    record.height,
+                    record.taken_at,
+                    record.camera,
+                    vector,
+                )
+            ],
+        )
+        self.index.add(np.asarray(ids), vector.reshape(1, -1))
+        if photo is not None:
+            self.report.updated += 1
+        else:
+            self.report.copied += 1
+        return True
+
+    def _write(
+        self, folder: FolderInfo, batch: list[_Decoded], previous: dict[Path, KnownPhoto | None]
+    ) -> None:
+        """Encode a batch, commit it to the catalog, then add it to the index."""
+        vectors = self.model.image.encode(np.stack([d.pixels for d in batch]))
+        records = [
+            PhotoRecord(
+                d.found.path,
+                d.found.size,
+                d.found.mtime_ns,
+                d.content_hash,
+                d.width,
+                d.height,
+                d.taken_at,
+                d.camera,
+                v,
+            )
+            for d, v in zip(batch, vectors, strict=True)
+        ]
+        ids = self.lib.catalog.add_photos(folder.id, self.lib.model_id, records)
+        self.index.add(np.asarray(ids), vectors)
+        for d in batch:
+            if previous.get(d.found.path) is not None:
+                self.report.updated += 1
+            else:
+                self.report.added += 1
+        self._since_save += len(batch)
+        if self._since_save >= SAVE_EVERY:
+            self.index.save()
+            self._since_save = 0
+
+    def _remove_missing(self, missing: dict[Path, KnownPhoto]) -> None:
+        if not missing:
+            return
+        ids = [p.id for p in missing.values()]
+        self.lib.catalog.delete_photos(ids)
+        self.index.remove(np.asarray(ids))
+        self.report.removed += len(ids)
+
+
+def index_library(
+    library: Library,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    workers: int | None = None,
+) -> IndexReport:
+    """Index every folder of the library; see `Indexer`."""
+    return Indexer(library, progress, cancel, workers).run()

@@ -1,0 +1,167 @@
+"""The search engine: parse a query, embed it, find candidates, apply filters, score."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from mmsearch.catalog.db import PhotoInfo
+from mmsearch.index import exact_top_k
+from mmsearch.media import PHOTO_EXTENSIONS, RAW_EXTENSIONS, DecodeError, decode_photo
+from mmsearch.services.library import Library
+
+#: Up to this many candidate vectors, exact matching is as fast as HNSW and never misses.
+EXACT_LIMIT = 20_000
+
+_OPERATOR = re.compile(r"\s+([+-])\s+")
+_WEIGHT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*:\s*(.+)$", re.DOTALL)
+
+
+class QueryError(ValueError):
+    """A query that can't be searched; the message says why."""
+
+
+@dataclass(frozen=True)
+class QueryPart:
+    """One term of a query: text or a photo, with a signed weight."""
+
+    weight: float
+    text: str | None = None
+    photo: Path | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    photo: PhotoInfo
+    score: float
+
+    @property
+    def path(self) -> Path:
+        return self.photo.path
+
+
+def _is_photo_path(term: str) -> bool:
+    path = Path(term).expanduser()
+    suffix = path.suffix.lower()
+    return suffix in PHOTO_EXTENSIONS | RAW_EXTENSIONS and path.is_file()
+
+
+def parse_query(query: str) -> list[QueryPart]:
+    """Split `beach + sunset - people`, `2:beach`, `./ref.jpg + snow` into weighted parts.
+
+    Operators count only with spaces around them, so `black-and-white` stays one term.
+    A term that names an existing photo file is a photo; anything else is text.
+    """
+    text = query.strip()
+    if not text:
+        raise QueryError("the query is empty: type what the photos should show")
+    if text in "+-" or text[-2:] in (" +", " -"):
+        raise QueryError(f"an operator in {query!r} has nothing after it")
+    sign = 1.0
+    if text[:2] in ("- ", "+ "):
+        sign, text = (-1.0 if text[0] == "-" else 1.0), text[2:]
+    pieces = _OPERATOR.split(text)
+    signs = [sign] + [1.0 if op == "+" else -1.0 for op in pieces[1::2]]
+    parts: list[QueryPart] = []
+    for term, term_sign in zip(pieces[0::2], signs, strict=True):
+        term = term.strip()
+        weight = 1.0
+        match = _WEIGHT.match(term)
+        if match and not _is_photo_path(term):
+            weight, term = float(match.group(1)), match.group(2).strip()
+        if not term:
+            raise QueryError(f"an operator in {query!r} has nothing on one side")
+        if _is_photo_path(term):
+            parts.append(QueryPart(term_sign * weight, photo=Path(term).expanduser().resolve()))
+        else:
+            parts.append(QueryPart(term_sign * weight, text=term))
+    if all(p.weight <= 0 for p in parts):
+        raise QueryError("the query only excludes things: add something to look for")
+    return parts
+
+
+class SearchEngine:
+    """Answers text, photo and combined queries over a library."""
+
+    def __init__(self, library: Library) -> None:
+        self.lib = library
+
+    def photo_vector(self, path: Path) -> np.ndarray:
+        """A photo's embedding: from the catalog if it is indexed, else computed now."""
+        info = self.lib.catalog.photo_by_path(path)
+        if info is not None:
+            _, matrix = self.lib.catalog.vectors(self.lib.model_id, [info.id])
+            if len(matrix):
+                stored: np.ndarray = matrix[0]
+                return stored
+        model = self.lib.model
+        try:
+            decoded = decode_photo(path, min_side=model.spec.image_size)
+        except DecodeError as e:
+            raise QueryError(f"can't read the photo {path}: {e}") from e
+        vector: np.ndarray = model.image.encode_images([decoded.image])[0]
+        return vector
+
+    def embed(self, parts: list[QueryPart]) -> np.ndarray:
+        """One unit vector for a weighted sum of parts."""
+        texts = [p.text for p in parts if p.text is not None]
+        text_vectors = iter(self.lib.model.text.encode(texts)) if texts else iter(())
+        total = np.zeros(self.lib.model.spec.dim, dtype=np.float32)
+        for part in parts:
+            vector = next(text_vectors) if part.text is not None else None
+            if part.photo is not None:
+                vector = self.photo_vector(part.photo)
+            assert vector is not None
+            total += part.weight * vector
+        norm = float(np.linalg.norm(total))
+        if norm < 1e-6:
+            raise QueryError("the parts of the query cancel each other out")
+        return total / norm
+
+    def search(
+        self,
+        query: str | np.ndarray,
+        top: int = 20,
+        folder: Path | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        exclude: set[int] | None = None,
+    ) -> list[SearchHit]:
+        """The `top` best photos for a query string (see `parse_query`) or a query vector."""
+        vector = self.embed(parse_query(query)) if isinstance(query, str) else query
+        exclude = exclude or set()
+        want = top + len(exclude)
+        catalog, model_id = self.lib.catalog, self.lib.model_id
+        filtered = folder is not None or after is not None or before is not None
+        index = self.lib.index()
+        if filtered:
+            allowed = catalog.filtered_ids(model_id, folder, after, before)
+            if len(allowed) <= EXACT_LIMIT:
+                ids, scores = exact_top_k(
+                    *catalog.vectors(model_id, allowed.tolist()), vector, want
+                )
+            else:
+                allowed_set = set(allowed.tolist())
+                ids, scores = index.search(vector, want, allowed_set.__contains__)
+        elif len(index) <= EXACT_LIMIT:
+            ids, scores = exact_top_k(*catalog.vectors(model_id), vector, want)
+        else:
+            ids, scores = index.search(vector, want)
+        infos = catalog.photos(ids.tolist())
+        hits = [
+            SearchHit(infos[int(i)], float(s))
+            for i, s in zip(ids, scores, strict=True)
+            if int(i) in infos and int(i) not in exclude
+        ]
+        return hits[:top]
+
+    def similar(self, path: Path, top: int = 20) -> list[SearchHit]:
+        """Photos that look like the photo at `path` (itself excluded if indexed)."""
+        info = self.lib.catalog.photo_by_path(path)
+        return self.search(
+            self.photo_vector(path), top, exclude={info.id} if info is not None else None
+        )

@@ -1,0 +1,1 @@
+"""Recipes that build, train and export the models (torch lives here, never in mmsearch)."""

@@ -1,0 +1,99 @@
+"""Shared fixtures: the bundled model, real sample photos, a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageOps
+
+from mmsearch.cli import main
+from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path, repo_root
+
+REPO = repo_root()
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def bundled_model_dir() -> Path:
+    """The bundled model, built by `make install`; built here if a bare pytest run lacks it."""
+    for folder in model_search_path(Path("/nonexistent")):
+        if (folder / BUNDLED_MODEL_ID / "spec.json").is_file():
+            return folder / BUNDLED_MODEL_ID
+    subprocess.run(
+        [sys.executable, "-m", "models.bundled.build", "--out", str(REPO / "build" / "models")],
+        check=True,
+        cwd=REPO,
+    )
+    return REPO / "build" / "models" / BUNDLED_MODEL_ID
+
+
+def skimage_photo(name: str) -> Path:
+    """A real photo that ships inside scikit-image (a test extra)."""
+    return Path(str(files("skimage") / "data" / name))
+
+
+# name in the test folder -> (scikit-image file, what it shows)
+SAMPLE_PHOTOS = {
+    "cat.png": "chelsea.png",
+    "coffee.png": "coffee.png",
+    "rocket.jpg": "rocket.jpg",
+    "motorcycle.png": "motorcycle_left.png",
+    "astronaut.png": "astronaut.png",
+}
+
+
+@pytest.fixture
+def photo_folder(tmp_path: Path) -> Path:
+    """A folder of real photos: a cat (twice, the second a cropped mirrored JPEG), coffee,
+    a rocket, a motorcycle and an astronaut."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, source in SAMPLE_PHOTOS.items():
+        shutil.copy(skimage_photo(source), folder / name)
+    with Image.open(skimage_photo("chelsea.png")) as cat:
+        w, h = cat.size
+        ImageOps.mirror(cat.convert("RGB").crop((20, 10, w - 10, h - 20))).save(
+            folder / "cat2.jpg", quality=90
+        )
+    return folder
+
+
+@pytest.fixture
+def home(tmp_path: Path, bundled_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data folder, through MMSEARCH_HOME as a user would set it."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("MMSEARCH_HOME", str(data))
+    monkeypatch.setenv("MMSEARCH_MODELS", str(bundled_model_dir.parent))
+    return data
+
+
+CliRunner = Callable[..., Any]
+
+
+@pytest.fixture
+def cli(home: Path, capsys: pytest.CaptureFixture[str]) -> CliRunner:
+    """Run `mmsearch ARGS --json` in-process and return the parsed JSON (and exit code)."""
+
+    def run(*args: str, expect: int = 0) -> Any:
+        capsys.readouterr()
+        code = main([*args, "--json"])
+        out = capsys.readouterr().out
+        assert code == expect, out
+        return json.loads(out) if out.strip() else None
+
+    return run
+
+
+def subprocess_env(home: Path, model_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(MMSEARCH_HOME=str(home), MMSEARCH_MODELS=str(model_dir.parent), PYTHONUNBUFFERED="1")
+    return env

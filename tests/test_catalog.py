@@ -1,0 +1,92 @@
+"""The catalog layer on its own: schema, folders, photos, filters, odd file names."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from mmsearch.catalog import Catalog
+from mmsearch.catalog.db import PhotoRecord
+
+
+def record(path: Path, taken: datetime | None = None, seed: int = 0) -> PhotoRecord:
+    vector = np.random.default_rng(seed).normal(size=8).astype(np.float32)
+    return PhotoRecord(path, 10, 20, f"hash{seed}", 64, 48, taken, "Cam", vector)
+
+
+def test_new_catalog_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
+    catalog = Catalog.open(tmp_path)
+    assert catalog.schema_version() == "0001"
+    catalog.close()
+    db = sqlite3.connect(tmp_path / "catalog.sqlite")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"folders", "photos", "embeddings", "failures", "alembic_version"} <= tables
+    # opening again is a no-op migration
+    assert Catalog.open(tmp_path).schema_version() == "0001"
+
+
+def test_nested_folders_are_not_indexed_twice(tmp_path: Path) -> None:
+    catalog = Catalog.open(tmp_path / "data")
+    inner, note = catalog.add_folder(tmp_path / "a" / "b")
+    assert note == "added"
+    catalog.add_photos(inner.id, "m", [record(tmp_path / "a" / "b" / "x.jpg")])
+    _, note = catalog.add_folder(tmp_path / "a" / "b" / "c")
+    assert note.startswith("already covered by")
+    _, note = catalog.add_folder(tmp_path / "a")
+    assert "includes" in note
+    folders = catalog.folders()
+    assert [f.path for f in folders] == [tmp_path / "a"]
+    assert folders[0].photos == 1
+    assert catalog.remove_folder(tmp_path / "a") == [1]
+    assert catalog.counts("m") == {"photos": 0, "embedded": 0, "failures": 0}
+    assert catalog.remove_folder(tmp_path / "nowhere") is None
+
+
+def test_non_utf8_paths_round_trip(tmp_path: Path) -> None:
+    catalog = Catalog.open(tmp_path / "data")
+    folder, _ = catalog.add_folder(tmp_path)
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.jpg"))
+    catalog.add_photos(folder.id, "m", [record(odd)])
+    (info,) = catalog.photos([1]).values()
+    assert os.fsencode(info.path) == os.fsencode(odd)
+    assert catalog.photo_by_path(odd) is not None
+
+
+def test_add_photos_replaces_by_path_and_filters(tmp_path: Path) -> None:
+    catalog = Catalog.open(tmp_path / "data")
+    folder, _ = catalog.add_folder(tmp_path)
+    a, b = tmp_path / "2019" / "a.jpg", tmp_path / "2021" / "b.jpg"
+    ids = catalog.add_photos(
+        folder.id, "m", [record(a, datetime(2019, 5, 1), 1), record(b, datetime(2021, 5, 1), 2)]
+    )
+    again = catalog.add_photos(folder.id, "m", [record(a, datetime(2019, 5, 1), 3)])
+    assert again[0] == ids[0]
+    assert catalog.counts("m")["embedded"] == 2
+    assert catalog.filtered_ids("m", folder=tmp_path / "2019").tolist() == [ids[0]]
+    assert catalog.filtered_ids("m", folder=tmp_path / "20").tolist() == []
+    assert catalog.filtered_ids("m", after=datetime(2020, 1, 1)).tolist() == [ids[1]]
+    assert catalog.filtered_ids("m", before=datetime(2020, 1, 1)).tolist() == [ids[0]]
+    assert catalog.filtered_ids("other").tolist() == []
+    got_ids, matrix = catalog.vectors("m")
+    assert got_ids.tolist() == ids
+    np.testing.assert_allclose(matrix[0], record(a, seed=3).vector)
+    assert catalog.embedded_hashes("m") == {"hash3", "hash2"}
+    found = catalog.photo_by_hash("hash2", "m")
+    assert found is not None and found[0].path == b
+
+
+def test_failures_are_recorded_once_and_cleared_by_success(tmp_path: Path) -> None:
+    catalog = Catalog.open(tmp_path / "data")
+    folder, _ = catalog.add_folder(tmp_path)
+    bad = tmp_path / "bad.jpg"
+    catalog.record_failure(folder.id, bad, "truncated JPEG", 5, 6)
+    catalog.record_failure(folder.id, bad, "empty file (0 bytes)", 0, 7)
+    assert [(f.path, f.reason) for f in catalog.failures()] == [(bad, "empty file (0 bytes)")]
+    assert catalog.known_failures(folder.id) == {bad: (0, 7)}
+    catalog.add_photos(folder.id, "m", [record(bad)])
+    assert catalog.failures() == []
