@@ -15,7 +15,6 @@ registration (locked), and Pillow's decoders release the GIL, so a thread pool s
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import io
 import logging
@@ -32,6 +31,7 @@ from typing import IO, Any, BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from mmsearch.media.errors import os_error_reason
 from mmsearch.media.scan import RAW_EXTENSIONS
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def file_hash(path: Path) -> str:
             while n := f.readinto(buf):
                 digest.update(view[:n])
     except OSError as exc:
-        raise DecodeError(_os_reason(exc)) from exc
+        raise DecodeError(os_error_reason(exc)) from exc
     return digest.hexdigest()
 
 
@@ -150,7 +150,7 @@ def _decode_file(path: Path, min_side: int) -> DecodedPhoto:
             raise DecodeError("empty file (0 bytes)")
         f = open(path, "rb")  # noqa: SIM115 - closed by the `with` right below
     except OSError as exc:
-        raise DecodeError(_os_reason(exc)) from exc
+        raise DecodeError(os_error_reason(exc)) from exc
     with f:
         if path.suffix.lower() in RAW_EXTENSIONS:
             return _decode_raw(path, f, min_side)
@@ -645,21 +645,6 @@ def _pillow_bomb_reason(exc: Exception, head: bytes) -> str:
     return _too_large(pixels, size)
 
 
-def _os_reason(exc: OSError) -> str:
-    code = exc.errno
-    if code in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if code == errno.ENOENT:
-        return "file not found"
-    if code in (errno.EISDIR, errno.ENOTDIR):
-        return "not a regular file"
-    if code == errno.EIO:
-        return "I/O error (disk or network problem?)"
-    if code == errno.ELOOP:
-        return "too many levels of symbolic links"
-    return (exc.strerror or str(exc) or type(exc).__name__).lower()
-
-
 def _exception_reason(exc: BaseException, fmt: str) -> str:
     """A short reason for whatever a broken `fmt` file made a decoder throw."""
     if isinstance(exc, Image.DecompressionBombError):
@@ -667,7 +652,7 @@ def _exception_reason(exc: BaseException, fmt: str) -> str:
     if isinstance(exc, MemoryError):
         return "not enough memory to decode"
     if isinstance(exc, OSError) and exc.errno is not None:
-        return _os_reason(exc)  # the disk, not the data
+        return os_error_reason(exc)  # the disk, not the data
     message = str(exc).lower()
     if isinstance(exc, EOFError) or "truncated" in message or "premature end" in message:
         return f"truncated {fmt}"

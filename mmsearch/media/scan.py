@@ -7,7 +7,6 @@ up with a reason in the catalog instead of silently vanishing here.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import stat
@@ -15,6 +14,8 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from mmsearch.media.errors import os_error_reason
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def scan_folder(root: Path, on_error: OnError | None = None) -> Iterator[FoundFi
     try:
         st = os.stat(top)
     except OSError as exc:
-        report(Path(top), _reason(exc, folder=True))
+        report(Path(top), os_error_reason(exc, folder=True))
         return
     if not stat.S_ISDIR(st.st_mode):
         report(Path(top), "not a folder")
@@ -87,7 +88,7 @@ def _list_folder(
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
-        report(Path(folder), _reason(exc, folder=True))
+        report(Path(folder), os_error_reason(exc, folder=True))
         return [], []
 
     candidates: list[tuple[os.DirEntry[str], os.stat_result]] = []
@@ -107,7 +108,7 @@ def _list_folder(
                 report(Path(entry.path), reason)
                 continue
             except OSError as exc:
-                report(Path(entry.path), _reason(exc, folder=False))
+                report(Path(entry.path), os_error_reason(exc, folder=False))
                 continue
             if stat.S_ISREG(st.st_mode):
                 candidates.append((entry, st))
@@ -122,7 +123,7 @@ def _list_folder(
             try:
                 is_dir = entry.is_dir()  # follows symlinks
             except OSError as exc:
-                report(Path(entry.path), _reason(exc, folder=True))
+                report(Path(entry.path), os_error_reason(exc, folder=True))
                 continue
             if not is_dir:
                 continue
@@ -132,7 +133,7 @@ def _list_folder(
             # os.stat, not entry.stat(): on Windows the cached DirEntry stat has no inode.
             dst = os.stat(entry.path)
         except OSError as exc:
-            report(Path(entry.path), _reason(exc, folder=True))
+            report(Path(entry.path), os_error_reason(exc, folder=True))
             continue
         key = (dst.st_dev, dst.st_ino)
         if key in visited:  # a symlink loop, or a second way into a folder already listed
@@ -158,24 +159,6 @@ def _is_windows_hidden(entry: os.DirEntry[str]) -> bool:
     except OSError:
         return False
     return bool(attrs & (stat.FILE_ATTRIBUTE_HIDDEN | stat.FILE_ATTRIBUTE_SYSTEM))
-
-
-def _reason(exc: OSError, *, folder: bool) -> str:
-    """A short human reason for an OSError met while scanning."""
-    code = exc.errno
-    if code in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if code == errno.ENOENT:
-        return "folder not found" if folder else "file not found"
-    if code == errno.ENOTDIR:
-        return "not a folder"
-    if code == errno.ELOOP:
-        return "too many levels of symbolic links"
-    if code == errno.EIO:
-        return "I/O error (disk or network problem?)"
-    if code == errno.ENAMETOOLONG:
-        return "path too long"
-    return (exc.strerror or str(exc) or type(exc).__name__).lower()
 
 
 def _log_error(path: Path, reason: str) -> None:
