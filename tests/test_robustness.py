@@ -99,25 +99,53 @@ def make_photos(folder: Path, count: int) -> None:
         Image.fromarray(pixels).resize((640, 480)).save(folder / f"p{i:03d}.jpg", quality=80)
 
 
-def test_kill_9_during_indexing_then_resume(tmp_path: Path, bundled_model_dir: Path) -> None:
-    photos, home = tmp_path / "photos", tmp_path / "home"
-    make_photos(photos, 240)
-    env = subprocess_env(home, bundled_model_dir)
-    cmd = [sys.executable, "-m", "mmsearch", "index", str(photos), "--json"]
+def start_and_wait_for_batches(
+    cmd: list[str], env: dict[str, str], db: Path, at_least: int
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start indexing and return once `at_least` embeddings are committed."""
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    db = home / "catalog.sqlite"
     deadline = time.monotonic() + 120
     embedded = 0
     while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
+        time.sleep(0.1)
         try:
             with sqlite3.connect(db, timeout=1) as conn:
                 embedded = conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
         except sqlite3.Error:
             continue
-        if embedded >= 64:
+        if embedded >= at_least:
             break
-    assert proc.poll() is None, "indexing finished before it could be killed"
+    assert proc.poll() is None, "indexing finished before it could be stopped"
+    return proc, embedded
+
+
+def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(
+    tmp_path: Path, bundled_model_dir: Path
+) -> None:
+    photos, home = tmp_path / "photos", tmp_path / "home"
+    make_photos(photos, 240)
+    env = subprocess_env(home, bundled_model_dir)
+    cmd = [sys.executable, "-m", "mmsearch", "index", str(photos), "--json"]
+    proc, _ = start_and_wait_for_batches(cmd, env, home / "catalog.sqlite", 32)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    first = json.loads(out)
+    assert first["interrupted"] and 0 < first["added"] < 240
+    assert b"Traceback" not in err
+    second = json.loads(subprocess.run(cmd, env=env, capture_output=True, timeout=300).stdout)
+    assert not second["interrupted"]
+    assert second["unchanged"] == first["added"]
+    assert first["added"] + second["added"] == 240
+
+
+def test_kill_9_during_indexing_then_resume(tmp_path: Path, bundled_model_dir: Path) -> None:
+    photos, home = tmp_path / "photos", tmp_path / "home"
+    make_photos(photos, 240)
+    env = subprocess_env(home, bundled_model_dir)
+    cmd = [sys.executable, "-m", "mmsearch", "index", str(photos), "--json"]
+    db = home / "catalog.sqlite"
+    proc, embedded = start_and_wait_for_batches(cmd, env, db, 64)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert 0 < embedded < 240
