@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from PIL import Image, ImageOps
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the window's tests need no screen
+
 from mmsearch.cli import main
 from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path, repo_root
 

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from mmsearch.catalog import Catalog
-from mmsearch.encoders import Model, find_model_dir, load_model
+from mmsearch.encoders import Model, ModelError, ModelSpec, find_model_dir, load_model
 from mmsearch.index import VectorIndex
 from mmsearch.paths import BUNDLED_MODEL_ID, data_dir, model_search_path
 
@@ -57,3 +57,26 @@ class Library:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def installed_models(data: Path) -> list[ModelSpec]:
+    """Every model found on the search path (first one of each id wins), by display name."""
+    found: dict[str, ModelSpec] = {}
+    for folder in model_search_path(data):
+        if not folder.is_dir():
+            continue
+        for candidate in sorted(folder.iterdir()):
+            if (candidate / "spec.json").is_file() and candidate.name not in found:
+                try:
+                    found[candidate.name] = ModelSpec.load(candidate)
+                except ModelError:
+                    continue  # a broken model folder is not offered
+    return sorted(found.values(), key=lambda spec: spec.display_name)
+
+
+def compute_device() -> str:
+    """Where the encoders run: a short text for the status bar."""
+    import onnxruntime
+
+    providers = onnxruntime.get_available_providers()
+    return "GPU (CUDA)" if "CUDAExecutionProvider" in providers else "CPU"

@@ -1,0 +1,87 @@
+"""`mmsearch-gui`: start the window."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from mmsearch import __version__
+from mmsearch.catalog import CatalogError
+from mmsearch.paths import repo_root
+from mmsearch.services.library import Library
+from mmsearch.ui.main_window import MainWindow
+from mmsearch.ui.settings import Preferences
+
+TRANSLATIONS = Path(__file__).resolve().parent / "i18n"
+
+
+def icon_path() -> Path:
+    return repo_root() / "resources" / "icons" / "mmsearch.svg"
+
+
+def install_translators(app: QApplication, language: str) -> list[QTranslator]:
+    """Our own translation and Qt's, for `language` ("system", "en", "zh_CN")."""
+    locale = QLocale.system() if language == "system" else QLocale(language)
+    QLocale.setDefault(locale)
+    translators: list[QTranslator] = []
+    ours = QTranslator(app)
+    if ours.load(locale, "mmsearch", "_", str(TRANSLATIONS)):
+        translators.append(ours)
+    qt = QTranslator(app)
+    if qt.load(locale, "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        translators.append(qt)
+    for translator in translators:
+        app.installTranslator(translator)
+    return translators
+
+
+def create_window(
+    data_dir: str | None = None, model: str | None = None, prefs: Preferences | None = None
+) -> MainWindow:
+    """The main window on a library (the caller owns the QApplication)."""
+    prefs = prefs or Preferences()
+    library = Library(data_dir or prefs.data_dir or None, model or prefs.model or None)
+    return MainWindow(library, prefs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mmsearch-gui", description="mmsearch's window")
+    parser.add_argument("--data-dir", help="data folder (default: settings, then platform's)")
+    parser.add_argument("--model", help="model id (default: settings, then the bundled one)")
+    parser.add_argument(
+        "--add",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="add this folder and index it in the background",
+    )
+    parser.add_argument("--version", action="version", version=f"mmsearch {__version__}")
+    args = parser.parse_args(argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("mmsearch")
+    app.setOrganizationName("mmsearch")
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(QIcon(str(icon_path())))
+    app.setStyle("Fusion")  # follows the system's light or dark colour scheme
+    prefs = Preferences()
+    install_translators(app, prefs.language)
+    try:
+        window = create_window(args.data_dir, args.model, prefs)
+    except CatalogError as e:
+        QMessageBox.critical(None, "mmsearch", str(e))
+        return 2
+    window.show()
+    for folder in args.add:
+        window.add_folder(Path(folder).expanduser().resolve())
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""Long work off the GUI thread: every job runs a service call on a pool thread and
+reports back through queued signals, so the window never freezes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from mmsearch.catalog import CatalogError
+from mmsearch.encoders import ModelError
+from mmsearch.services.indexing import Indexer, IndexReport
+from mmsearch.services.library import Library
+from mmsearch.services.search import QueryError
+
+log = logging.getLogger(__name__)
+
+#: Errors whose message is written for a person; anything else is a bug, logged in full.
+USER_ERRORS = (QueryError, ModelError, CatalogError, OSError, ValueError)
+
+
+def user_message(exc: BaseException) -> str:
+    if isinstance(exc, USER_ERRORS):
+        return str(exc)
+    log.exception("unexpected error in a background job", exc_info=exc)
+    return f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the log."
+
+
+class JobSignals(QObject):
+    result = Signal(object)
+    error = Signal(str)
+    done = Signal()
+
+
+class Job(QRunnable):
+    """Run `fn()` on a pool thread; `signals.result` or `signals.error` reports back."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        super().__init__()
+        self.fn = fn
+        self.signals = JobSignals()
+        self.setAutoDelete(False)  # we keep the reference until `done`
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except Exception as e:  # reported to the window, never raised into Qt
+            self.signals.error.emit(user_message(e))
+        else:
+            self.signals.result.emit(result)
+        finally:
+            self.signals.done.emit()
+
+
+class JobQueue(QObject):
+    """A thread pool that keeps its jobs alive until they finish."""
+
+    def __init__(self, threads: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(threads)
+        self._running: set[Job] = set()
+
+    def submit(
+        self,
+        fn: Callable[[], Any],
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> Job:
+        job = Job(fn)
+        if on_result is not None:
+            job.signals.result.connect(on_result)
+        if on_error is not None:
+            job.signals.error.connect(on_error)
+        job.signals.done.connect(lambda: self._running.discard(job))
+        self._running.add(job)
+        self.pool.start(job)
+        return job
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        return self.pool.waitForDone(msecs)
+
+
+class IndexController(QObject):
+    """Runs indexing in the background, one run at a time, with progress and cancel.
+
+    A request that comes while a run is going (a watched folder changed) is remembered
+    and served by one more run afterwards, so nothing is missed and runs never overlap.
+    """
+
+    started = Signal()
+    progress = Signal(int, int, float, float)  # done, total, photos/s, seconds left (-1: ?)
+    finished = Signal(object)  # IndexReport
+    failed = Signal(str)
+
+    def __init__(self, library: Library, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self._queue = JobQueue(1, self)
+        self._cancel = threading.Event()
+        self._running = False
+        self._again = False
+        self.last_report: IndexReport | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        """Index every folder now, or right after the run in progress."""
+        if self._running:
+            self._again = True
+            return
+        self._running, self._again = True, False
+        self._cancel = threading.Event()
+        cancel = self._cancel
+        started_at = time.monotonic()
+
+        def report(done: int, total: int, _path: Path | None) -> None:
+            elapsed = time.monotonic() - started_at
+            rate = done / elapsed if elapsed > 0 and done else 0.0
+            left = (total - done) / rate if rate > 0 else -1.0
+            self.progress.emit(done, total, rate, left)
+
+        def run() -> IndexReport:
+            return Indexer(self.library, report, cancel).run()
+
+        self.started.emit()
+        self._queue.submit(run, self._on_result, self._on_error)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._again = False
+
+    def wait(self, msecs: int = 60_000) -> bool:
+        return self._queue.wait(msecs)
+
+    def _on_result(self, report: IndexReport) -> None:
+        self._running = False
+        self.last_report = report
+        self.finished.emit(report)
+        if self._again and not report.interrupted:
+            self.start()
+
+    def _on_error(self, message: str) -> None:
+        self._running = False
+        self.failed.emit(message)

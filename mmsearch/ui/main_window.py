@@ -1,0 +1,786 @@
+"""The main window: search as you type, a thumbnail grid, a preview, caption ranking,
+folders with background indexing, all long work off the GUI thread."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QDate, QItemSelection, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QKeyEvent,
+    QKeySequence,
+    QPixmap,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmsearch.catalog.db import PhotoInfo
+from mmsearch.services.indexing import IndexReport
+from mmsearch.services.library import Library, compute_device
+from mmsearch.services.ranking import rank_captions
+from mmsearch.services.search import SearchEngine, SearchHit
+from mmsearch.ui.captions import PHOTO_SUFFIXES, CaptionPanel, dropped_paths
+from mmsearch.ui.folders import FoldersDialog, IndexProgress
+from mmsearch.ui.jobs import IndexController, JobQueue
+from mmsearch.ui.results import (
+    SORT_DATE,
+    SORT_RELEVANCE,
+    HitRole,
+    ResultsModel,
+    ThumbnailDelegate,
+    display_name,
+)
+from mmsearch.ui.settings import Preferences, SettingsDialog
+from mmsearch.ui.thumbnails import ThumbnailCache, load_preview
+from mmsearch.ui.watcher import FolderWatcher
+
+SEARCH_DELAY_MS = 250
+PAGE_EMPTY, PAGE_RESULTS, PAGE_MESSAGE = 0, 1, 2
+
+
+class SearchField(QLineEdit):
+    """The search box; a photo dropped on it asks for similar photos."""
+
+    photo_dropped = Signal(Path)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(p.suffix.lower() in PHOTO_SUFFIXES for p in dropped_paths(event)):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        photos = [p for p in dropped_paths(event) if p.suffix.lower() in PHOTO_SUFFIXES]
+        if photos:
+            event.acceptProposedAction()
+            self.photo_dropped.emit(photos[0])
+        else:
+            super().dropEvent(event)
+
+
+class ResultsView(QListView):
+    """The thumbnail grid. Enter opens the current photo; photos dropped on it from outside
+    ask for similar photos; results can be dragged out as files."""
+
+    open_requested = Signal()
+    photo_dropped = Signal(Path)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)  # constant-time layout: smooth with 10,000 results
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(200)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setDragEnabled(True)
+        self.setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.setSpacing(2)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.open_requested.emit()
+            return
+        super().keyPressEvent(event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.source() is self:
+            event.ignore()  # dragging a result onto its own grid means nothing
+            return
+        if any(p.suffix.lower() in PHOTO_SUFFIXES for p in dropped_paths(event)):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragEnterEvent) -> None:  # type: ignore[override]
+        if event.source() is not self:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        photos = [p for p in dropped_paths(event) if p.suffix.lower() in PHOTO_SUFFIXES]
+        if photos and event.source() is not self:
+            event.acceptProposedAction()
+            self.photo_dropped.emit(photos[0])
+
+
+class PreviewPanel(QWidget):
+    """The selected photo, larger, with its details."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image = QLabel(self.tr("Select a photo to see it here."))
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(280, 220)
+        self.image.setWordWrap(True)
+        self.details = QFormLayout()
+        self.fields: dict[str, QLabel] = {}
+        for key, title in (
+            ("name", self.tr("Name")),
+            ("folder", self.tr("Folder")),
+            ("size", self.tr("File size")),
+            ("dimensions", self.tr("Dimensions")),
+            ("taken", self.tr("Taken")),
+            ("camera", self.tr("Camera")),
+            ("score", self.tr("Score")),
+        ):
+            label = QLabel()
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setWordWrap(True)
+            self.fields[key] = label
+            self.details.addRow(title, label)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.image, 1)
+        layout.addLayout(self.details)
+        self.current: Path | None = None
+
+    def show_hit(self, hit: SearchHit) -> None:
+        p: PhotoInfo = hit.photo
+        self.current = p.path
+        self.fields["name"].setText(display_name(p.path))
+        self.fields["folder"].setText(os.fsdecode(p.path.parent))
+        self.fields["size"].setText(f"{p.size / 1e6:.1f} MB")
+        self.fields["dimensions"].setText(f"{p.width} × {p.height}")
+        self.fields["taken"].setText(f"{p.taken_at:%Y-%m-%d %H:%M}" if p.taken_at else "—")
+        self.fields["camera"].setText(p.camera or "—")
+        self.fields["score"].setText(f"{hit.score:.3f}")
+        self.image.setText(self.tr("Loading…"))
+
+    def show_image(self, path: Path, image: QImage) -> None:
+        if path != self.current:
+            return
+        self.image.setPixmap(
+            QPixmap.fromImage(image).scaled(
+                self.image.size(),
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+
+    def clear(self) -> None:
+        self.current = None
+        self.image.clear()
+        self.image.setText(self.tr("Select a photo to see it here."))
+        for label in self.fields.values():
+            label.clear()
+
+
+class MainWindow(QMainWindow):
+    """mmsearch's window. Owns the library and the background jobs."""
+
+    search_finished = Signal()  # for tests and benchmarks: results are on screen
+
+    def __init__(self, library: Library, prefs: Preferences | None = None) -> None:
+        super().__init__()
+        self.library = library
+        self.prefs = prefs or Preferences()
+        self.engine = SearchEngine(library)
+        self.searches = JobQueue(1, self)
+        self.previews = JobQueue(1, self)
+        self.thumbnails = ThumbnailCache(
+            library.data_dir / "thumbs", disk_megabytes=self.prefs.thumbnail_cache_mb, parent=self
+        )
+        self.indexer = IndexController(library, self)
+        self.watcher = FolderWatcher(parent=self)
+        self._search_seq = 0
+        self._similar_to: Path | None = None
+        self.folders_dialog: FoldersDialog | None = None
+        self.setWindowTitle("mmsearch")
+        self.resize(1280, 820)
+        self._build_search_bar()
+        self._build_body()
+        self._build_status_bar()
+        self._build_actions()
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DELAY_MS)
+        self._debounce.timeout.connect(self.run_search)
+        self.indexer.started.connect(self._indexing_started)
+        self.indexer.progress.connect(self._indexing_progress)
+        self.indexer.finished.connect(self._indexing_finished)
+        self.indexer.failed.connect(self._indexing_failed)
+        self.watcher.changed.connect(self.indexer.start)
+        self.refresh_library()
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def _build_search_bar(self) -> None:
+        self.search_field = SearchField()
+        self.search_field.setPlaceholderText(
+            self.tr("Describe a photo, e.g. “two kids on a beach at sunset” — or drop a photo here")
+        )
+        self.search_field.setClearButtonEnabled(True)
+        self.search_field.textChanged.connect(self._query_edited)
+        self.search_field.returnPressed.connect(self.run_search)
+        self.search_field.photo_dropped.connect(self.search_similar)
+        self.similar_label = QLabel()
+        self.similar_label.setVisible(False)
+        self.folder_filter = QComboBox()
+        self.folder_filter.currentIndexChanged.connect(self.run_search)
+        self.after_check = QCheckBox(self.tr("After"))
+        self.after_date = QDateEdit(QDate.currentDate().addYears(-1))
+        self.before_check = QCheckBox(self.tr("Before"))
+        self.before_date = QDateEdit(QDate.currentDate())
+        for check, edit in (
+            (self.after_check, self.after_date),
+            (self.before_check, self.before_date),
+        ):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setEnabled(False)
+            check.toggled.connect(edit.setEnabled)
+            check.toggled.connect(self.run_search)
+            edit.dateChanged.connect(self._query_edited)
+        self.type_filter = QComboBox()
+        for key, title in (
+            ("all", self.tr("All types")),
+            ("jpeg", "JPEG"),
+            ("png", "PNG"),
+            ("heic", "HEIC"),
+            ("raw", "RAW"),
+            ("other", self.tr("Other")),
+        ):
+            self.type_filter.addItem(title, key)
+        self.type_filter.currentIndexChanged.connect(self._view_changed)
+        self.sort_order = QComboBox()
+        self.sort_order.addItem(self.tr("Best match first"), SORT_RELEVANCE)
+        self.sort_order.addItem(self.tr("Newest first"), SORT_DATE)
+        self.sort_order.currentIndexChanged.connect(self._view_changed)
+        self.threshold = QSlider(Qt.Orientation.Horizontal)
+        self.threshold.setRange(0, 100)
+        self.threshold.setValue(0)
+        self.threshold.setFixedWidth(120)
+        self.threshold.setToolTip(self.tr("Hide matches weaker than this score"))
+        self.threshold.valueChanged.connect(self._view_changed)
+        self.threshold_label = QLabel()
+        self.count_label = QLabel()
+        bar = QWidget()
+        top = QVBoxLayout(bar)
+        row = QHBoxLayout()
+        row.addWidget(self.search_field, 1)
+        row.addWidget(self.similar_label)
+        top.addLayout(row)
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel(self.tr("Folder")))
+        filters.addWidget(self.folder_filter)
+        filters.addWidget(self.after_check)
+        filters.addWidget(self.after_date)
+        filters.addWidget(self.before_check)
+        filters.addWidget(self.before_date)
+        filters.addWidget(self.type_filter)
+        filters.addWidget(self.sort_order)
+        filters.addWidget(QLabel(self.tr("Min. score")))
+        filters.addWidget(self.threshold)
+        filters.addWidget(self.threshold_label)
+        filters.addStretch(1)
+        filters.addWidget(self.count_label)
+        top.addLayout(filters)
+        self._search_bar = bar
+        self._update_threshold_label()
+
+    def _build_body(self) -> None:
+        self.results = ResultsModel(self.thumbnails, self)
+        self.grid = ResultsView()
+        self.grid.setModel(self.results)
+        self.grid.setItemDelegate(ThumbnailDelegate(self.grid))
+        self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.grid.doubleClicked.connect(lambda _index: self.open_current())
+        self.grid.open_requested.connect(self.open_current)
+        self.grid.photo_dropped.connect(self.search_similar)
+        self.grid.customContextMenuRequested.connect(self._context_menu)
+
+        self.empty_state = QWidget()
+        empty = QVBoxLayout(self.empty_state)
+        empty.addStretch(1)
+        self.empty_title = QLabel(self.tr("Find your photos by what they show"))
+        self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = self.empty_title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.8)
+        self.empty_title.setFont(font)
+        self.empty_text = QLabel()
+        self.empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_text.setWordWrap(True)
+        self.add_folder_button = QPushButton(self.tr("Add a folder…"))
+        self.add_folder_button.clicked.connect(self.choose_folder)
+        empty.addWidget(self.empty_title)
+        empty.addWidget(self.empty_text)
+        button_row = QHBoxLayout()
+        button_row.addStretch(1)
+        button_row.addWidget(self.add_folder_button)
+        button_row.addStretch(1)
+        empty.addLayout(button_row)
+        empty.addStretch(2)
+
+        self.message = QLabel()
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty_state)
+        self.pages.addWidget(self.grid)
+        self.pages.addWidget(self.message)
+
+        self.preview = PreviewPanel()
+        self.captions = CaptionPanel()
+        self.captions.rank_requested.connect(self.rank)
+        self.side = QTabWidget()
+        self.side.addTab(self.preview, self.tr("Preview"))
+        self.side.addTab(self.captions, self.tr("Caption ranking"))
+        splitter = QSplitter()
+        splitter.addWidget(self.pages)
+        splitter.addWidget(self.side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self._search_bar)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+
+    def _build_status_bar(self) -> None:
+        self.model_label = QLabel()
+        self.device_label = QLabel()
+        self.photos_label = QLabel()
+        self.index_progress = IndexProgress()
+        self.index_progress.cancel_requested.connect(self.cancel_indexing)
+        status = self.statusBar()
+        status.addWidget(self.model_label)
+        status.addWidget(self.device_label)
+        status.addWidget(self.photos_label)
+        status.addPermanentWidget(self.index_progress)
+
+    def _build_actions(self) -> None:
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        self.add_action = QAction(self.tr("&Add folder…"), self)
+        self.add_action.setShortcut(QKeySequence("Ctrl+O"))
+        self.add_action.triggered.connect(self.choose_folder)
+        folders = QAction(self.tr("&Folders…"), self)
+        folders.triggered.connect(self.show_folders)
+        settings = QAction(self.tr("&Settings…"), self)
+        settings.setShortcut(QKeySequence.StandardKey.Preferences)
+        settings.triggered.connect(self.show_settings)
+        quit_action = QAction(self.tr("&Quit"), self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        for action in (self.add_action, folders, settings):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        about = QAction(self.tr("&About mmsearch"), self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+        QShortcut(QKeySequence("Ctrl+F"), self, self.focus_search)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.clear_search)
+
+    # -- library state ------------------------------------------------------------------------
+
+    def refresh_library(self) -> None:
+        """Re-read folders and counts (cheap catalog queries) into the window."""
+        folders = self.library.catalog.folders()
+        counts = self.library.catalog.counts(self.library.model_id)
+        current = self.folder_filter.currentData()
+        self.folder_filter.blockSignals(True)
+        self.folder_filter.clear()
+        self.folder_filter.addItem(self.tr("All folders"), None)
+        for f in folders:
+            self.folder_filter.addItem(display_name(f.path) or os.fsdecode(f.path), f.path)
+            self.folder_filter.setItemData(
+                self.folder_filter.count() - 1, os.fsdecode(f.path), Qt.ItemDataRole.ToolTipRole
+            )
+        index = self.folder_filter.findData(current)
+        self.folder_filter.setCurrentIndex(max(0, index))
+        self.folder_filter.blockSignals(False)
+        try:
+            name = self.library.model.spec.display_name
+        except Exception as e:  # a missing model is explained, not fatal
+            name = self.tr("missing ({error})").format(error=e)
+        self.model_label.setText(self.tr("Model: {name}").format(name=name))
+        self.device_label.setText(self.tr("Device: {device}").format(device=compute_device()))
+        self.photos_label.setText(
+            self.tr("{count} photos indexed").format(count=f"{counts['embedded']:,}")
+        )
+        if not folders:
+            self.empty_title.setText(self.tr("Find your photos by what they show"))
+            self.empty_text.setText(
+                self.tr(
+                    "Add a folder of photos to start. mmsearch looks at every photo once, "
+                    "on this computer, with its built-in model; then type what you are "
+                    "looking for, or drop a photo to find similar ones."
+                )
+            )
+            self.add_folder_button.setVisible(True)
+            self.pages.setCurrentIndex(PAGE_EMPTY)
+        elif not self.search_field.text().strip() and self._similar_to is None:
+            self.empty_title.setText(self.tr("What are you looking for?"))
+            self.empty_text.setText(
+                self.tr(
+                    "Type a description above — “a dog on a beach”, “snowy mountains”. "
+                    "Combine parts with + and -, or drop a photo to find similar ones."
+                )
+            )
+            self.add_folder_button.setVisible(False)
+            self.pages.setCurrentIndex(PAGE_EMPTY)
+        self.watcher.watch([f.path for f in folders])
+        if self.folders_dialog is not None:
+            self.folders_dialog.set_folders(folders)
+            self.folders_dialog.set_failures(self.library.catalog.failures())
+
+    def add_folder(self, path: Path) -> None:
+        """Add a folder and index it in the background."""
+        if not path.is_dir():
+            QMessageBox.warning(
+                self, "mmsearch", self.tr("{path} is not a folder.").format(path=path)
+            )
+            return
+        self.library.catalog.add_folder(path)
+        self.refresh_library()
+        self.indexer.start()
+
+    def remove_folder(self, path: Path) -> None:
+        removed = self.library.catalog.remove_folder(path)
+        if removed:
+            import numpy as np
+
+            index = self.library.index()
+            index.remove(np.asarray(removed))
+            index.save()
+        self.refresh_library()
+        self.run_search()
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder of photos"))
+        if folder:
+            self.add_folder(Path(folder))
+
+    # -- indexing -----------------------------------------------------------------------------
+
+    def cancel_indexing(self) -> None:
+        self.indexer.cancel()
+        self.index_progress.cancelling()
+        if self.folders_dialog is not None:
+            self.folders_dialog.progress.cancelling()
+
+    def _progress_widgets(self) -> list[IndexProgress]:
+        widgets = [self.index_progress]
+        if self.folders_dialog is not None:
+            widgets.append(self.folders_dialog.progress)
+        return widgets
+
+    def _indexing_started(self) -> None:
+        for widget in self._progress_widgets():
+            widget.start()
+        if self.folders_dialog is not None:
+            self.folders_dialog.set_indexing(True)
+
+    def _indexing_progress(self, done: int, total: int, rate: float, left: float) -> None:
+        for widget in self._progress_widgets():
+            widget.update_progress(done, total, rate, left)
+        if done % 64 == 0 or done == total:
+            counts = self.library.catalog.counts(self.library.model_id)
+            self.photos_label.setText(
+                self.tr("{count} photos indexed").format(count=f"{counts['embedded']:,}")
+            )
+
+    def _indexing_finished(self, report: IndexReport) -> None:
+        for widget in self._progress_widgets():
+            widget.finish()
+        if self.folders_dialog is not None:
+            self.folders_dialog.set_indexing(False)
+            self.folders_dialog.show_report(report)
+        message = self.tr("Indexed {n} photos").format(n=report.indexed)
+        if report.failed:
+            message += self.tr(", {n} could not be read (see Folders)").format(n=len(report.failed))
+        if report.interrupted:
+            message = self.tr("Indexing cancelled; it resumes where it stopped next time")
+        self.statusBar().showMessage(message, 8000)
+        self.refresh_library()
+        if self.search_field.text().strip() or self._similar_to is not None:
+            self.run_search()
+
+    def _indexing_failed(self, message: str) -> None:
+        for widget in self._progress_widgets():
+            widget.finish()
+        QMessageBox.warning(
+            self, "mmsearch", self.tr("Indexing stopped: {error}").format(error=message)
+        )
+        self.refresh_library()
+
+    # -- searching ----------------------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        self.search_field.setFocus()
+        self.search_field.selectAll()
+
+    def clear_search(self) -> None:
+        self._similar_to = None
+        self.similar_label.setVisible(False)
+        self.search_field.clear()
+        self.results.set_hits([])
+        self.refresh_library()
+
+    def _query_edited(self) -> None:
+        if self.search_field.text().strip():
+            self._similar_to = None
+            self.similar_label.setVisible(False)
+        self._debounce.start()
+
+    def _filters(self) -> tuple[Path | None, datetime | None, datetime | None]:
+        folder = self.folder_filter.currentData()
+        after = before = None
+        if self.after_check.isChecked():
+            after = datetime.combine(self.after_date.date().toPython(), datetime.min.time())  # type: ignore[arg-type]
+        if self.before_check.isChecked():
+            before = datetime.combine(self.before_date.date().toPython(), datetime.min.time())  # type: ignore[arg-type]
+        return folder, after, before
+
+    def run_search(self) -> None:
+        """Search now (off the GUI thread) for the text or the dropped photo."""
+        self._debounce.stop()
+        text = self.search_field.text().strip()
+        if not text and self._similar_to is None:
+            self.results.set_hits([])
+            self.refresh_library()
+            return
+        self._search_seq += 1
+        seq = self._search_seq
+        folder, after, before = self._filters()
+        limit = self.prefs.result_limit
+        similar = self._similar_to
+        engine = self.engine
+
+        def work() -> list[SearchHit]:
+            if similar is not None:
+                info = engine.lib.catalog.photo_by_path(similar)
+                return engine.search(
+                    engine.photo_vector(similar),
+                    limit,
+                    folder,
+                    after,
+                    before,
+                    exclude={info.id} if info is not None else None,
+                )
+            return engine.search(text, limit, folder, after, before)
+
+        self.searches.submit(
+            work, lambda hits: self._show_hits(seq, hits), lambda msg: self._show_error(seq, msg)
+        )
+
+    def search_similar(self, photo: Path) -> None:
+        """Photos similar to `photo` (dropped from the file manager or the grid)."""
+        self._similar_to = photo.resolve()
+        self.search_field.blockSignals(True)
+        self.search_field.clear()
+        self.search_field.blockSignals(False)
+        self.similar_label.setText(self.tr("Similar to: {name}").format(name=display_name(photo)))
+        self.similar_label.setVisible(True)
+        self.run_search()
+
+    def _show_hits(self, seq: int, hits: list[SearchHit]) -> None:
+        if seq != self._search_seq:
+            return  # an older search finished after a newer one started
+        self.results.set_hits(hits)
+        self._update_count()
+        if self.results.rowCount():
+            self.pages.setCurrentIndex(PAGE_RESULTS)
+        elif not self.library.catalog.folders():
+            self.pages.setCurrentIndex(PAGE_EMPTY)
+        else:
+            self.message.setText(
+                self.tr("No photos match. Try other words, or lower the minimum score.")
+                if hits
+                else self.tr("No photos indexed yet: add a folder, or wait for indexing.")
+            )
+            self.pages.setCurrentIndex(PAGE_MESSAGE)
+        self.search_finished.emit()
+
+    def _show_error(self, seq: int, message: str) -> None:
+        if seq != self._search_seq:
+            return
+        self.message.setText(message)
+        self.pages.setCurrentIndex(PAGE_MESSAGE)
+        self.search_finished.emit()
+
+    def _view_changed(self) -> None:
+        self._update_threshold_label()
+        self.results.set_view(
+            threshold=self.min_score(),
+            file_type=str(self.type_filter.currentData()),
+            sort_order=str(self.sort_order.currentData()),
+        )
+        self._update_count()
+        if self.results.total():
+            self.pages.setCurrentIndex(PAGE_RESULTS if self.results.rowCount() else PAGE_MESSAGE)
+            if not self.results.rowCount():
+                self.message.setText(
+                    self.tr("No photos match. Lower the minimum score or change the filters.")
+                )
+
+    def min_score(self) -> float:
+        """The slider's threshold; at 0 it is off (cosine scores can be negative)."""
+        value = self.threshold.value()
+        return value / 100.0 if value > 0 else float("-inf")
+
+    def _update_threshold_label(self) -> None:
+        value = self.threshold.value()
+        self.threshold_label.setText(f"{value / 100.0:.2f}" if value > 0 else self.tr("off"))
+
+    def _update_count(self) -> None:
+        shown, total = self.results.rowCount(), self.results.total()
+        if total == 0:
+            self.count_label.clear()
+        elif shown == total:
+            self.count_label.setText(self.tr("{n} photos").format(n=f"{shown:,}"))
+        else:
+            self.count_label.setText(
+                self.tr("{shown} of {total} photos").format(shown=f"{shown:,}", total=f"{total:,}")
+            )
+
+    # -- the selected photo -------------------------------------------------------------------
+
+    def current_hit(self) -> SearchHit | None:
+        index = self.grid.currentIndex()
+        return index.data(HitRole) if index.isValid() else None
+
+    def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        hit = self.current_hit()
+        if hit is None:
+            self.preview.clear()
+            return
+        self.preview.show_hit(hit)
+        path = hit.path
+        self.previews.submit(
+            lambda: load_preview(path, 720),
+            lambda image: self.preview.show_image(path, image),
+            None,
+        )
+
+    def open_current(self) -> None:
+        hit = self.current_hit()
+        if hit is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(os.fsdecode(hit.path)))
+
+    def _context_menu(self, pos: QPoint) -> None:
+        hit = self.current_hit()
+        if hit is None:
+            return
+        menu = QMenu(self)
+        menu.addAction(self.tr("Open"), self.open_current)
+        menu.addAction(
+            self.tr("Open containing folder"),
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.fsdecode(hit.path.parent))),
+        )
+        menu.addAction(
+            self.tr("Copy path"),
+            lambda: QGuiApplication.clipboard().setText(os.fsdecode(hit.path)),
+        )
+        menu.addSeparator()
+        menu.addAction(self.tr("Find similar photos"), lambda: self.search_similar(hit.path))
+        menu.addAction(self.tr("Rank captions for this photo"), lambda: self.rank_photo(hit.path))
+        menu.popup(self.grid.viewport().mapToGlobal(pos))
+
+    # -- caption ranking ----------------------------------------------------------------------
+
+    def rank_photo(self, photo: Path) -> None:
+        self.captions.set_photo(photo)
+        self.side.setCurrentWidget(self.captions)
+
+    def rank(self, photo: Path, captions: list[str]) -> None:
+        library = self.library
+        self.searches.submit(
+            lambda: rank_captions(library, photo, captions),
+            self.captions.show_ranking,
+            self.captions.show_error,
+        )
+
+    # -- dialogs ------------------------------------------------------------------------------
+
+    def show_folders(self) -> None:
+        if self.folders_dialog is None:
+            dialog = FoldersDialog(self)
+            dialog.add_requested.connect(self.add_folder)
+            dialog.remove_requested.connect(self.remove_folder)
+            dialog.reindex_requested.connect(self.indexer.start)
+            dialog.progress.cancel_requested.connect(self.cancel_indexing)
+            self.folders_dialog = dialog
+        self.folders_dialog.set_indexing(self.indexer.running)
+        if self.indexer.running:
+            self.folders_dialog.progress.start()
+        self.refresh_library()
+        if self.indexer.last_report is not None:
+            self.folders_dialog.show_report(self.indexer.last_report)
+        self.folders_dialog.show()
+        self.folders_dialog.raise_()
+
+    def show_settings(self) -> None:
+        from mmsearch.services.library import installed_models
+
+        dialog = SettingsDialog(
+            self.prefs,
+            installed_models(self.library.data_dir),
+            self.library.model_id,
+            self.library.data_dir,
+            compute_device() != "CPU",
+            self,
+        )
+        if dialog.exec():
+            dialog.apply()
+            self.thumbnails.disk_megabytes = self.prefs.thumbnail_cache_mb
+            if self.prefs.model and self.prefs.model != self.library.model_id:
+                QMessageBox.information(
+                    self,
+                    "mmsearch",
+                    self.tr("The new model is used from the next start, after re-indexing."),
+                )
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            self.tr("About mmsearch"),
+            self.tr("mmsearch finds photos on your disk by what they show.")
+            + "\n"
+            + self.tr("Everything runs on this computer; your photos never leave it."),
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.indexer.cancel()
+        self.watcher.stop()
+        self.indexer.wait(30_000)
+        self.searches.wait(10_000)
+        self.thumbnails.wait(10_000)
+        self.previews.wait(10_000)
+        super().closeEvent(event)

@@ -1,0 +1,165 @@
+"""Preferences (persisted with QSettings) and the Settings dialog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from mmsearch.encoders import ModelSpec
+
+LANGUAGES = {"system": "System", "en": "English", "zh_CN": "简体中文"}
+DEVICES = ("auto", "cpu", "gpu")
+
+
+class Preferences:
+    """Typed access to the user's settings."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self.qsettings = settings or QSettings("mmsearch", "mmsearch")
+
+    def _get(self, key: str, default: str) -> str:
+        value = self.qsettings.value(key, default)
+        return str(value) if value is not None else default
+
+    @property
+    def model(self) -> str:
+        return self._get("model", "")
+
+    @model.setter
+    def model(self, value: str) -> None:
+        self.qsettings.setValue("model", value)
+
+    @property
+    def device(self) -> str:
+        return self._get("device", "auto")
+
+    @device.setter
+    def device(self, value: str) -> None:
+        self.qsettings.setValue("device", value)
+
+    @property
+    def thumbnail_cache_mb(self) -> int:
+        try:
+            return max(50, int(self._get("thumbnail_cache_mb", "500")))
+        except ValueError:
+            return 500
+
+    @thumbnail_cache_mb.setter
+    def thumbnail_cache_mb(self, value: int) -> None:
+        self.qsettings.setValue("thumbnail_cache_mb", int(value))
+
+    @property
+    def data_dir(self) -> str:
+        return self._get("data_dir", "")
+
+    @data_dir.setter
+    def data_dir(self, value: str) -> None:
+        self.qsettings.setValue("data_dir", value)
+
+    @property
+    def language(self) -> str:
+        value = self._get("language", "system")
+        return value if value in LANGUAGES else "system"
+
+    @language.setter
+    def language(self, value: str) -> None:
+        self.qsettings.setValue("language", value)
+
+    @property
+    def result_limit(self) -> int:
+        try:
+            return max(10, int(self._get("result_limit", "1000")))
+        except ValueError:
+            return 1000
+
+    def sync(self) -> None:
+        self.qsettings.sync()
+
+
+class SettingsDialog(QDialog):
+    """Model, device, thumbnail cache, data folder and language."""
+
+    def __init__(
+        self,
+        prefs: Preferences,
+        models: list[ModelSpec],
+        current_model: str,
+        current_data_dir: Path,
+        gpu_available: bool,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.prefs = prefs
+        self.setWindowTitle(self.tr("Settings"))
+        self.model = QComboBox()
+        for spec in models:
+            self.model.addItem(f"{spec.display_name} ({spec.id})", spec.id)
+        index = self.model.findData(current_model)
+        if index >= 0:
+            self.model.setCurrentIndex(index)
+        self.device = QComboBox()
+        self.device.addItem(self.tr("Automatic"), "auto")
+        self.device.addItem(self.tr("CPU"), "cpu")
+        self.device.addItem(self.tr("GPU (CUDA)"), "gpu")
+        if not gpu_available:
+            self.device.model().item(2).setEnabled(False)  # type: ignore[attr-defined]
+        self.device.setCurrentIndex(max(0, self.device.findData(prefs.device)))
+        self.cache = QSpinBox()
+        self.cache.setRange(50, 100_000)
+        self.cache.setSuffix(" MB")
+        self.cache.setValue(prefs.thumbnail_cache_mb)
+        self.data_dir = QLineEdit(prefs.data_dir or str(current_data_dir))
+        browse = QPushButton(self.tr("Browse…"))
+        browse.clicked.connect(self._browse)
+        data_row = QHBoxLayout()
+        data_row.addWidget(self.data_dir, 1)
+        data_row.addWidget(browse)
+        self.language = QComboBox()
+        for code, name in LANGUAGES.items():
+            self.language.addItem(self.tr("System") if code == "system" else name, code)
+        self.language.setCurrentIndex(max(0, self.language.findData(prefs.language)))
+        note = QLabel(self.tr("A new data folder or language takes effect at the next start."))
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow(self.tr("Model"), self.model)
+        form.addRow(self.tr("Device"), self.device)
+        form.addRow(self.tr("Thumbnail cache"), self.cache)
+        form.addRow(self.tr("Data folder"), data_row)
+        form.addRow(self.tr("Language"), self.language)
+        form.addRow(note)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Data folder"), self.data_dir.text()
+        )
+        if folder:
+            self.data_dir.setText(folder)
+
+    def apply(self) -> None:
+        """Write the chosen values to the preferences."""
+        self.prefs.model = str(self.model.currentData() or "")
+        self.prefs.device = str(self.device.currentData())
+        self.prefs.thumbnail_cache_mb = self.cache.value()
+        self.prefs.data_dir = self.data_dir.text().strip()
+        self.prefs.language = str(self.language.currentData())
+        self.prefs.sync()

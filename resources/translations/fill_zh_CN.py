@@ -1,0 +1,142 @@
+# ruff: noqa: E501
+"""Fill mmsearch_zh_CN.ts with the Simplified Chinese translations kept here.
+
+Workflow: `pyside6-lupdate mmsearch/ui/*.py -ts resources/translations/mmsearch_zh_CN.ts`
+extracts new strings; add their translations below; run this script; `make install`
+compiles the .ts into the .qm the app loads. A string without a translation is reported.
+"""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ZH_CN = {
+    "&About mmsearch": "关于 mmsearch(&A)",
+    "&Add folder…": "添加文件夹(&A)…",
+    "&File": "文件(&F)",
+    "&Folders…": "文件夹(&O)…",
+    "&Help": "帮助(&H)",
+    "&Quit": "退出(&Q)",
+    "&Settings…": "设置(&S)…",
+    ", {n} could not be read (see Folders)": "，{n} 个无法读取（见“文件夹”）",
+    "A new data folder or language takes effect at the next start.": "新的数据文件夹或语言将在下次启动时生效。",
+    "About mmsearch": "关于 mmsearch",
+    "Add a folder of photos": "添加照片文件夹",
+    "Add a folder of photos to start. mmsearch looks at every photo once, on this computer, "
+    "with its built-in model; then type what you are looking for, or drop a photo to find "
+    "similar ones.": "先添加一个照片文件夹。mmsearch 会在本机用内置模型把每张照片看一遍；"
+    "然后输入你要找的内容，或拖入一张照片查找相似照片。",
+    "Add a folder…": "添加文件夹…",
+    "Add folder…": "添加文件夹…",
+    "After": "晚于",
+    "All folders": "全部文件夹",
+    "All types": "全部类型",
+    "Automatic": "自动",
+    "Before": "早于",
+    "Best first.": "最佳在前。",
+    "Best match first": "最匹配优先",
+    "Browse…": "浏览…",
+    "CPU": "CPU",
+    "Camera": "相机",
+    "Cancel": "取消",
+    "Cancelled: indexing resumes where it stopped next time.": "已取消：下次会从中断处继续索引。",
+    "Candidate captions, one per line (or drop a .txt file)": "候选标题，每行一个（或拖入 .txt 文件）",
+    "Caption ranking": "标题排序",
+    "Copy path": "复制路径",
+    "Data folder": "数据文件夹",
+    "Describe a photo, e.g. “two kids on a beach at sunset” — or drop a photo here": "描述一张照片，例如“夕阳下海滩上的两个孩子”——或把照片拖到这里",
+    "Device": "设备",
+    "Device: {device}": "设备：{device}",
+    "Dimensions": "尺寸",
+    "Drop a photo first.": "请先拖入一张照片。",
+    "Drop a photo here": "把照片拖到这里",
+    "File size": "文件大小",
+    "File that could not be read": "无法读取的文件",
+    "Find similar photos": "查找相似照片",
+    "Find your photos by what they show": "按照片内容查找你的照片",
+    "Folder": "文件夹",
+    "Folders": "文件夹",
+    "GPU (CUDA)": "GPU（CUDA）",
+    "Hide matches weaker than this score": "隐藏低于此分数的匹配",
+    "Index now": "立即索引",
+    "Indexed {n} photos": "已索引 {n} 张照片",
+    "Indexing cancelled; it resumes where it stopped next time": "索引已取消；下次会从中断处继续",
+    "Indexing stopped: {error}": "索引已停止：{error}",
+    "Language": "语言",
+    "Last run: {added} new, {updated} changed, {moved} moved, {removed} removed, "
+    "{failed} could not be read.": "上次运行：新增 {added}，更改 {updated}，移动 {moved}，"
+    "移除 {removed}，{failed} 个无法读取。",
+    "Loading…": "加载中…",
+    "Looking for photos…": "正在查找照片…",
+    "Min. score": "最低分数",
+    "Model": "模型",
+    "Model: {name}": "模型：{name}",
+    "Name": "名称",
+    "Newest first": "最新优先",
+    "No photos indexed yet: add a folder, or wait for indexing.": "还没有已索引的照片：请添加文件夹，或等待索引完成。",
+    "No photos match. Lower the minimum score or change the filters.": "没有匹配的照片。请降低最低分数或更改筛选条件。",
+    "No photos match. Try other words, or lower the minimum score.": "没有匹配的照片。换个说法试试，或降低最低分数。",
+    "Open": "打开",
+    "Open containing folder": "打开所在文件夹",
+    "Other": "其他",
+    "Photos": "照片",
+    "Preview": "预览",
+    "Rank captions": "标题排序",
+    "Rank captions for this photo": "为这张照片排序标题",
+    "Ranking…": "正在排序…",
+    "Reason": "原因",
+    "Remove": "移除",
+    "Score": "分数",
+    "Select a photo to see it here.": "选择一张照片，在这里查看。",
+    "Settings": "设置",
+    "Similar to: {name}": "相似于：{name}",
+    "State": "状态",
+    "Stopping after the current batch…": "当前批次完成后停止…",
+    "System": "跟随系统",
+    "Taken": "拍摄时间",
+    "The new model is used from the next start, after re-indexing.": "新模型将在下次启动并重新索引后使用。",
+    "Thumbnail cache": "缩略图缓存",
+    "Type a description above — “a dog on a beach”, “snowy mountains”. Combine parts with + "
+    "and -, or drop a photo to find similar ones.": "在上方输入描述——“海滩上的狗”“雪山”。"
+    "可用 + 和 - 组合多个部分，或拖入照片查找相似照片。",
+    "Type or drop at least one caption.": "请输入或拖入至少一个标题。",
+    "What are you looking for?": "你在找什么？",
+    "indexing…": "索引中…",
+    "missing ({error})": "缺失（{error}）",
+    "mmsearch finds photos on your disk by what they show.": "mmsearch 按内容查找你磁盘上的照片。",
+    "Everything runs on this computer; your photos never leave it.": "一切都在本机运行；你的照片不会离开这台电脑。",
+    "not found (kept)": "未找到（已保留）",
+    "off": "关",
+    "score": "分数",
+    "up to date": "已是最新",
+    "{count} photos indexed": "已索引 {count} 张照片",
+    "{n} photos": "{n} 张照片",
+    "{path} is not a folder.": "{path} 不是文件夹。",
+    "{rate:.1f} photos/s, {eta} left": "每秒 {rate:.1f} 张，剩余 {eta}",
+    "{shown} of {total} photos": "显示 {shown} / {total} 张照片",
+}
+
+
+def main(ts_file: Path) -> int:
+    tree = ET.parse(ts_file)
+    missing = []
+    for message in tree.iter("message"):
+        source = message.findtext("source") or ""
+        translation = message.find("translation")
+        if translation is None:
+            translation = ET.SubElement(message, "translation")
+        if source in ZH_CN:
+            translation.text = ZH_CN[source]
+            translation.attrib.pop("type", None)
+        else:
+            missing.append(source)
+    tree.write(ts_file, encoding="utf-8", xml_declaration=True)
+    for source in missing:
+        print(f"untranslated: {source!r}", file=sys.stderr)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(Path(__file__).with_name("mmsearch_zh_CN.ts")))
