@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 MODELS := build/models
+QM := mmsearch/ui/i18n/mmsearch_zh_CN.qm
 
-.PHONY: install run test lint typecheck bench eval clean
+.PHONY: install run run-cli test lint typecheck bench bench-gui eval screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,11 +14,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[build,dev]'
 	touch $(STAMP)
 
-# The recipe is idempotent: it returns at once when the bundled model is up to date.
-install: $(STAMP)
+# Compiled translations: built from the .ts sources, never committed.
+$(QM): resources/translations/mmsearch_zh_CN.ts $(STAMP)
+	mkdir -p $(dir $(QM))
+	$(VENV)/bin/pyside6-lrelease -silent $< -qm $@
+
+# The model recipe is idempotent: it returns at once when the bundled model is up to date.
+install: $(STAMP) $(QM)
 	$(PY) -m models.bundled.build --out $(MODELS)
 
+# The window; `make run PHOTOS=DIR` adds DIR and indexes it in the background.
 run: install
+	$(VENV)/bin/mmsearch-gui $(if $(PHOTOS),--add "$(PHOTOS)")
+
+# The terminal prompt instead of the window.
+run-cli: install
 	$(VENV)/bin/mmsearch prompt $(if $(PHOTOS),--add "$(PHOTOS)")
 
 lint: $(STAMP)
@@ -28,13 +39,19 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: install lint typecheck
-	$(VENV)/bin/pytest
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest
 
 bench: install
 	$(VENV)/bin/mmsearch bench
 
+bench-gui: install
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/gui_stall.py
+
 eval: install
 	$(VENV)/bin/mmsearch eval --captions ../shared/evalset/flickr8k/captions.jsonl
 
+screenshots: install
+	QT_QPA_PLATFORM=offscreen $(PY) -m mmsearch.ui.screenshots --out docs/screenshots
+
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache $(QM)

@@ -3,7 +3,10 @@ reports back through queued signals, so the window never freezes."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +32,16 @@ def user_message(exc: BaseException) -> str:
         return str(exc)
     log.exception("unexpected error in a background job", exc_info=exc)
     return f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the log."
+
+
+def lower_thread_priority(niceness: int = 10) -> None:
+    """Make the calling thread (and the threads it starts: decoders, ONNX Runtime's pool)
+    yield the CPU to the window. Linux sets niceness per thread; elsewhere a no-op."""
+    setpriority = getattr(os, "setpriority", None)
+    if setpriority is None or not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError):  # not allowed: indexing competes on equal terms
+        setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
 class JobSignals(QObject):
@@ -128,6 +141,7 @@ class IndexController(QObject):
             self.progress.emit(done, total, rate, left)
 
         def run() -> IndexReport:
+            lower_thread_priority()
             return Indexer(self.library, report, cancel).run()
 
         self.started.emit()

@@ -510,11 +510,10 @@ class MainWindow(QMainWindow):
     def _indexing_progress(self, done: int, total: int, rate: float, left: float) -> None:
         for widget in self._progress_widgets():
             widget.update_progress(done, total, rate, left)
-        if done % 64 == 0 or done == total:
-            counts = self.library.catalog.counts(self.library.model_id)
-            self.photos_label.setText(
-                self.tr("{count} photos indexed").format(count=f"{counts['embedded']:,}")
-            )
+        # An occasional refresh only: catalog queries on the GUI thread cost GIL time.
+        dialog = self.folders_dialog
+        if (done % 200 == 0 or done == total) and dialog is not None and dialog.isVisible():
+            dialog.set_folders(self.library.catalog.folders())
 
     def _indexing_finished(self, report: IndexReport) -> None:
         for widget in self._progress_widgets():

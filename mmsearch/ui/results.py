@@ -169,14 +169,16 @@ class ThumbnailDelegate(QStyledItemDelegate):
         image_rect = rect.adjusted(4, 4, -4, -26)
         image = index.data(Qt.ItemDataRole.DecorationRole)
         if image is not None and not image.isNull():
-            scaled = image.scaled(
-                image_rect.size(),
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-            x = image_rect.x() + (image_rect.width() - scaled.width()) // 2
-            y = image_rect.y() + (image_rect.height() - scaled.height()) // 2
-            painter.drawImage(x, y, scaled)
+            # Thumbnails come pre-sized for this box (THUMB_BOX): no rescaling while painting.
+            if image.width() > image_rect.width() or image.height() > image_rect.height():
+                image = image.scaled(
+                    image_rect.size(),
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.FastTransformation,
+                )
+            x = image_rect.x() + (image_rect.width() - image.width()) // 2
+            y = image_rect.y() + (image_rect.height() - image.height()) // 2
+            painter.drawImage(x, y, image)
         else:
             painter.fillRect(image_rect, palette.alternateBase())
         name = index.data(Qt.ItemDataRole.DisplayRole) or ""

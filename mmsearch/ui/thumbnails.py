@@ -17,6 +17,8 @@ from mmsearch.media import DecodeError, decode_photo
 from mmsearch.ui.jobs import JobQueue
 
 THUMB_SIZE = 256
+#: Thumbnails are made to fit the grid's picture box, so painting never rescales them.
+THUMB_BOX = (184, 152)
 
 
 def pil_to_qimage(image: Image.Image) -> QImage:
@@ -95,7 +97,7 @@ class ThumbnailCache(QObject):
         except DecodeError:
             return None
         thumb = decoded.image
-        thumb.thumbnail((THUMB_SIZE * 2, THUMB_SIZE), Image.Resampling.BILINEAR)
+        thumb.thumbnail(THUMB_BOX, Image.Resampling.LANCZOS)
         if cached is not None:
             self._save(thumb, cached)
         return pil_to_qimage(thumb)

@@ -1,0 +1,150 @@
+"""`make screenshots`: render the real window on real photos to PNG files for the docs.
+
+Runs on the offscreen platform (or Xvfb). Photos: ../shared/photos-large when present,
+plus scikit-image's sample photos (a test extra). Fonts: install a CJK font (Debian's
+fonts-noto-cjk) for the Chinese screenshot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+from mmsearch.paths import repo_root
+from mmsearch.services.library import Library
+from mmsearch.ui.app import install_translators
+from mmsearch.ui.main_window import MainWindow
+from mmsearch.ui.settings import Preferences
+
+SAMPLES = ("chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "astronaut.png")
+
+
+def spin(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        spin(50)
+
+
+def gather_photos(target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    large = repo_root().parent / "shared" / "photos-large"
+    if large.is_dir():
+        for photo in sorted(large.glob("*.jpg")):
+            shutil.copy(photo, target / photo.name)
+    try:
+        data = Path(str(files("skimage") / "data"))
+        for name in SAMPLES:
+            shutil.copy(data / name, target / name)
+    except ModuleNotFoundError:
+        pass
+    return target
+
+
+def save(widget: QWidget, out: Path, name: str) -> None:
+    spin(300)
+    path = out / name
+    widget.grab().save(str(path))
+    print(f"wrote {path}")
+
+
+def search(window: MainWindow, text: str) -> None:
+    done: list[bool] = []
+    window.search_finished.connect(lambda: done.append(True))
+    window.search_field.setText(text)
+    wait_for(lambda: bool(done), 60)
+    model = window.results
+    wait_for(
+        lambda: all(
+            model.data(model.index(i), 1) is not None for i in range(min(12, model.rowCount()))
+        ),
+        60,
+    )
+    if model.rowCount():
+        window.grid.setCurrentIndex(model.index(0))
+        wait_for(lambda: not window.preview.image.pixmap().isNull(), 30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="docs/screenshots")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    app.setStyle("Fusion")
+    work = Path(tempfile.mkdtemp(prefix="mmsearch-shots-"))
+    try:
+        photos = gather_photos(work / "Photos")
+        prefs = Preferences(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
+        translators = install_translators(app, "en")
+        window = MainWindow(Library(work / "data"), prefs)
+        window.resize(1280, 800)
+        window.show()
+        save(window, out, "empty-state.png")
+
+        progress: list[int] = []
+        window.indexer.progress.connect(lambda done, total, rate, left: progress.append(done))
+        window.add_folder(photos)
+        window.show_folders()
+        dialog = window.folders_dialog
+        assert dialog is not None
+        dialog.resize(820, 480)
+        wait_for(lambda: any(d >= 3 for d in progress), 60)
+        save(dialog, out, "folders-indexing.png")
+        wait_for(lambda: not window.indexer.running, 300)
+        dialog.close()
+
+        search(window, "a dragonfly on a green leaf")
+        save(window, out, "search-results.png")
+
+        window.captions.captions.setPlainText(
+            "a cat lying on a rug\n"
+            "a cup of coffee on a saucer\n"
+            "a rocket on its launch pad\n"
+            "a red motorcycle\n"
+            "an astronaut in a spacesuit"
+        )
+        window.rank_photo(photos / "coffee.png")
+        window.captions.request_rank()
+        wait_for(lambda: window.captions.ranked.count() == 5, 60)
+        wait_for(
+            lambda: (
+                window.captions.photo_label.pixmap() is not None
+                and not window.captions.photo_label.pixmap().isNull()
+            ),
+            30,
+        )
+        save(window, out, "caption-ranking.png")
+        window.close()
+
+        for translator in translators:
+            app.removeTranslator(translator)
+        install_translators(app, "zh_CN")
+        chinese = MainWindow(window.library, prefs)
+        chinese.resize(1280, 800)
+        chinese.show()
+        search(chinese, "a glass of red wine")
+        save(chinese, out, "chinese-ui.png")
+        chinese.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
