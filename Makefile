@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 MODELS := build/models
 QM := mmsearch/ui/i18n/mmsearch_zh_CN.qm
 
-.PHONY: install run run-cli test lint typecheck bench bench-gui eval screenshots clean
+.PHONY: install run run-cli test lint typecheck bench bench-gui eval screenshots clean \
+	package package-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,3 +56,21 @@ screenshots: install
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache $(QM)
+
+# -- the installable app (docs/packaging.md) ---------------------------------------------------
+PACKAGE_STAMP := $(VENV)/.package-stamp
+
+$(PACKAGE_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[build,dev,package]'
+	touch $@
+
+# dist/mmsearch (one folder), its .tar.gz and .deb, and the size with the largest parts.
+package: install $(PACKAGE_STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) packaging/build.py all
+
+# The package as a user gets it: the .deb in a temporary root, --self-test from a clean
+# environment, no torch; then start-up against .venv. Builds the package if there is none.
+package-test: $(PACKAGE_STAMP)
+	@test -e dist/mmsearch/mmsearch -a -n "$$(ls dist/mmsearch_*.deb 2>/dev/null)" || $(MAKE) package
+	MMSEARCH_PACKAGE_TEST=require QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest -q tests/test_package.py
+	$(PY) packaging/startup.py

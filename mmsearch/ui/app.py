@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -20,6 +21,9 @@ from mmsearch.ui.main_window import MainWindow
 from mmsearch.ui.settings import Preferences
 
 TRANSLATIONS = Path(__file__).resolve().parent / "i18n"
+READY_PROBE_ENV = "MMSEARCH_READY_PROBE"
+"""Set (to anything) to print a line and quit as soon as the window is ready for typing:
+how packaging/startup.py times the start-up of the packaged and the unpackaged app."""
 
 
 def icon_path() -> Path:
@@ -57,6 +61,25 @@ def settle_memory() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
+def report_when_ready(app: QApplication, window: MainWindow) -> None:
+    """Print `mmsearch-gui: ready` and quit once the window is on screen (exposed) with its
+    search field shown and enabled: the moment a person can start typing."""
+
+    def poll() -> None:
+        handle = window.windowHandle()
+        field = window.search_field
+        if handle is not None and handle.isExposed() and field.isVisible() and field.isEnabled():
+            stream = sys.stdout or sys.stderr  # a windowed build on Windows has no stdout
+            if stream is not None:
+                focus = "search field" if field.hasFocus() else "elsewhere"
+                print(f"mmsearch-gui: ready (focus: {focus})", file=stream, flush=True)
+            app.quit()
+        else:
+            QTimer.singleShot(2, poll)
+
+    QTimer.singleShot(0, poll)
+
+
 def create_window(
     data_dir: str | None = None, model: str | None = None, prefs: Preferences | None = None
 ) -> MainWindow:
@@ -67,6 +90,11 @@ def create_window(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["--self-test"]:  # as in the packaged build (packaging/launcher.py)
+        from mmsearch.selftest import main as selftest
+
+        return selftest(args_list[1:])
     parser = argparse.ArgumentParser(prog="mmsearch-gui", description="mmsearch's window")
     parser.add_argument("--data-dir", help="data folder (default: settings, then platform's)")
     parser.add_argument("--model", help="model id (default: settings, then the bundled one)")
@@ -78,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="add this folder and index it in the background",
     )
     parser.add_argument("--version", action="version", version=f"mmsearch {__version__}")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     keep_gui_responsive()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -95,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         QMessageBox.critical(None, "mmsearch", str(e))
         return 2
     window.show()
+    if os.environ.get(READY_PROBE_ENV):
+        report_when_ready(app, window)
     settle_memory()
     for folder in args.add:
         window.add_folder(Path(folder).expanduser().resolve())
