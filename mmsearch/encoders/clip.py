@@ -1,0 +1,731 @@
+"""CLIP-family models through ONNX Runtime: specs as data, preprocessing, tokenizer, sessions.
+
+A CLIP model is described by a JSON spec (one per model in `models/specs/`, format
+`clip-onnx`) and its runtime files in the layout the Immich project publishes on the model
+hub (`config.json`, `visual/model.onnx` + `visual/preprocess_cfg.json`, `textual/model.onnx`
++ `textual/tokenizer.json` and companions). An installed model is a folder
+`<data dir>/models/<id>/` holding those files plus `model.json`, the spec with the sizes and
+SHA-256 of the files actually installed.
+
+Only numpy, onnxruntime, tokenizers, ftfy and Pillow are used: torch builds and exports the
+models (`models/clip/export.py`), it never runs them. Everything here reproduces what
+open_clip does in torch, step for step, because the parity tests
+(`tests/test_clip_parity.py`) hold us to cosine >= 0.9999 and identical token ids.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ftfy
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+from PIL import Image
+from tokenizers import Tokenizer
+
+from mmsearch.encoders.spec import ModelError, sha256_file
+from mmsearch.paths import repo_root
+
+FORMAT = "clip-onnx"
+"""The `format` field of a CLIP spec: tells it apart from the bundled models' spec.json."""
+SCHEMA_VERSION = 1
+MODEL_FILE = "model.json"
+"""The spec of an installed CLIP model, inside its folder (beside the runtime files)."""
+
+RESIZE_MODES = ("shortest", "squash")
+"""open_clip's names: "shortest" resizes the shorter side to S then centre-crops S x S;
+"squash" resizes the whole photo to S x S (aspect ratio not kept)."""
+INTERPOLATIONS = ("bicubic", "bilinear")
+TOKENIZERS = ("clip-bpe", "bert-wordpiece")
+CLEAN_RULES = ("ftfy-html-whitespace-lower", "none")
+
+_RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
+
+# Begin/end-of-text tokens by tokenizer kind, in the order we look them up. Immich's files (made
+# by Hugging Face's CLIPTokenizer) spell CLIP's as <|startoftext|>; open_clip as <start_of_text>.
+_SPECIAL_TOKENS = {
+    "clip-bpe": (("<|startoftext|>", "<start_of_text>"), ("<|endoftext|>", "<end_of_text>")),
+    "bert-wordpiece": (("[CLS]",), ("[SEP]",)),
+}
+
+# Texts per session run when the graph takes any batch size: bounds the activations.
+_TEXT_BATCH = 64
+_IMAGE_BATCH = 32
+
+Float32Array = npt.NDArray[np.float32]
+Int64Array = npt.NDArray[np.int64]
+
+
+# -- the spec ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of the model's hub repository; size and SHA-256 when known (None otherwise)."""
+
+    name: str
+    size: int | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """The image graph and how to prepare its input (mean/std apply to RGB values in 0..1)."""
+
+    file: str
+    input: str
+    output: str
+    size: int
+    resize: str
+    interpolation: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class TextSpec:
+    """The text graph and its tokenizer: ids are `[begin] + tokens + [end]`, cut to
+    `context_length` keeping the end token last, padded with `pad_id` (what open_clip and
+    cn_clip do)."""
+
+    file: str
+    input: str
+    output: str
+    tokenizer: str
+    tokenizer_file: str
+    tokenizer_companions: tuple[str, ...]
+    context_length: int
+    pad_id: int
+    clean: str
+    languages: tuple[str, ...] = ("en",)
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """A CLIP-family model as data (one `models/specs/<id>.json`, or an installed
+    `model.json`). `data` keeps the parsed JSON so that fields this code doesn't model
+    (architecture, notes) survive a round trip."""
+
+    id: str
+    version: str
+    display_name: str
+    family: str
+    dim: int
+    image: ImageSpec
+    text: TextSpec
+    logit_scale: float
+    license: str
+    license_notes: str
+    hub_repo: str | None
+    revision: str
+    upstream: str
+    files: tuple[SourceFile, ...]
+    runtime_files: tuple[str, ...]
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: object, source: str = "spec") -> ClipSpec:
+        """Parse spec data; ModelError names `source` and the field at fault."""
+        return _parse(data, source)
+
+    @classmethod
+    def load(cls, path: Path) -> ClipSpec:
+        """Read a spec file (a catalog entry or an installed folder's model.json)."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelError(f"{path} is missing.") from None
+        except (OSError, ValueError) as e:
+            raise ModelError(f"can't read {path}: {e}.") from e
+        return _parse(data, str(path))
+
+    def file(self, name: str) -> SourceFile:
+        """The recorded entry of a runtime file (size/sha256 None when unknown)."""
+        for f in self.files:
+            if f.name == name:
+                return f
+        return SourceFile(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as JSON data, with `files` as recorded here."""
+        data = json.loads(json.dumps(self.data))  # a deep copy of plain JSON values
+        data.setdefault("source", {})["files"] = {
+            f.name: {"size": f.size, "sha256": f.sha256} for f in self.files
+        }
+        return dict(data)
+
+    def with_files(self, files: Sequence[SourceFile], **extra: Any) -> ClipSpec:
+        """A copy recording `files` (e.g. the sizes and hashes of an installed folder), and
+        `extra` top-level fields (e.g. where it was installed from)."""
+        data = self.to_dict()
+        data["source"]["files"] = {f.name: {"size": f.size, "sha256": f.sha256} for f in files}
+        data.update(extra)
+        return _parse(data, self.id)
+
+    def check_files(self, model_dir: Path) -> None:
+        """Raise ModelError unless every runtime file is in `model_dir` (with its recorded
+        size, where one is recorded). Cheap: for every start."""
+        for name in self.runtime_files:
+            path = Path(model_dir) / name
+            try:
+                size = path.stat().st_size
+            except OSError:
+                raise ModelError(
+                    f"{path} is missing: the model {self.id!r} is incomplete; download or "
+                    "import it again."
+                ) from None
+            expected = self.file(name).size
+            if expected is not None and size != expected:
+                raise ModelError(
+                    f"{path} has {size} bytes where the spec of {self.id!r} records {expected}: "
+                    "the file is damaged or half-copied; download or import the model again."
+                )
+
+    def verify_files(self, model_dir: Path) -> None:
+        """`check_files`, then the SHA-256 of every runtime file that has one recorded."""
+        self.check_files(model_dir)
+        for name in self.runtime_files:
+            expected = self.file(name).sha256
+            if expected is not None and sha256_file(Path(model_dir) / name) != expected:
+                raise ModelError(
+                    f"{Path(model_dir) / name} does not match the SHA-256 recorded for model "
+                    f"{self.id!r}: the file is damaged; download or import the model again."
+                )
+
+
+class _Obj:
+    """Typed access to one JSON object's fields; errors name the file and the field."""
+
+    def __init__(self, data: object, source: str, where: str = "") -> None:
+        if not isinstance(data, dict):
+            raise ModelError(f"{source}: {where or 'the top level'} must be a JSON object.")
+        self.data: dict[str, Any] = data
+        self.source = source
+        self.where = where
+
+    def bad(self, key: str, what: str) -> ModelError:
+        return ModelError(
+            f"{self.source}: field {self.where + key!r} must be {what}, not {self.data.get(key)!r}."
+        )
+
+    def get(self, key: str, default: object = ...) -> object:
+        if key in self.data:
+            return self.data[key]
+        if default is not ...:
+            return default
+        raise ModelError(f"{self.source}: field {self.where + key!r} is missing.")
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.get(key, ... if default is None else default)
+        if not isinstance(value, str):
+            raise self.bad(key, "a string")
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        value = self.get(key, None)
+        if value is not None and not isinstance(value, str):
+            raise self.bad(key, "a string or null")
+        return value
+
+    def integer(self, key: str, minimum: int = 0, default: int | None = None) -> int:
+        value = self.get(key, ... if default is None else default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.bad(key, f"an integer >= {minimum}")
+        return value
+
+    def number(self, key: str) -> float:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.bad(key, "a number")
+        return float(value)
+
+    def choice(self, key: str, choices: Sequence[str]) -> str:
+        value = self.text(key)
+        if value not in choices:
+            raise self.bad(key, "one of " + ", ".join(choices) + " (update mmsearch?)")
+        return value
+
+    def triple(self, key: str, positive: bool = False) -> tuple[float, float, float]:
+        value = self.get(key)
+        if (
+            not isinstance(value, list)
+            or len(value) != 3
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            or (positive and not all(v > 0 for v in value))
+        ):
+            raise self.bad(key, "a list of 3 " + ("positive numbers" if positive else "numbers"))
+        return (float(value[0]), float(value[1]), float(value[2]))
+
+    def names(self, key: str, default: object = ...) -> tuple[str, ...]:
+        value = self.get(key, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.bad(key, "a list of strings")
+        for name in value:
+            _check_relative(name, self.source, self.where + key)
+        return tuple(value)
+
+
+def _check_relative(name: str, source: str, key: str) -> None:
+    """File names in a spec are relative POSIX paths inside the model folder, nothing else:
+    a spec must never make us read or write outside it."""
+    parts = name.split("/")
+    if not name or name.startswith("/") or "\\" in name or ":" in name or ".." in parts:
+        raise ModelError(f"{source}: {key} names {name!r}, not a relative path inside the model.")
+
+
+def _parse(data: object, source: str) -> ClipSpec:
+    top = _Obj(data, source)
+    if top.text("format") != FORMAT:
+        raise top.bad("format", repr(FORMAT))
+    schema = top.integer("schema", minimum=1)
+    if schema > SCHEMA_VERSION:
+        raise ModelError(
+            f"{source} uses CLIP spec layout {schema}, newer than this mmsearch reads "
+            f"({SCHEMA_VERSION}): update mmsearch."
+        )
+    im = _Obj(top.get("image"), source, "image.")
+    tx = _Obj(top.get("text"), source, "text.")
+    src = _Obj(top.get("source"), source, "source.")
+    image = ImageSpec(
+        file=im.text("file"),
+        input=im.text("input", "image"),
+        output=im.text("output", "embedding"),
+        size=im.integer("size", minimum=1),
+        resize=im.choice("resize", RESIZE_MODES),
+        interpolation=im.choice("interpolation", INTERPOLATIONS),
+        mean=im.triple("mean"),
+        std=im.triple("std", positive=True),
+    )
+    text = TextSpec(
+        file=tx.text("file"),
+        input=tx.text("input", "text"),
+        output=tx.text("output", "embedding"),
+        tokenizer=tx.choice("tokenizer", TOKENIZERS),
+        tokenizer_file=tx.text("tokenizer_file"),
+        tokenizer_companions=tx.names("tokenizer_companions", []),
+        context_length=tx.integer("context_length", minimum=2),
+        pad_id=tx.integer("pad_id"),
+        clean=tx.choice("clean", CLEAN_RULES),
+        languages=tx.names("languages", ["en"]) if "languages" in tx.data else ("en",),
+    )
+    files_data = src.get("files", {})
+    if not isinstance(files_data, dict):
+        raise src.bad("files", "an object of {name: {size, sha256}}")
+    files = []
+    for name, entry in files_data.items():
+        _check_relative(name, source, "source.files")
+        f = _Obj(entry, source, f"source.files.{name}.")
+        size = f.get("size", None)
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise f.bad("size", "an integer >= 0 or null")
+        sha = f.optional_text("sha256")
+        if sha is not None:
+            sha = sha.lower()
+            if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+                raise f.bad("sha256", "64 hex digits or null")
+        files.append(SourceFile(name, size, sha))
+    runtime_files = top.names("runtime_files")
+    for key, name in (("image.file", image.file), ("text.file", text.file)):
+        _check_relative(name, source, key)
+        if name not in runtime_files:
+            raise ModelError(f"{source}: {key} {name!r} is not listed in 'runtime_files'.")
+    _check_relative(text.tokenizer_file, source, "text.tokenizer_file")
+    if text.tokenizer_file not in runtime_files:
+        raise ModelError(f"{source}: text.tokenizer_file is not listed in 'runtime_files'.")
+    model_id = top.text("id")
+    if not model_id or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in model_id):
+        raise top.bad("id", "letters, digits, '-', '_' and '.' only (it names a folder)")
+    if model_id.startswith("."):
+        raise top.bad("id", "a name that doesn't start with '.'")
+    return ClipSpec(
+        id=model_id,
+        version=top.text("version"),
+        display_name=top.text("display_name"),
+        family=top.text("family"),
+        dim=top.integer("dim", minimum=1),
+        image=image,
+        text=text,
+        logit_scale=top.number("logit_scale"),
+        license=top.text("license"),
+        license_notes=top.text("license_notes", ""),
+        hub_repo=src.optional_text("hub_repo"),
+        revision=src.text("revision", "main"),
+        upstream=src.text("upstream", ""),
+        files=tuple(files),
+        runtime_files=runtime_files,
+        data=top.data,
+    )
+
+
+def catalog_dir() -> Path:
+    """The folder of the model specs mmsearch knows (`models/specs/` of the checkout or the
+    frozen bundle)."""
+    return repo_root() / "models" / "specs"
+
+
+def available_specs(directory: Path | None = None) -> list[ClipSpec]:
+    """Every CLIP spec of the catalog, by display name. A broken file raises ModelError: the
+    catalog ships with the app, so a bad entry is our bug, not the user's."""
+    folder = Path(directory) if directory is not None else catalog_dir()
+    specs = [ClipSpec.load(path) for path in sorted(folder.glob("*.json"))]
+    return sorted(specs, key=lambda s: s.display_name)
+
+
+def get_spec(model_id: str, directory: Path | None = None) -> ClipSpec:
+    """The catalog spec of `model_id`; ModelError lists the known ids when there is none."""
+    specs = available_specs(directory)
+    for spec in specs:
+        if spec.id == model_id:
+            return spec
+    known = ", ".join(s.id for s in specs) or "(none)"
+    raise ModelError(f"unknown model {model_id!r}: known CLIP models are {known}.")
+
+
+# -- preprocessing -------------------------------------------------------------------------
+
+
+def resize_geometry(width: int, height: int, size: int) -> tuple[int, int]:
+    """The (width, height) of a photo whose shorter side is resized to `size`, rounded as
+    torchvision's `Resize(size)` does (the longer side truncated, not rounded)."""
+    if width <= height:
+        return size, int(size * height / width)
+    return int(size * width / height), size
+
+
+def preprocess_image(image: Image.Image, spec: ImageSpec) -> Float32Array:
+    """An image of any size and mode -> (3, S, S) float32 pixels for the image graph.
+
+    "shortest": resize the shorter side to S (the spec's interpolation, full filter, as
+    open_clip's torchvision `Resize` does), then take the centred S x S square with
+    torchvision's rounding (`round`, i.e. half to even). "squash": resize to S x S. Then
+    `(x / 255 - mean) / std` per channel. Matching open_clip's own pipeline (not a faster
+    approximation) is what keeps cosine >= 0.9999 against it; hand in photos decoded at
+    reduced size (shorter side a little above S) so the full-filter resize stays cheap.
+    """
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    size = spec.size
+    resample = _RESAMPLE[spec.interpolation]
+    if spec.resize == "squash":
+        image = image.resize((size, size), resample)
+    else:
+        new_w, new_h = resize_geometry(image.width, image.height, size)
+        if (new_w, new_h) != image.size:
+            image = image.resize((new_w, new_h), resample)
+        top = round((new_h - size) / 2.0)
+        left = round((new_w - size) / 2.0)
+        image = image.crop((left, top, left + size, top + size))
+    pixels = np.asarray(image, dtype=np.float32) / np.float32(255.0)
+    mean = np.asarray(spec.mean, dtype=np.float32)
+    std = np.asarray(spec.std, dtype=np.float32)
+    pixels = (pixels - mean) / std
+    return np.ascontiguousarray(pixels.transpose(2, 0, 1), dtype=np.float32)
+
+
+# -- tokenizer -----------------------------------------------------------------------------
+
+
+def clean_text(text: str, rule: str) -> str:
+    """The text as the model's tokenizer saw it in training.
+
+    "ftfy-html-whitespace-lower" is CLIP's: repair mojibake and normalise the text with ftfy
+    (straight quotes, NFC, half-width forms), unescape HTML entities twice, collapse every
+    run of whitespace to one space, lower-case. The tokenizer.json normalizer only does the
+    last three, so without this step curly quotes, ligatures, full-width punctuation and
+    `&amp;` would give token ids the model never saw.
+    """
+    if rule == "none":
+        return text
+    text = ftfy.fix_text(text)
+    text = html.unescape(html.unescape(text)).strip()
+    return " ".join(text.split()).lower()
+
+
+class ClipTokenizer:
+    """Texts -> (N, context_length) int64 ids, exactly as open_clip (or cn_clip) makes them."""
+
+    def __init__(self, path: Path, spec: TextSpec) -> None:
+        self.spec = spec
+        try:
+            self.tokenizer = Tokenizer.from_file(str(path))
+        except Exception as e:  # tokenizers raises a bare Exception for bad files
+            raise ModelError(f"can't load the tokenizer {path}: {e}.") from e
+        # We add the begin/end tokens, cut and pad ourselves: files from other exporters
+        # disagree on their post-processor, truncation and padding settings.
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        begin_names, end_names = _SPECIAL_TOKENS[spec.tokenizer]
+        self.begin_id = self._special(path, begin_names)
+        self.end_id = self._special(path, end_names)
+
+    def _special(self, path: Path, names: Sequence[str]) -> int:
+        for name in names:
+            token_id = self.tokenizer.token_to_id(name)
+            if token_id is not None:
+                return int(token_id)
+        raise ModelError(f"the tokenizer {path} has none of the tokens {', '.join(names)}.")
+
+    def ids(self, text: str) -> list[int]:
+        """One text's ids, unpadded: begin, tokens, end, at most `context_length` of them."""
+        return self.ids_batch([text])[0]
+
+    def ids_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        cleaned = [clean_text(t, self.spec.clean) for t in texts]
+        encodings = self.tokenizer.encode_batch(cleaned, add_special_tokens=False)
+        limit = self.spec.context_length
+        out = []
+        for enc in encodings:
+            ids = [self.begin_id, *enc.ids, self.end_id]
+            if len(ids) > limit:
+                # open_clip keeps the first tokens and overwrites the last kept one with the
+                # end token: the text graph pools at the end token, so it must survive.
+                ids = ids[:limit]
+                ids[-1] = self.end_id
+            out.append(ids)
+        return out
+
+    def __call__(self, texts: Sequence[str]) -> Int64Array:
+        """(N, context_length) int64 ids, padded with the spec's pad id."""
+        if isinstance(texts, str):
+            raise TypeError("pass a sequence of texts, not one string")
+        result = np.full((len(texts), self.spec.context_length), self.spec.pad_id, np.int64)
+        for row, ids in enumerate(self.ids_batch(texts)):
+            result[row, : len(ids)] = ids
+        return result
+
+
+# -- sessions and encoders -----------------------------------------------------------------
+
+
+class _Session:
+    """An ONNX Runtime session created on first use (thread-safe), with its one input."""
+
+    def __init__(
+        self,
+        path: Path,
+        input_name: str,
+        threads: int | None,
+        providers: Sequence[str] | None,
+        basic_optimizations: bool = False,
+    ) -> None:
+        self.path = path
+        self._basic = basic_optimizations
+        self.input_name = input_name
+        self._threads = threads
+        self._providers = list(providers or ("CPUExecutionProvider",))
+        self._session: Any = None
+        self._lock = threading.Lock()
+        self.batch: int | None = None
+        """The graph's fixed batch size (Immich exports batch 1), None when dynamic."""
+        self.input_type = ""
+
+    def get(self) -> Any:
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._session = self._create()
+        return self._session
+
+    def _create(self) -> Any:
+        options = ort.SessionOptions()
+        # fp16 graphs get the basic (constant folding, redundant node) optimisations only:
+        # ONNX Runtime 1.32's extended CPU fusions crash the process on them (segfault).
+        options.graph_optimization_level = (
+            ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+            if self._basic
+            else ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        )
+        if self._threads:
+            options.intra_op_num_threads = self._threads
+            options.inter_op_num_threads = 1
+        try:
+            session = ort.InferenceSession(
+                str(self.path), sess_options=options, providers=self._providers
+            )
+        except Exception as e:  # ORT raises its own Fail/InvalidGraph/... types
+            raise ModelError(f"can't load {self.path}: {e}. Download or import it again.") from e
+        inputs = session.get_inputs()
+        if len(inputs) != 1 or inputs[0].name != self.input_name:
+            names = [i.name for i in inputs]
+            raise ModelError(
+                f"{self.path} takes {names}, but its spec promises one input "
+                f"{self.input_name!r}: the folder mixes files of two models."
+            )
+        first = inputs[0].shape[0] if inputs[0].shape else None
+        self.batch = first if isinstance(first, int) and first > 0 else None
+        self.input_type = inputs[0].type
+        return session
+
+    def run(self, output: str, batch: npt.NDArray[Any], chunk: int) -> Float32Array:
+        """Run `batch` through the graph in pieces of `chunk` rows (or of the graph's fixed
+        batch size) and return the `output` rows, unit-normalised, float32."""
+        session = self.get()
+        step = self.batch or chunk
+        pieces = []
+        for start in range(0, len(batch), step):
+            part = batch[start : start + step]
+            if self.batch is not None and len(part) < self.batch:
+                # A fixed-batch graph: fill the last run up with copies, drop them after.
+                fill = np.repeat(part[-1:], self.batch - len(part), axis=0)
+                (out,) = session.run([output], {self.input_name: np.concatenate([part, fill])})
+                out = out[: len(part)]
+            else:
+                (out,) = session.run([output], {self.input_name: part})
+            pieces.append(np.asarray(out, dtype=np.float32))
+        return normalize_rows(np.concatenate(pieces))
+
+
+PRECISIONS = ("fp32", "fp16")
+
+
+def graph_file(name: str, precision: str = "fp32") -> str:
+    """The file of a graph at a precision: fp16 twins live in an `fp16/` folder beside it
+    (`visual/model.onnx` -> `visual/fp16/model.onnx`)."""
+    if precision == "fp32":
+        return name
+    parent, _, base = name.rpartition("/")
+    return f"{parent}/{precision}/{base}" if parent else f"{precision}/{base}"
+
+
+def normalize_rows(vectors: npt.ArrayLike) -> Float32Array:
+    """Rows scaled to unit length (float32); an all-zero row stays zero. Graphs from other
+    exporters may or may not normalise, so we always do."""
+    v = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    return np.asarray(v / np.maximum(norms, np.float32(1e-12)), dtype=np.float32)
+
+
+class ClipImageEncoder:
+    """Photos to unit vectors: the spec's preprocessing, then the image graph. Same contract
+    as `mmsearch.encoders.onnx.ImageEncoder`."""
+
+    def __init__(
+        self,
+        spec: ClipSpec,
+        model_dir: Path,
+        threads: int | None = None,
+        providers: Sequence[str] | None = None,
+        precision: str = "fp32",
+    ) -> None:
+        self.spec = spec
+        path = Path(model_dir) / graph_file(spec.image.file, precision)
+        self._session = _Session(path, spec.image.input, threads, providers, precision == "fp16")
+
+    def preprocess(self, image: Image.Image) -> Float32Array:
+        """An image of any size -> (3, S, S) float32 pixels ready for `encode`."""
+        return preprocess_image(image, self.spec.image)
+
+    def encode(self, pixels: npt.ArrayLike) -> Float32Array:
+        """(N, 3, S, S) preprocessed pixels -> (N, dim) float32 unit rows."""
+        batch = np.asarray(pixels, dtype=np.float32)
+        size = self.spec.image.size
+        if batch.ndim != 4 or batch.shape[1:] != (3, size, size):
+            raise ValueError(f"expected pixels of shape (N, 3, {size}, {size}), not {batch.shape}")
+        if len(batch) == 0:
+            return np.zeros((0, self.spec.dim), dtype=np.float32)
+        return self._session.run(self.spec.image.output, batch, _IMAGE_BATCH)
+
+    def encode_images(self, images: Sequence[Image.Image]) -> Float32Array:
+        """Photos -> (N, dim) float32 unit rows (`preprocess` then `encode`)."""
+        if not images:
+            return np.zeros((0, self.spec.dim), dtype=np.float32)
+        return self.encode(np.stack([self.preprocess(im) for im in images]))
+
+
+class ClipTextEncoder:
+    """Texts to unit vectors: the spec's tokenizer, then the text graph. Same contract as
+    `mmsearch.encoders.onnx.TextEncoder.encode`."""
+
+    def __init__(
+        self,
+        spec: ClipSpec,
+        model_dir: Path,
+        threads: int | None = None,
+        providers: Sequence[str] | None = None,
+        precision: str = "fp32",
+    ) -> None:
+        self.spec = spec
+        self._model_dir = Path(model_dir)
+        path = self._model_dir / graph_file(spec.text.file, precision)
+        self._session = _Session(path, spec.text.input, threads, providers, precision == "fp16")
+        self._tokenizer: ClipTokenizer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def tokenizer(self) -> ClipTokenizer:
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    path = self._model_dir / self.spec.text.tokenizer_file
+                    self._tokenizer = ClipTokenizer(path, self.spec.text)
+        return self._tokenizer
+
+    def tokenize(self, texts: Sequence[str]) -> Int64Array:
+        """(N, context_length) int64 token ids."""
+        return self.tokenizer(texts)
+
+    def encode(self, texts: Sequence[str]) -> Float32Array:
+        """Texts -> (N, dim) float32 unit rows."""
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of texts, not one string")
+        if not texts:
+            return np.zeros((0, self.spec.dim), dtype=np.float32)
+        ids = self.tokenize(texts)
+        self._session.get()
+        # Immich's graphs take int32 ids, ours too; a graph exported with int64 gets int64.
+        if self._session.input_type == "tensor(int32)":
+            return self._session.run(self.spec.text.output, ids.astype(np.int32), _TEXT_BATCH)
+        return self._session.run(self.spec.text.output, ids, _TEXT_BATCH)
+
+
+@dataclass
+class ClipModel:
+    """A loaded CLIP model: its spec and its two encoders (sessions start on first use)."""
+
+    spec: ClipSpec
+    image: ClipImageEncoder
+    text: ClipTextEncoder
+
+
+def load_clip_model(
+    model_dir: Path,
+    threads: int | None = None,
+    *,
+    verify: bool = False,
+    providers: Sequence[str] | None = None,
+    spec: ClipSpec | None = None,
+    precision: str = "fp32",
+) -> ClipModel:
+    """Open the CLIP model in `model_dir`: its `model.json` (or the given `spec`) and files.
+
+    `verify=True` also checks every recorded SHA-256 (after an install). `precision="fp16"`
+    runs the fp16 twins of the graphs (`visual/fp16/model.onnx`...; float32 in and out),
+    half the size on disk and in memory, slightly less exact (see docs/models-clip.md).
+    Raises ModelError naming the file at fault.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    model_dir = Path(model_dir)
+    if spec is None:
+        spec = ClipSpec.load(model_dir / MODEL_FILE)
+    spec.check_files(model_dir)
+    if verify:
+        spec.verify_files(model_dir)
+    return ClipModel(
+        spec=spec,
+        image=ClipImageEncoder(spec, model_dir, threads, providers, precision),
+        text=ClipTextEncoder(spec, model_dir, threads, providers, precision),
+    )
+
+
+def is_clip_model_dir(path: Path) -> bool:
+    """Whether `path` is an installed CLIP model folder (holds a model.json)."""
+    return (Path(path) / MODEL_FILE).is_file()

@@ -1,0 +1,359 @@
+"""Installing CLIP models into the data folder: from a download or from a folder/zip offline.
+
+An installed model is `<data dir>/models/<id>/`: the runtime files in the hub layout plus
+`model.json` (the catalog spec, with the size and SHA-256 of every file as installed and
+where it came from). Installs are atomic: the folder is assembled beside its final place and
+renamed into it only after every check passed, so a crash or a failed check never leaves a
+half model where the app looks for models.
+
+Imported archives are untrusted: only the spec's runtime files are extracted, by name; a
+member with an absolute path, `..`, a drive letter, a link, or a size over the limits is
+refused before anything is written. ONNX and tokenizer files are data, never code: nothing
+is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import onnxruntime as ort
+
+from mmsearch.encoders.clip import (
+    MODEL_FILE,
+    ClipSpec,
+    ClipTokenizer,
+    SourceFile,
+    available_specs,
+)
+from mmsearch.encoders.spec import ModelError, sha256_file
+
+MAX_FILE_BYTES = 4 << 30
+"""The largest single file we accept (the biggest CLIP graphs we offer are well under 1 GB)."""
+MAX_TOTAL_BYTES = 8 << 30
+MAX_MEMBERS = 10_000
+MAX_RATIO = 200
+"""Largest uncompressed/compressed ratio of a zip member: ONNX weights compress ~1.1x;
+a ratio in the thousands is a zip bomb."""
+
+_COPY_CHUNK = 1 << 20
+
+
+class ModelImportError(ModelError):
+    """The folder or archive can't be installed; the message says what is wrong with it."""
+
+
+def models_dir(data_dir: Path) -> Path:
+    """Where installed models live: `<data dir>/models`."""
+    return Path(data_dir) / "models"
+
+
+# -- install -------------------------------------------------------------------------------
+
+
+def check_runtime_files(spec: ClipSpec, folder: Path) -> list[SourceFile]:
+    """Check the runtime files in `folder` against `spec` and return their entries (size and
+    SHA-256 as found). Raises ModelImportError naming the first file at fault: missing, size
+    or SHA-256 different from the spec's, a tokenizer that doesn't load, a graph whose input
+    is not the spec's (files of another model)."""
+    found = []
+    for name in spec.runtime_files:
+        path = folder / name
+        if not path.is_file() or path.is_symlink():
+            raise ModelImportError(f"{name} is missing (model {spec.id!r} needs it).")
+        size = path.stat().st_size
+        digest = sha256_file(path)
+        want = spec.file(name)
+        if want.size is not None and size != want.size:
+            raise ModelImportError(
+                f"{name} has {size} bytes, but model {spec.id!r} has {want.size}: it is "
+                "incomplete or belongs to another model."
+            )
+        if want.sha256 is not None and digest != want.sha256:
+            raise ModelImportError(
+                f"{name} does not match the SHA-256 of model {spec.id!r}: it is damaged or "
+                "belongs to another model."
+            )
+        found.append(SourceFile(name, size, digest))
+    try:
+        ClipTokenizer(folder / spec.text.tokenizer_file, spec.text)
+    except ModelError as e:
+        raise ModelImportError(str(e)) from e
+    for name, input_name in (
+        (spec.image.file, spec.image.input),
+        (spec.text.file, spec.text.input),
+    ):
+        _check_graph(folder / name, name, input_name, spec)
+    return found
+
+
+def _check_graph(path: Path, name: str, input_name: str, spec: ClipSpec) -> None:
+    options = ort.SessionOptions()
+    # Loading is the check; optimising the graph would only cost time.
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # ORT raises its own exception types
+        raise ModelImportError(f"{name} is not a usable ONNX graph: {e}") from e
+    inputs = [i.name for i in session.get_inputs()]
+    if inputs != [input_name]:
+        raise ModelImportError(
+            f"{name} takes {inputs}, but model {spec.id!r} takes [{input_name!r}]: the files "
+            "belong to another model."
+        )
+
+
+def install_model(
+    spec: ClipSpec,
+    source: Path,
+    data_dir: Path,
+    *,
+    move: bool = False,
+    origin: Mapping[str, Any] | None = None,
+) -> Path:
+    """Install the runtime files of `spec` found in `source` (hub layout) as
+    `<data dir>/models/<id>/`, replacing an existing install only once the new one is
+    complete and checked. `move=True` moves the files (a staging folder on the same disk)
+    instead of copying them. `origin` is recorded in model.json (e.g. repo and commit).
+    Returns the installed folder."""
+    target_parent = models_dir(data_dir)
+    target_parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".install-{spec.id}-", dir=target_parent))
+    try:
+        for name in spec.runtime_files:
+            src, dst = Path(source) / name, staging / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if move:
+                os.replace(src, dst)
+            else:
+                shutil.copyfile(src, dst)
+        files = check_runtime_files(spec, staging)
+        installed = spec.with_files(files, installed=dict(origin or {}))
+        with open(staging / MODEL_FILE, "w", encoding="utf-8") as f:
+            json.dump(installed.to_dict(), f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        _replace_dir(staging, target_parent / spec.id)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target_parent / spec.id
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Put `new` at `target`: the old folder is renamed aside first and removed last, so at
+    every moment one complete model is at or beside `target`."""
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".old-{target.name}-", dir=target.parent))
+        os.replace(target, old / target.name)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_model(model_id: str, data_dir: Path) -> bool:
+    """Delete the installed model `model_id` (False when it isn't installed)."""
+    target = models_dir(data_dir) / model_id
+    if not (target / MODEL_FILE).is_file():
+        return False
+    trash = Path(tempfile.mkdtemp(prefix=f".old-{model_id}-", dir=target.parent))
+    os.replace(target, trash / model_id)  # gone from the app's view at once
+    shutil.rmtree(trash, ignore_errors=True)
+    return True
+
+
+def installed_models(data_dir: Path) -> list[ClipSpec]:
+    """The CLIP models installed in `<data dir>/models` (folders whose model.json parses),
+    by display name."""
+    found = []
+    folder = models_dir(data_dir)
+    if folder.is_dir():
+        for candidate in sorted(folder.iterdir()):
+            if candidate.name.startswith(".") or not (candidate / MODEL_FILE).is_file():
+                continue
+            try:
+                found.append(ClipSpec.load(candidate / MODEL_FILE))
+            except ModelError:
+                continue  # a broken folder is not offered
+    return sorted(found, key=lambda s: s.display_name)
+
+
+# -- offline import ------------------------------------------------------------------------
+
+
+def import_model(
+    path: Path,
+    data_dir: Path,
+    model_id: str | None = None,
+    *,
+    catalog: Path | None = None,
+) -> Path:
+    """Install a model from a folder or a zip of its runtime files (hub layout, at the top
+    or inside one folder, e.g. `ViT-B-32__openai/visual/model.onnx`).
+
+    The model is `model_id` if given, else the one whose hub repository name matches the
+    folder's or zip's name (`ViT-B-32__openai`), else the `id` of a model.json inside it.
+    The catalog's spec is what the files are checked against, never one from the archive.
+    Returns the installed folder; raises ModelImportError saying what is wrong.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelImportError(f"{path} does not exist.")
+    specs = available_specs(catalog)
+    if path.is_dir():
+        names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+        spec = _pick_spec(specs, model_id, path.name, names, lambda n: (path / n).read_bytes())
+        root = _find_root(spec, names)
+        return install_model(
+            spec,
+            path / root if root else path,
+            data_dir,
+            origin={"from": "import", "path": str(path)},
+        )
+    if not zipfile.is_zipfile(path):
+        raise ModelImportError(f"{path} is neither a folder nor a zip archive.")
+    with zipfile.ZipFile(path) as archive:
+        members = _safe_members(archive)
+        names = list(members)
+
+        def read(name: str) -> bytes:
+            info = members[name]
+            if info.file_size > 1 << 20:
+                raise ModelImportError(f"{name} is too large for a model.json.")
+            return archive.read(info)
+
+        spec = _pick_spec(specs, model_id, path.stem, names, read)
+        root = _find_root(spec, names)
+        target_parent = models_dir(data_dir)
+        target_parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".import-{spec.id}-", dir=target_parent))
+        try:
+            for name in spec.runtime_files:
+                member = f"{root}/{name}" if root else name
+                if member not in members:
+                    raise ModelImportError(f"{path} has no {member} (model {spec.id!r} needs it).")
+                _extract(archive, members[member], staging / name)
+            return install_model(
+                spec, staging, data_dir, move=True, origin={"from": "import", "path": str(path)}
+            )
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _safe_members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The archive's file members by normalised name, after refusing the whole archive if
+    any member could escape the folder or blow up the disk."""
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise ModelImportError(f"the archive has {len(infos)} members: too many for a model.")
+    members: dict[str, zipfile.ZipInfo] = {}
+    total = 0
+    for info in infos:
+        raw = info.filename
+        name = raw.replace("\\", "/")
+        parts = PurePosixPath(name).parts
+        if (
+            name.startswith("/")
+            or (len(name) > 1 and name[1] == ":")
+            or ".." in parts
+            or "\x00" in name
+        ):
+            raise ModelImportError(f"the archive member {raw!r} points outside the model folder.")
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise ModelImportError(f"the archive member {raw!r} is a link: refused.")
+        if info.is_dir():
+            continue
+        if info.file_size > MAX_FILE_BYTES:
+            raise ModelImportError(
+                f"the archive member {raw!r} unpacks to {info.file_size:,} bytes: over the "
+                f"{MAX_FILE_BYTES:,}-byte limit."
+            )
+        if info.compress_size and info.file_size > MAX_RATIO * info.compress_size > 0:
+            raise ModelImportError(
+                f"the archive member {raw!r} unpacks to {info.file_size // info.compress_size}x "
+                "its packed size: refused as a zip bomb."
+            )
+        total += info.file_size
+        if total > MAX_TOTAL_BYTES:
+            raise ModelImportError(
+                f"the archive unpacks to more than {MAX_TOTAL_BYTES:,} bytes: refused."
+            )
+        members["/".join(parts)] = info
+    return members
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dst: Path) -> None:
+    """Copy one member out, counting bytes: a header that lies about the size is caught
+    while writing, not after the disk is full."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with archive.open(info) as src, open(dst, "wb") as out:
+        while chunk := src.read(_COPY_CHUNK):
+            written += len(chunk)
+            if written > info.file_size:
+                raise ModelImportError(
+                    f"the archive member {info.filename!r} unpacks to more than it declares."
+                )
+            out.write(chunk)
+
+
+def _pick_spec(
+    specs: Sequence[ClipSpec],
+    model_id: str | None,
+    name: str,
+    members: Sequence[str],
+    read: Any,
+) -> ClipSpec:
+    if model_id:
+        return _by_id(specs, model_id)
+    for spec in specs:
+        if spec.hub_repo and spec.hub_repo.split("/")[-1] == name:
+            return spec
+        if spec.id == name:
+            return spec
+    manifests = [m for m in members if m.rsplit("/", 1)[-1] == MODEL_FILE]
+    if len(manifests) == 1:
+        try:
+            found_id = json.loads(read(manifests[0])).get("id")
+        except (ValueError, AttributeError):
+            found_id = None
+        if isinstance(found_id, str):
+            return _by_id(specs, found_id)
+    raise ModelImportError(
+        f"can't tell which model {name!r} holds: name it (known: "
+        + ", ".join(s.id for s in specs)
+        + ")."
+    )
+
+
+def _by_id(specs: Sequence[ClipSpec], model_id: str) -> ClipSpec:
+    for spec in specs:
+        if spec.id == model_id:
+            return spec
+    raise ModelImportError(
+        f"unknown model {model_id!r}: known CLIP models are " + ", ".join(s.id for s in specs)
+    )
+
+
+def _find_root(spec: ClipSpec, names: Sequence[str]) -> str:
+    """The folder inside the import that holds the hub layout: '' or one top folder."""
+    image = spec.image.file
+    if image in names:
+        return ""
+    roots = {n[: -len(image) - 1] for n in names if n.endswith("/" + image)}
+    if len(roots) == 1:
+        root = roots.pop()
+        if "/" not in root:
+            return root
+    raise ModelImportError(
+        f"no {image} at the top of the import or in one folder below it: is it model "
+        f"{spec.id!r} in the hub layout?"
+    )

@@ -1,0 +1,49 @@
+"""Shared by the CLIP tests: the recipe's exports of random-weight models, cached on disk.
+
+An export of ViT-B-32 takes ~40 s on 2 cores and writes ~900 MB, so it is made once and kept
+under build/cache/clip-parity/, keyed by the spec, the recipe and the torch/open_clip
+versions (a stale key's folder is removed when a new one is made).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from mmsearch.encoders.clip import ClipSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "models" / "specs"
+CACHE = ROOT / "build" / "cache" / "clip-parity"
+
+
+def cache_key(spec_path: Path) -> str:
+    import open_clip
+    import torch
+
+    from models.clip import export
+
+    digest = hashlib.sha256()
+    for part in (
+        spec_path.read_bytes(),
+        Path(export.__file__).read_bytes(),
+        torch.__version__.encode(),
+        open_clip.__version__.encode(),
+    ):
+        digest.update(part)
+    return digest.hexdigest()[:12]
+
+
+def exported_model(spec_id: str) -> tuple[ClipSpec, Path]:
+    """The spec and the recipe's export of its architecture with random weights (seed 0)."""
+    from models.clip import export
+
+    spec_path = SPECS / f"{spec_id}.json"
+    spec = ClipSpec.load(spec_path)
+    folder = CACHE / f"{spec.id}-{cache_key(spec_path)}"
+    if not (folder / "manifest.json").is_file():
+        for old in CACHE.glob(f"{spec.id}-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        export.export_clip(spec, folder, seed=0)
+    return spec, folder
