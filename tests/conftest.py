@@ -18,24 +18,36 @@ from PIL import Image, ImageOps
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the window's tests need no screen
 
 from mmsearch.cli import main
-from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path, repo_root
+from mmsearch.paths import BUNDLED_MODEL_ID, CONSE_MODEL_ID, model_search_path, repo_root
 
 REPO = repo_root()
 SHARED = REPO.parent / "shared"
 
 
-@pytest.fixture(scope="session")
-def bundled_model_dir() -> Path:
-    """The bundled model, built by `make install`; built here if a bare pytest run lacks it."""
+def _built_model(model_id: str) -> Path:
+    """A model built by `make install`; built here if a bare pytest run lacks it."""
     for folder in model_search_path(Path("/nonexistent")):
-        if (folder / BUNDLED_MODEL_ID / "spec.json").is_file():
-            return folder / BUNDLED_MODEL_ID
+        if (folder / model_id / "spec.json").is_file():
+            return folder / model_id
+    out = REPO / "build" / "models"
     subprocess.run(
-        [sys.executable, "-m", "models.bundled.build", "--out", str(REPO / "build" / "models")],
+        [sys.executable, "-m", "models.bundled.build", "--out", str(out), "--only", model_id],
         check=True,
         cwd=REPO,
     )
-    return REPO / "build" / "models" / BUNDLED_MODEL_ID
+    return out / model_id
+
+
+@pytest.fixture(scope="session")
+def bundled_model_dir() -> Path:
+    """The default model (the trained matching model), as `make install` builds it."""
+    return _built_model(BUNDLED_MODEL_ID)
+
+
+@pytest.fixture(scope="session")
+def conse_model_dir() -> Path:
+    """The ConSE model, the untrained one the default replaced (also built by install)."""
+    return _built_model(CONSE_MODEL_ID)
 
 
 def skimage_photo(name: str) -> Path:

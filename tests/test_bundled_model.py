@@ -1,4 +1,4 @@
-"""The bundled model's ONNX graphs against the torch modules they were exported from.
+"""The ConSE model's ONNX graphs against the torch modules they were exported from.
 
 Torch, transformers and the weight packages are build dependencies (`.[build]`), present
 wherever `make test` runs. Real photos come from ../shared/photos-large when it is there;
@@ -18,7 +18,8 @@ from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES
 from PIL import Image, ImageDraw, ImageOps
 
 from mmsearch.encoders import Model, load_model
-from models.bundled import build
+from models.bundled import conse as build
+from models.common import text_model_dir
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "photos-large"
 TOLERANCE = 1e-4  # max abs difference, ONNX Runtime vs torch, on unit vectors and on logits
@@ -30,8 +31,8 @@ needs_photos = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def model(bundled_model_dir: Path) -> Model:
-    return load_model(bundled_model_dir, threads=2)
+def model(conse_model_dir: Path) -> Model:
+    return load_model(conse_model_dir, threads=2)
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +43,10 @@ def reference() -> build.Reference:
 
 
 @pytest.fixture(scope="module")
-def image_graph_with_logits(bundled_model_dir: Path, model: Model) -> ort.InferenceSession:
+def image_graph_with_logits(conse_model_dir: Path, model: Model) -> ort.InferenceSession:
     """The shipped image graph with its ImageNet logits (the classifier's output, the first
     (N, 1000) tensor it computes) exposed as a second output."""
-    graph = onnx.load(str(bundled_model_dir / model.spec.image_file))
+    graph = onnx.load(str(conse_model_dir / model.spec.image_file))
     produced = {name: i for i, node in enumerate(graph.graph.node) for name in node.output}
     inferred = onnx.shape_inference.infer_shapes(graph).graph.value_info
     logits = min(
@@ -203,7 +204,7 @@ CAPTIONS = [
 def test_tokenizer_matches_transformers(model: Model) -> None:
     from transformers import AutoTokenizer
 
-    hf = AutoTokenizer.from_pretrained(str(build.text_model_dir()))
+    hf = AutoTokenizer.from_pretrained(str(text_model_dir()))
     want = hf(CAPTIONS, padding=True, truncation=True, max_length=model.spec.context_length)
     got = model.text.tokenize(CAPTIONS)
     assert got["input_ids"].tolist() == want["input_ids"]
@@ -220,7 +221,7 @@ def test_text_graph_matches_torch(model: Model, reference: build.Reference) -> N
 
 def test_text_graph_matches_sentence_transformers(model: Model) -> None:
     st = pytest.importorskip("sentence_transformers")
-    encoder = st.SentenceTransformer(str(build.text_model_dir()), device="cpu")
+    encoder = st.SentenceTransformer(str(text_model_dir()), device="cpu")
     want = encoder.encode(CAPTIONS, normalize_embeddings=True, convert_to_numpy=True)
     assert np.abs(model.text.encode(CAPTIONS) - want).max() < TOLERANCE
 
@@ -232,9 +233,9 @@ def test_spec_records_the_recipe(model: Model, reference: build.Reference) -> No
     assert model.spec.mean == build.MEAN and model.spec.std == build.STD
 
 
-def test_build_is_idempotent(bundled_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert build.is_up_to_date(bundled_model_dir), "stale build: run `make install`"
-    before = (bundled_model_dir / "spec.json").stat().st_mtime_ns
-    build.build(bundled_model_dir.parent)
+def test_build_is_idempotent(conse_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert build.is_up_to_date(conse_model_dir), "stale build: run `make install`"
+    before = (conse_model_dir / "spec.json").stat().st_mtime_ns
+    build.build(conse_model_dir.parent)
     assert "up to date" in capsys.readouterr().out
-    assert (bundled_model_dir / "spec.json").stat().st_mtime_ns == before
+    assert (conse_model_dir / "spec.json").stat().st_mtime_ns == before

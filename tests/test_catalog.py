@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -20,14 +21,14 @@ def record(path: Path, taken: datetime | None = None, seed: int = 0) -> PhotoRec
 
 def test_new_catalog_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
     catalog = Catalog.open(tmp_path)
-    assert catalog.schema_version() == "0001"
+    assert catalog.schema_version() == "0002"
     catalog.close()
     db = sqlite3.connect(tmp_path / "catalog.sqlite")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"folders", "photos", "embeddings", "failures", "alembic_version"} <= tables
+    assert {"folders", "photos", "embeddings", "regions", "failures", "alembic_version"} <= tables
     # opening again is a no-op migration
-    assert Catalog.open(tmp_path).schema_version() == "0001"
+    assert Catalog.open(tmp_path).schema_version() == "0002"
 
 
 def test_nested_folders_are_not_indexed_twice(tmp_path: Path) -> None:
@@ -90,3 +91,46 @@ def test_failures_are_recorded_once_and_cleared_by_success(tmp_path: Path) -> No
     assert catalog.known_failures(folder.id) == {bad: (0, 7)}
     catalog.add_photos(folder.id, "m", [record(bad)])
     assert catalog.failures() == []
+
+
+def test_regions_are_written_with_their_photo_and_go_with_it(tmp_path: Path) -> None:
+    catalog = Catalog.open(tmp_path / "data")
+    folder, _ = catalog.add_folder(tmp_path)
+    regions = np.arange(12, dtype=np.float16).reshape(3, 4) / 7
+    with_regions = replace(record(tmp_path / "a.jpg"), regions=regions)
+    ids = catalog.add_photos(folder.id, "m", [with_regions, record(tmp_path / "b.jpg", seed=1)])
+    stored = catalog.regions("m", ids)
+    assert list(stored) == [ids[0]]  # the second photo came without regions
+    assert stored[ids[0]].dtype == np.float16
+    assert np.array_equal(stored[ids[0]].reshape(3, 4), regions)
+    assert catalog.regions("other-model", ids) == {}
+    # New content without regions drops the old ones: they described the old photo.
+    catalog.add_photos(folder.id, "m", [record(tmp_path / "a.jpg", seed=2)])
+    assert catalog.regions("m", ids) == {}
+    catalog.add_photos(folder.id, "m", [with_regions])
+    catalog.delete_photos(ids)
+    assert catalog.regions("m", ids) == {}
+
+
+def test_a_0001_catalog_is_upgraded_in_place(tmp_path: Path) -> None:
+    from alembic import command
+
+    from mmsearch.catalog.db import _migrations_config
+
+    catalog = Catalog.open(tmp_path)
+    folder, _ = catalog.add_folder(tmp_path / "photos")
+    catalog.add_photos(folder.id, "m", [record(tmp_path / "photos" / "a.jpg")])
+    with catalog.engine.begin() as conn:
+        command.downgrade(_migrations_config(conn), "0001")
+    catalog.close()
+    tables = {
+        r[0]
+        for r in sqlite3.connect(tmp_path / "catalog.sqlite").execute(
+            "SELECT name FROM sqlite_master WHERE type='table'"
+        )
+    }
+    assert "regions" not in tables
+    reopened = Catalog.open(tmp_path)  # what a user's old catalog meets on the next start
+    assert reopened.schema_version() == "0002"
+    assert reopened.counts("m")["embedded"] == 1
+    assert reopened.regions("m", [1]) == {}

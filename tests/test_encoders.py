@@ -18,12 +18,18 @@ from PIL import Image, ImageDraw
 
 from mmsearch.encoders import Model, ModelError, ModelSpec, find_model_dir, load_model
 from mmsearch.encoders.spec import SPEC_FILE
-from mmsearch.paths import BUNDLED_MODEL_ID, repo_root
+from mmsearch.paths import BUNDLED_MODEL_ID, CONSE_MODEL_ID, repo_root
 
 
 @pytest.fixture(scope="module")
 def model(bundled_model_dir: Path) -> Model:
     return load_model(bundled_model_dir, threads=2)
+
+
+@pytest.fixture(scope="module")
+def conse(conse_model_dir: Path) -> Model:
+    """The ConSE model: its spec uses the centre-crop rule."""
+    return load_model(conse_model_dir, threads=2)
 
 
 def linked_copy(model_dir: Path, dest: Path) -> Path:
@@ -73,9 +79,9 @@ def test_find_model_dir_names_the_folders_and_the_fix(tmp_path: Path) -> None:
     assert "make install" in message and "models.bundled.build" in message
 
 
-def test_bundled_spec_loads_and_round_trips(bundled_model_dir: Path) -> None:
-    spec = ModelSpec.load(bundled_model_dir)
-    assert spec.id == BUNDLED_MODEL_ID and spec.family == "conse" and spec.dim == 384
+def test_conse_spec_loads_and_round_trips(conse_model_dir: Path) -> None:
+    spec = ModelSpec.load(conse_model_dir)
+    assert spec.id == CONSE_MODEL_ID and spec.family == "conse" and spec.dim == 384
     assert spec.resize == "shorter_side_center_crop" and spec.context_length == 256
     assert spec.text_inputs == ("input_ids", "attention_mask")
     assert {f.name for f in spec.files} == {spec.image_file, spec.text_file, spec.tokenizer_file}
@@ -190,7 +196,8 @@ def test_preprocess_gives_normalized_square_pixels(
     ).all()
 
 
-def test_preprocess_keeps_the_centre_square_only(model: Model) -> None:
+def test_preprocess_keeps_the_centre_square_only(conse: Model) -> None:
+    model = conse
     s = model.spec.image_size
     wide = Image.new("RGB", (4 * s, 2 * s), (255, 0, 0))
     wide.paste((0, 0, 255), (s, 0, 3 * s, 2 * s))  # blue centre square, red side bands
@@ -205,7 +212,8 @@ def test_preprocess_keeps_the_centre_square_only(model: Model) -> None:
 
 
 @pytest.mark.parametrize("scale", [2, 7])
-def test_preprocess_matches_a_plain_resize_of_the_crop(model: Model, scale: int) -> None:
+def test_preprocess_matches_a_plain_resize_of_the_crop(conse: Model, scale: int) -> None:
+    model = conse
     s = model.spec.image_size
     photo = scene(scale * s + 40, scale * s, seed=3)
     crop = photo.crop((20, 0, scale * s + 20, scale * s)).resize((s, s), Image.Resampling.BICUBIC)
@@ -274,3 +282,49 @@ def test_runtime_never_imports_torch(bundled_model_dir: Path) -> None:
     )
     env = dict(os.environ, PYTHONPATH=str(repo_root()))
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+# -- fusion heads and the squash rule -------------------------------------------------------
+
+
+def test_specs_without_fusion_still_load(conse_model_dir: Path) -> None:
+    spec = ModelSpec.load(conse_model_dir)
+    assert spec.fusion is None and "fusion" not in spec.to_dict()
+    assert load_model(conse_model_dir).fusion is None
+
+
+def test_bundled_spec_has_a_fusion_head(bundled_model_dir: Path) -> None:
+    spec = ModelSpec.load(bundled_model_dir)
+    assert spec.id == BUNDLED_MODEL_ID and spec.family == "matching"
+    assert spec.fusion is not None and spec.fusion.file in {f.name for f in spec.files}
+    assert spec.fusion.regions >= 1 and spec.fusion.region_dim >= 1 and spec.fusion.weight > 0
+    assert ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+@pytest.mark.parametrize(
+    ("fusion", "expected"),
+    [
+        ({"file": "nope.onnx", "regions": 9, "region_dim": 8, "weight": 0.1}, "is not listed"),
+        ({"file": "text.onnx", "regions": 9, "region_dim": 8, "weight": "x"}, "must be a number"),
+        ({"file": "text.onnx", "regions": 0, "region_dim": 8, "weight": 1}, "'fusion.regions'"),
+        ({"file": "text.onnx", "region_dim": 8, "weight": 1}, "'fusion.regions' is missing"),
+    ],
+)
+def test_bad_fusion_fields_are_named(
+    conse_model_dir: Path, tmp_path: Path, fusion: dict[str, object], expected: str
+) -> None:
+    folder = linked_copy(conse_model_dir, tmp_path / "m")
+    edit_spec(folder, fusion=fusion)
+    with pytest.raises(ModelError, match=expected):
+        ModelSpec.load(folder)
+
+
+def test_squash_resamples_the_whole_photo(bundled_model_dir: Path) -> None:
+    model = load_model(bundled_model_dir)
+    assert model.spec.resize == "squash"
+    s = model.spec.image_size
+    photo = scene(3 * s, 2 * s, seed=5)
+    want = photo.resize((s, s), Image.Resampling.BICUBIC)
+    want_pixels = (np.asarray(want, np.float32) / 255 - model.spec.mean) / model.spec.std
+    got = model.image.preprocess(photo).transpose(1, 2, 0)
+    assert np.abs(got - want_pixels).mean() < 2e-3  # the reducing gap's cheap first shrink

@@ -1,6 +1,6 @@
 """The catalog: folders, photos, embeddings and failures in SQLite (the source of truth)."""
 
 from mmsearch.catalog.db import Catalog, CatalogError
-from mmsearch.catalog.models import Embedding, Failure, Folder, Photo
+from mmsearch.catalog.models import Embedding, Failure, Folder, Photo, Regions
 
-__all__ = ["Catalog", "CatalogError", "Embedding", "Failure", "Folder", "Photo"]
+__all__ = ["Catalog", "CatalogError", "Embedding", "Failure", "Folder", "Photo", "Regions"]

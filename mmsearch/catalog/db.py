@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine, delete, event, func, select, updat
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mmsearch.catalog.models import Embedding, Failure, Folder, Photo
+from mmsearch.catalog.models import Embedding, Failure, Folder, Photo, Regions
 
 CATALOG_FILE = "catalog.sqlite"
 
@@ -62,6 +62,7 @@ class PhotoRecord:
     taken_at: datetime | None
     camera: str | None
     vector: np.ndarray
+    regions: np.ndarray | None = None  # the model's fusion regions, if it has a fusion head
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,10 @@ def _prefix_range(folder: Path) -> tuple[bytes, bytes]:
 
 def vector_bytes(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def regions_bytes(regions: np.ndarray) -> bytes:
+    return np.asarray(regions, dtype="<f2").tobytes()
 
 
 class Catalog:
@@ -293,6 +298,16 @@ class Catalog:
                 s.merge(
                     Embedding(photo_id=photo.id, model_id=model_id, vector=vector_bytes(r.vector))
                 )
+                if r.regions is not None:
+                    s.merge(
+                        Regions(photo_id=photo.id, model_id=model_id, data=regions_bytes(r.regions))
+                    )
+                else:  # new content without regions: old ones would describe another photo
+                    s.execute(
+                        delete(Regions).where(
+                            Regions.photo_id == photo.id, Regions.model_id == model_id
+                        )
+                    )
                 s.execute(delete(Failure).where(Failure.path == r.path))
                 ids.append(photo.id)
         return ids
@@ -367,6 +382,19 @@ class Catalog:
         id_array = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
         return id_array, matrix.astype(np.float32, copy=False)
+
+    def regions(self, model_id: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Fusion regions (flat float16 arrays; the model's spec gives their shape) of the
+        photos `ids` that have them under `model_id`."""
+        out: dict[int, np.ndarray] = {}
+        wanted = [int(i) for i in ids]
+        stmt = select(Regions.photo_id, Regions.data).where(Regions.model_id == model_id)
+        with self.session() as s:
+            for start in range(0, len(wanted), 900):
+                chunk = wanted[start : start + 900]
+                for photo_id, data in s.execute(stmt.where(Regions.photo_id.in_(chunk))):
+                    out[photo_id] = np.frombuffer(data, dtype="<f2").astype(np.float16)
+        return out
 
     def filtered_ids(
         self,

@@ -77,6 +77,9 @@ class Photo(Base):
     embeddings: Mapped[list[Embedding]] = relationship(
         back_populates="photo", cascade="all, delete-orphan", passive_deletes=True
     )
+    regions: Mapped[list[Regions]] = relationship(
+        back_populates="photo", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Embedding(Base):
@@ -93,6 +96,21 @@ class Embedding(Base):
     photo: Mapped[Photo] = relationship(back_populates="embeddings")
 
     __table_args__ = (Index("ix_embeddings_model", "model_id"),)
+
+
+class Regions(Base):
+    """A photo's fusion regions under one model (float16, little endian, shape given by the
+    model's spec): what its fusion head needs to re-rank the photo, kept beside the vector."""
+
+    __tablename__ = "regions"
+
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    photo: Mapped[Photo] = relationship(back_populates="regions")
 
 
 class Failure(Base):

@@ -4,8 +4,9 @@ A model is a folder `<model-id>/` holding `spec.json` (see `ModelSpec`) and the 
 tokenizer it names; `find_model_dir` locates it on a search path and `load_model` opens it.
 """
 
-from mmsearch.encoders.onnx import ImageEncoder, Model, TextEncoder, load_model
+from mmsearch.encoders.onnx import FusionHead, ImageEncoder, Model, TextEncoder, load_model
 from mmsearch.encoders.spec import (
+    FusionSpec,
     ModelError,
     ModelFile,
     ModelSpec,
@@ -14,6 +15,8 @@ from mmsearch.encoders.spec import (
 )
 
 __all__ = [
+    "FusionHead",
+    "FusionSpec",
     "ImageEncoder",
     "Model",
     "ModelError",

@@ -104,22 +104,29 @@ class ImageEncoder:
         """An RGB photo of any size -> (3, S, S) float32 pixels ready for `encode`.
 
         Rule "shorter_side_center_crop": the centred square of side min(width, height) is
-        resampled to S x S. Hand in an image already decoded at reduced size (shorter side a
-        little above S): larger ones work, only slower.
+        resampled to S x S. Rule "squash": the whole photo is resampled to S x S, aspect ratio
+        not kept (what models trained on squashed photos expect). Hand in an image already
+        decoded at reduced size (shorter side a little above S): larger ones work, only slower.
         """
         if image.mode != "RGB":
             image = image.convert("RGB")
         size = self.spec.image_size
         width, height = image.size
-        side = min(width, height)
-        left, top = (width - side) / 2, (height - side) / 2
+        if self.spec.resize == "squash":
+            box = (0.0, 0.0, float(width), float(height))
+            shrinking = min(width, height) > size
+        else:
+            side = min(width, height)
+            left, top = (width - side) / 2, (height - side) / 2
+            box = (left, top, left + side, top + side)
+            shrinking = side > size
         # Resample straight from the crop box: one pass that reads only the square (and the
         # filter's few pixels beyond its edge, as resize-then-crop would), never the whole photo.
         square = image.resize(
             (size, size),
             self._resample,
-            box=(left, top, left + side, top + side),
-            reducing_gap=_REDUCING_GAP if side > size else None,
+            box=box,
+            reducing_gap=_REDUCING_GAP if shrinking else None,
         )
         pixels = np.asarray(square, dtype=np.float32)
         pixels = pixels * self._scale - self._offset
@@ -137,6 +144,25 @@ class ImageEncoder:
         (out,) = session.run([self.spec.output], {self.spec.image_input: batch})
         return np.asarray(out, dtype=np.float32)
 
+    def encode_with_regions(
+        self, pixels: npt.ArrayLike
+    ) -> tuple[Float32Array, npt.NDArray[np.float16] | None]:
+        """(N, 3, S, S) pixels -> ((N, dim) unit rows, (N, R, D) float16 fusion regions);
+        the regions are None when the model has no fusion head."""
+        fusion = self.spec.fusion
+        if fusion is None:
+            return self.encode(pixels), None
+        batch = np.asarray(pixels, dtype=np.float32)
+        if len(batch) == 0:
+            empty = np.zeros((0, fusion.regions, fusion.region_dim), dtype=np.float16)
+            return np.zeros((0, self.spec.dim), dtype=np.float32), empty
+        self.encode(batch[:0])  # shape check
+        session = self._ready()
+        vectors, regions = session.run(
+            [self.spec.output, fusion.regions_output], {self.spec.image_input: batch}
+        )
+        return np.asarray(vectors, dtype=np.float32), np.asarray(regions, dtype=np.float16)
+
     def encode_images(self, images: Sequence[Image.Image]) -> Float32Array:
         """Photos -> (N, dim) float32 unit rows (`preprocess` then `encode`)."""
         if not images:
@@ -147,6 +173,8 @@ class ImageEncoder:
         session = self._session.get()
         if not self._checked:
             self._session.check_io([self.spec.image_input], self.spec.output)
+            if self.spec.fusion is not None:
+                self._session.check_io([self.spec.image_input], self.spec.fusion.regions_output)
             self._checked = True
         return session
 
@@ -212,21 +240,115 @@ class TextEncoder:
         ]
         return np.asarray(np.concatenate(out), dtype=np.float32)
 
+    def encode_with_tokens(
+        self, texts: Sequence[str]
+    ) -> tuple[Float32Array, Float32Array, npt.NDArray[np.int64]]:
+        """Texts -> ((N, dim) unit rows, (N, L, D) fusion tokens, (N, L) attention mask), all
+        padded to the longest text. Only for models with a fusion head."""
+        fusion = self.spec.fusion
+        if fusion is None:
+            raise ModelError(f"model {self.spec.id!r} has no fusion head")
+        if isinstance(texts, str):
+            raise TypeError("encode_with_tokens() takes a sequence of texts, not one string")
+        session = self._ready()
+        inputs = self.tokenize(texts)
+        vectors, tokens = session.run([self.spec.output, fusion.tokens_output], inputs)
+        return (
+            np.asarray(vectors, dtype=np.float32),
+            np.asarray(tokens, dtype=np.float32),
+            inputs["attention_mask"],
+        )
+
     def _ready(self) -> Any:
         session = self._session.get()
         if not self._checked:
             self._session.check_io(self.spec.text_inputs, self.spec.output)
+            if self.spec.fusion is not None:
+                self._session.check_io(self.spec.text_inputs, self.spec.fusion.tokens_output)
             self._checked = True
         return session
 
 
+# Pairs per fusion run: bounds the (N, 1 + R + L, D) activations.
+_FUSION_BATCH = 256
+
+
+class FusionHead:
+    """The fusion graph: match logits of (photo regions, text tokens) pairs."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        model_dir: Path,
+        threads: int | None = None,
+        providers: Sequence[str] | None = None,
+    ) -> None:
+        if spec.fusion is None:
+            raise ModelError(f"model {spec.id!r} has no fusion head")
+        self.spec = spec
+        self.fusion = spec.fusion
+        self._session = _LazySession(Path(model_dir) / spec.fusion.file, threads, providers)
+        self._checked = False
+
+    def score(
+        self, regions: npt.ArrayLike, tokens: npt.ArrayLike, mask: npt.ArrayLike
+    ) -> Float32Array:
+        """Logits (N,) of pairs: regions (N, R, D), tokens (N, L, D), mask (N, L)."""
+        r = np.asarray(regions, dtype=np.float32)
+        t = np.asarray(tokens, dtype=np.float32)
+        m = np.asarray(mask, dtype=np.int64)
+        if len(r) == 0:
+            return np.zeros(0, dtype=np.float32)
+        session = self._session.get()
+        if not self._checked:
+            inputs = ["regions", "tokens", "attention_mask"]
+            self._session.check_io(inputs, self.fusion.score_output)
+            self._checked = True
+        out = [
+            session.run(
+                [self.fusion.score_output],
+                {
+                    "regions": r[i : i + _FUSION_BATCH],
+                    "tokens": t[i : i + _FUSION_BATCH],
+                    "attention_mask": m[i : i + _FUSION_BATCH],
+                },
+            )[0]
+            for i in range(0, len(r), _FUSION_BATCH)
+        ]
+        return np.asarray(np.concatenate(out), dtype=np.float32)
+
+    def text_against_photos(
+        self, tokens: npt.ArrayLike, mask: npt.ArrayLike, regions: npt.ArrayLike
+    ) -> Float32Array:
+        """Logits (N,) of one text (tokens (L, D), mask (L,)) with N photos' regions."""
+        r = np.asarray(regions)
+        t, m = np.asarray(tokens), np.asarray(mask)
+        count = len(r)
+        return self.score(
+            r, np.broadcast_to(t, (count, *t.shape)), np.broadcast_to(m, (count, *m.shape))
+        )
+
+    def photo_against_texts(
+        self, regions: npt.ArrayLike, tokens: npt.ArrayLike, mask: npt.ArrayLike
+    ) -> Float32Array:
+        """Logits (N,) of one photo (regions (R, D)) with N texts' tokens (N, L, D)."""
+        r, t = np.asarray(regions), np.asarray(tokens)
+        return self.score(np.broadcast_to(r, (len(t), *r.shape)), t, mask)
+
+    def combine(self, cosine: npt.ArrayLike, logits: npt.ArrayLike) -> Float32Array:
+        """The ranking score of pairs: cosine + weight x logit."""
+        c = np.asarray(cosine, dtype=np.float32)
+        return np.asarray(c + np.float32(self.fusion.weight) * np.asarray(logits), np.float32)
+
+
 @dataclass
 class Model:
-    """A loaded model: its spec and its two encoders."""
+    """A loaded model: its spec, its two encoders and its fusion head (if it has one)."""
 
     spec: ModelSpec
     image: ImageEncoder
     text: TextEncoder
+    fusion: FusionHead | None = None
 
 
 def load_model(
@@ -251,4 +373,5 @@ def load_model(
         spec=spec,
         image=ImageEncoder(spec, model_dir, threads, providers),
         text=TextEncoder(spec, model_dir, threads, providers),
+        fusion=FusionHead(spec, model_dir, threads, providers) if spec.fusion else None,
     )

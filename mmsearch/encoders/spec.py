@@ -18,7 +18,7 @@ SPEC_FILE = "spec.json"
 SCHEMA_VERSION = 1
 """The spec.json layout this code reads; a folder written for a newer layout is refused."""
 
-RESIZE_RULES = ("shorter_side_center_crop",)
+RESIZE_RULES = ("shorter_side_center_crop", "squash")
 """Resize rules the runtime implements (see `ImageEncoder.preprocess`)."""
 
 INTERPOLATIONS = ("bicubic", "bilinear")
@@ -52,6 +52,34 @@ class SourcePackage:
 
 
 @dataclass(frozen=True)
+class FusionSpec:
+    """A model's fusion head: a graph that scores (photo, text) pairs from the extra outputs
+    of the image graph (`regions_output`, (N, regions, region_dim), stored per photo) and of
+    the text graph (`tokens_output`, (N, L, region_dim)). Its inputs are named `regions`,
+    `tokens` and `attention_mask`; its output `score_output` is a logit (N,). Ranking uses
+    cosine + `weight` x logit."""
+
+    file: str
+    regions: int
+    region_dim: int
+    weight: float
+    regions_output: str = "regions"
+    tokens_output: str = "tokens"
+    score_output: str = "score"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "regions": self.regions,
+            "region_dim": self.region_dim,
+            "weight": self.weight,
+            "regions_output": self.regions_output,
+            "tokens_output": self.tokens_output,
+            "score_output": self.score_output,
+        }
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """Everything in a model folder's spec.json (schema 1).
 
@@ -60,6 +88,8 @@ class ModelSpec:
     `tokenizer_file` (a Hugging Face `tokenizers` JSON file, lower-casing included), truncated to
     `context_length` tokens and padded with `pad_token`/`pad_token_id` to the longest text of a
     batch; the text graph takes the inputs named in `text_inputs` (int64, shape (N, L)).
+    `fusion` (optional; folders written before it existed have none) describes a fusion head
+    that re-ranks search results and ranks captions.
     """
 
     id: str
@@ -87,6 +117,7 @@ class ModelSpec:
     sources: tuple[SourcePackage, ...] = ()
     recipe: Mapping[str, Any] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
+    fusion: FusionSpec | None = None
 
     @classmethod
     def load(cls, model_dir: Path) -> ModelSpec:
@@ -117,7 +148,7 @@ class ModelSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as spec.json data (the inverse of `from_dict`)."""
-        return {
+        data = {
             "schema": self.schema,
             "id": self.id,
             "version": self.version,
@@ -147,6 +178,9 @@ class ModelSpec:
             ],
             "recipe": dict(self.recipe),
         }
+        if self.fusion is not None:
+            data["fusion"] = self.fusion.to_dict()
+        return data
 
     def check_files(self, model_dir: Path) -> None:
         """Raise ModelError unless every recorded file exists with its recorded size."""
@@ -230,6 +264,12 @@ class _Fields:
             raise self.bad(key, "a string")
         return value
 
+    def number(self, key: str) -> float:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.bad(key, "a number")
+        return float(value)
+
     def integer(self, key: str, default: int | None = None, minimum: int = 0) -> int:
         value = self._get(key, ... if default is None else default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -297,6 +337,18 @@ def _parse(data: object, source: str) -> ModelSpec:
     recipe = top._get("recipe", {})
     if not isinstance(recipe, dict):
         raise top.bad("recipe", "an object")
+    fusion = None
+    if top.data.get("fusion") is not None:
+        f = _Fields(top.data["fusion"], source, "fusion.")
+        fusion = FusionSpec(
+            file=f.text("file"),
+            regions=f.integer("regions", minimum=1),
+            region_dim=f.integer("region_dim", minimum=1),
+            weight=f.number("weight"),
+            regions_output=f.text("regions_output", "regions"),
+            tokens_output=f.text("tokens_output", "tokens"),
+            score_output=f.text("score_output", "score"),
+        )
     spec = ModelSpec(
         schema=schema,
         id=top.text("id"),
@@ -323,9 +375,12 @@ def _parse(data: object, source: str) -> ModelSpec:
         license_notes=top.text("license_notes", ""),
         sources=tuple(sources),
         recipe=recipe,
+        fusion=fusion,
     )
     named = {f.name for f in spec.files}
     for key in ("image_file", "text_file", "tokenizer_file"):
         if getattr(spec, key) not in named:
             raise ModelError(f"{source}: {key} {getattr(spec, key)!r} is not listed in 'files'.")
+    if fusion is not None and fusion.file not in named:
+        raise ModelError(f"{source}: fusion.file {fusion.file!r} is not listed in 'files'.")
     return spec

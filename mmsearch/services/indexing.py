@@ -284,6 +284,7 @@ class Indexer:
         if template is None:
             return False
         record, vector = template
+        regions = catalog.regions(self.lib.model_id, [record.id]).get(record.id)
         ids = catalog.add_photos(
             folder.id,
             self.lib.model_id,
@@ -298,6 +299,7 @@ class Indexer:
                     record.taken_at,
                     record.camera,
                     vector,
+                    regions,
                 )
             ],
         )
@@ -311,8 +313,12 @@ class Indexer:
     def _write(
         self, folder: FolderInfo, batch: list[_Decoded], previous: dict[Path, KnownPhoto | None]
     ) -> None:
-        """Encode a batch, commit it to the catalog, then add it to the index."""
-        vectors = self.model.image.encode(np.stack([d.pixels for d in batch]))
+        """Encode a batch, commit it to the catalog, then add it to the index.
+
+        A model with a fusion head also gives each photo's regions, committed in the same
+        transaction as its vector, so re-ranking never meets a photo without them.
+        """
+        vectors, regions = self.model.image.encode_with_regions(np.stack([d.pixels for d in batch]))
         records = [
             PhotoRecord(
                 d.found.path,
@@ -324,8 +330,9 @@ class Indexer:
                 d.taken_at,
                 d.camera,
                 v,
+                None if regions is None else regions[i],
             )
-            for d, v in zip(batch, vectors, strict=True)
+            for i, (d, v) in enumerate(zip(batch, vectors, strict=True))
         ]
         ids = self.lib.catalog.add_photos(folder.id, self.lib.model_id, records)
         self.index.add(np.asarray(ids), vectors)

@@ -17,6 +17,11 @@ from mmsearch.services.library import Library
 #: Up to this many candidate vectors, exact matching is as fast as HNSW and never misses.
 EXACT_LIMIT = 20_000
 
+#: How many of the best candidates of a text query the model's fusion head re-ranks, by
+#: default (0: none). `search(rerank=...)`, the CLI's --rerank/--no-rerank and the window's
+#: setting choose per query; models without a fusion head ignore it.
+RERANK_TOP = 50
+
 _OPERATOR = re.compile(r"\s+([+-])\s+")
 _WEIGHT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*:\s*(.+)$", re.DOTALL)
 
@@ -106,6 +111,30 @@ class SearchEngine:
         vector: np.ndarray = model.image.encode_images([decoded.image])[0]
         return vector
 
+    def photo_features(self, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+        """A photo's embedding and fusion regions ((R, D) float16, None when the model has no
+        fusion head): from the catalog if it is indexed, else computed now."""
+        model = self.lib.model
+        fusion = model.spec.fusion
+        info = self.lib.catalog.photo_by_path(path)
+        if info is not None:
+            _, matrix = self.lib.catalog.vectors(self.lib.model_id, [info.id])
+            stored = self.lib.catalog.regions(self.lib.model_id, [info.id]).get(info.id)
+            if len(matrix) and (fusion is None or stored is not None):
+                regions = None
+                if fusion is not None and stored is not None:
+                    regions = stored.reshape(fusion.regions, fusion.region_dim)
+                vector: np.ndarray = matrix[0]
+                return vector, regions
+        try:
+            decoded = decode_photo(path, min_side=model.spec.image_size)
+        except DecodeError as e:
+            raise QueryError(f"can't read the photo {path}: {e}") from e
+        vectors, computed = model.image.encode_with_regions(
+            model.image.preprocess(decoded.image)[None]
+        )
+        return vectors[0], None if computed is None else computed[0]
+
     def embed(self, parts: list[QueryPart]) -> np.ndarray:
         """One unit vector for a weighted sum of parts."""
         texts = [p.text for p in parts if p.text is not None]
@@ -130,11 +159,27 @@ class SearchEngine:
         after: datetime | None = None,
         before: datetime | None = None,
         exclude: set[int] | None = None,
+        rerank: int | None = None,
     ) -> list[SearchHit]:
-        """The `top` best photos for a query string (see `parse_query`) or a query vector."""
-        vector = self.embed(parse_query(query)) if isinstance(query, str) else query
+        """The `top` best photos for a query string (see `parse_query`) or a query vector.
+
+        When the model has a fusion head and the query is one text, its `rerank` best
+        candidates (default `RERANK_TOP`; 0 turns it off) are re-ranked by the fusion score.
+        """
+        rerank = RERANK_TOP if rerank is None else max(0, rerank)
+        fusion_query: tuple[np.ndarray, np.ndarray] | None = None
+        if isinstance(query, str):
+            parts = parse_query(query)
+            text = self._fusion_text(parts) if rerank else None
+            if text is not None:
+                vectors, tokens, mask = self.lib.model.text.encode_with_tokens([text])
+                vector, fusion_query = vectors[0], (tokens[0], mask[0])
+            else:
+                vector = self.embed(parts)
+        else:
+            vector = query
         exclude = exclude or set()
-        want = top + len(exclude)
+        want = max(top, rerank if fusion_query is not None else 0) + len(exclude)
         catalog, model_id = self.lib.catalog, self.lib.model_id
         filtered = folder is not None or after is not None or before is not None
         index = self.lib.index()
@@ -157,7 +202,41 @@ class SearchEngine:
             for i, s in zip(ids, scores, strict=True)
             if int(i) in infos and int(i) not in exclude
         ]
+        if fusion_query is not None:
+            hits = self._rerank(hits, rerank, *fusion_query)
         return hits[:top]
+
+    def _fusion_text(self, parts: list[QueryPart]) -> str | None:
+        """The text the fusion head can score: only a query of one text term (a photo, or
+        several weighted terms, have no single text to match regions against)."""
+        if self.lib.model.fusion is None or len(parts) != 1:
+            return None
+        part = parts[0]
+        return part.text if part.text is not None and part.weight > 0 else None
+
+    def _rerank(
+        self, hits: list[SearchHit], count: int, tokens: np.ndarray, mask: np.ndarray
+    ) -> list[SearchHit]:
+        """Re-order the first `count` hits by cosine + weight x fusion logit."""
+        fusion = self.lib.model.fusion
+        spec = self.lib.model.spec.fusion
+        assert fusion is not None and spec is not None
+        head, tail = hits[:count], hits[count:]
+        stored = self.lib.catalog.regions(self.lib.model_id, [h.photo.id for h in head])
+        scorable = [h for h in head if h.photo.id in stored]
+        # Photos catalogued without regions (none, unless the catalog was written by an older
+        # mmsearch) keep their cosine order after the re-ranked ones.
+        unscored = [h for h in head if h.photo.id not in stored]
+        if not scorable:
+            return hits
+        regions = np.stack(
+            [stored[h.photo.id].reshape(spec.regions, spec.region_dim) for h in scorable]
+        )
+        logits = fusion.text_against_photos(tokens, mask, regions)
+        scores = fusion.combine([h.score for h in scorable], logits)
+        order = np.argsort(-scores, kind="stable")
+        reranked = [SearchHit(scorable[i].photo, float(scores[i])) for i in order]
+        return reranked + unscored + tail
 
     def similar(self, path: Path, top: int = 20) -> list[SearchHit]:
         """Photos that look like the photo at `path` (itself excluded if indexed)."""

