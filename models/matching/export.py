@@ -20,7 +20,6 @@ is compared with torch before the folder is written (max abs difference < 1e-4).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import tempfile
@@ -406,10 +405,6 @@ def export(
         raise
     step(f"wrote {final}")
     return final
-
-
-def weights_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
