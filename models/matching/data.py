@@ -26,6 +26,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from mmsearch.services.evaluation import EvalError
+from mmsearch.services.evaluation import load_captions as load_caption_set
+
 #: Views cached per photo besides random crops, by the run-time resize rule they stand for
 #: (see `view_box`): the whole photo and its mirror image, or the centred crop.
 FIXED_VIEWS = {"squash": ("full", "flip"), "shorter_side_center_crop": ("center",)}
@@ -58,26 +61,12 @@ class CaptionedPhotos:
 
 
 def load_jsonl(path: Path, images_root: Path | None = None) -> CaptionedPhotos:
-    """Read our JSONL captions format."""
-    root = images_root or path.parent
-    index: dict[Path, int] = {}
-    captions: list[str] = []
-    owners: list[int] = []
+    """Read our JSONL captions format (the same reader `mmsearch eval` uses)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise DataError(f"can't read {path}: {e.strerror or e}") from e
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            image, caption = root / row["image"], str(row["caption"])
-        except (ValueError, KeyError, TypeError) as e:
-            raise DataError(f'{path}:{number}: expected {{"image": ..., "caption": ...}}') from e
-        owners.append(index.setdefault(image, len(index)))
-        captions.append(caption)
-    return _checked(CaptionedPhotos(list(index), captions, np.asarray(owners)), path)
+        data = load_caption_set(path, images_root)
+    except EvalError as e:
+        raise DataError(str(e)) from e
+    return _checked(CaptionedPhotos(data.images, data.captions, data.caption_image), path)
 
 
 def load_coco(path: Path, images_root: Path | None = None) -> CaptionedPhotos:
