@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from mmsearch.paths import data_dir
 from mmsearch.services.evaluation import EvalError
 from mmsearch.services.library import Library
 from mmsearch.services.search import RERANK_TOP, QueryError, SearchHit
+
+if TYPE_CHECKING:
+    from mmsearch.services.indexing import IndexReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -85,54 +89,67 @@ def cmd_index(lib: Library, args: argparse.Namespace) -> int:
         _add_folder(lib, folder, args)
     if not lib.catalog.folders():
         raise UserError("no folders to index: run `mmsearch index FOLDER` to add one")
+    with _ctrl_c_cancels("stopping after the current batch") as cancel:
+        indexer = Indexer(lib, _progress_bar("indexing", not args.json), cancel)
+        report = indexer.run()
+    if args.json:
+        _emit_json(_report_dict(report))
+    else:
+        _print_report(report)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(what: str) -> Iterator[threading.Event]:
+    """An event the first Ctrl-C sets (work stops at a safe point); a second one stops now."""
     cancel = threading.Event()
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
         if cancel.is_set():
             raise KeyboardInterrupt  # second Ctrl-C: stop right now
         cancel.set()
-        print("\nstopping after the current batch (Ctrl-C again to stop now)...", file=sys.stderr)
+        print(f"\n{what} (Ctrl-C again to stop now)...", file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, stop)
     try:
-        indexer = Indexer(lib, _progress_bar("indexing", not args.json), cancel)
-        report = indexer.run()
+        yield cancel
     finally:
         signal.signal(signal.SIGINT, previous)
-    if args.json:
-        _emit_json(
-            {
-                "added": report.added,
-                "updated": report.updated,
-                "moved": report.moved,
-                "copied": report.copied,
-                "unchanged": report.unchanged,
-                "removed": report.removed,
-                "failed": [{"path": _path_text(p), "reason": r} for p, r in report.failed],
-                "still_failing": report.still_failing,
-                "missing_folders": [_path_text(p) for p in report.missing_folders],
-                "interrupted": report.interrupted,
-                "seconds": round(report.seconds, 2),
-            }
-        )
-    else:
-        rate = report.indexed / report.seconds if report.seconds else 0.0
-        _say(
-            f"indexed {report.added} new, {report.updated} changed, {report.moved} moved, "
-            f"{report.copied} copies; {report.unchanged} unchanged, {report.removed} removed "
-            f"({report.seconds:.1f} s, {rate:.1f} photos/s)"
-        )
-        for path in report.missing_folders:
-            _say(f"folder not found, its photos are kept until it is back: {_path_text(path)}")
-        if report.failed:
-            _say(f"{len(report.failed)} file(s) could not be indexed:")
-            for path, reason in report.failed:
-                _say(f"  {_path_text(path)}: {reason}")
-        if report.still_failing:
-            _say(f"{report.still_failing} file(s) still unreadable (see `mmsearch status`)")
-        if report.interrupted:
-            _say("interrupted: run `mmsearch index` again to resume where it stopped")
-    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _report_dict(report: IndexReport) -> dict[str, Any]:
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "moved": report.moved,
+        "copied": report.copied,
+        "unchanged": report.unchanged,
+        "removed": report.removed,
+        "failed": [{"path": _path_text(p), "reason": r} for p, r in report.failed],
+        "still_failing": report.still_failing,
+        "missing_folders": [_path_text(p) for p in report.missing_folders],
+        "interrupted": report.interrupted,
+        "seconds": round(report.seconds, 2),
+    }
+
+
+def _print_report(report: IndexReport, resume: str = "mmsearch index") -> None:
+    rate = report.indexed / report.seconds if report.seconds else 0.0
+    _say(
+        f"indexed {report.added} new, {report.updated} changed, {report.moved} moved, "
+        f"{report.copied} copies; {report.unchanged} unchanged, {report.removed} removed "
+        f"({report.seconds:.1f} s, {rate:.1f} photos/s)"
+    )
+    for path in report.missing_folders:
+        _say(f"folder not found, its photos are kept until it is back: {_path_text(path)}")
+    if report.failed:
+        _say(f"{len(report.failed)} file(s) could not be indexed:")
+        for path, reason in report.failed:
+            _say(f"  {_path_text(path)}: {reason}")
+    if report.still_failing:
+        _say(f"{report.still_failing} file(s) still unreadable (see `mmsearch status`)")
+    if report.interrupted:
+        _say(f"interrupted: run `{resume}` again to resume where it stopped")
 
 
 def _add_folder(lib: Library, folder: str, args: argparse.Namespace) -> None:
@@ -243,8 +260,10 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
             for f in lib.catalog.failures()
         ],
     }
+    status["device"] = f"{lib.device.label} ({lib.device.reason})"
     try:
         status["model_dir"] = str(lib.model_dir)
+        status["matching"] = lib.backend().description
         index = lib.index()
         status["index"] = {
             "vectors": len(index),
@@ -259,6 +278,9 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
         return EXIT_OK
     _say(f"data folder: {status['data_dir']} (catalog schema {status['schema']})")
     _say(f"model:       {lib.model_id}  {status.get('model_dir', status.get('model_error'))}")
+    _say(f"device:      {status['device']}")
+    if "matching" in status:
+        _say(f"matching:    {status['matching']}")
     if "index" in status:
         idx = status["index"]
         health = "healthy" if idx["agrees_with_catalog"] else "DISAGREES with the catalog"
@@ -312,6 +334,144 @@ def cmd_eval(lib: Library, args: argparse.Namespace) -> int:
         _say("  caption ranking (own captions among 20 of other photos):")
         for name, r in ranking.items():
             _say(f"    {name}: R@1 {100 * r['R@1']:5.1f} %  MRR {r['MRR']:.3f}")
+    return EXIT_OK
+
+
+def _human_size(size: int | None) -> str:
+    if size is None:
+        return "size unknown"
+    return f"{size / 1e6:.0f} MB" if size < 1e9 else f"{size / 1e9:.1f} GB"
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """list, download, import, use and remove models (no model needs to load for these)."""
+    from mmsearch.services import models
+
+    data = data_dir(args.data_dir)
+    action = args.action
+    if action != "list" and not args.target:
+        what = "a folder or zip" if action == "import" else "a model id"
+        raise UserError(f"`mmsearch models {action}` needs {what} (see `mmsearch models list`)")
+    if action == "list":
+        entries = models.list_models(data)
+        if args.json:
+            _emit_json([e.to_dict() for e in entries])
+            return EXIT_OK
+        for e in entries:
+            mark = "*" if e.active else " "
+            where = {"available": "download" if e.downloadable else "import only"}.get(
+                e.status, e.status
+            )
+            langs = ",".join(e.languages)
+            _say(
+                f"{mark} {e.id:34s} {e.display_name:42s} {where:11s} {_human_size(e.size):>12s}"
+                f"  {e.embedded:6d} photos embedded  [{langs}] {e.license}"
+            )
+        _say("(* = active; `mmsearch models use ID` switches, `download ID` fetches)")
+        return EXIT_OK
+    if action == "import":
+        from mmsearch.model_import import import_model
+
+        target = import_model(Path(args.target).expanduser(), data, args.model_id)
+        return _installed(target, args)
+    if action == "download":
+        return _download(args.target, data, args)
+    if action == "use":
+        return _use(args.target, data, args)
+    if action == "remove":
+        dropped = models.remove_model(data, args.target)
+        if args.json:
+            _emit_json({"removed": args.target, "vectors_dropped": dropped})
+        else:
+            _say(f"removed {args.target} and its {dropped} photo vectors")
+        return EXIT_OK
+    raise UserError(f"unknown action {action!r}")  # argparse's choices keep this unreachable
+
+
+def _installed(target: Path, args: argparse.Namespace) -> int:
+    if args.json:
+        _emit_json({"installed": target.name, "path": str(target)})
+    else:
+        _say(f"installed {target.name} in {target}; `mmsearch models use {target.name}` to use it")
+    return EXIT_OK
+
+
+def _download(model_id: str, data: Path, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from mmsearch.encoders.clip import get_spec
+    from mmsearch.hub import DownloadCancelled, Progress, download_model
+
+    spec = get_spec(model_id)
+    bars: dict[str, Any] = {}
+
+    def progress(p: Progress) -> None:
+        if args.json:
+            return
+        bar = bars.get("bar")
+        if bar is None:
+            bar = bars["bar"] = tqdm(
+                total=p.total,
+                desc=f"downloading {spec.id}",
+                unit="B",
+                unit_scale=True,
+                file=sys.stderr,
+            )
+        bar.set_postfix_str(f"{p.file_index + 1}/{p.file_count} {p.file}", refresh=False)
+        bar.update(p.done - bar.n)
+
+    with _ctrl_c_cancels("stopping the download; it resumes where it stopped") as cancel:
+        try:
+            target = download_model(spec, data, progress=progress, cancel=cancel)
+        except DownloadCancelled:
+            _say("download cancelled: run the same command again to resume it")
+            return EXIT_FAILED
+        finally:
+            if "bar" in bars:
+                bars["bar"].close()
+    return _installed(target, args)
+
+
+def _use(model_id: str, data: Path, args: argparse.Namespace) -> int:
+    from mmsearch.services import models
+
+    if model_id not in models.installed(data):
+        raise UserError(
+            f"model {model_id!r} is not installed: `mmsearch models download {model_id}` "
+            "or `mmsearch models import PATH` first (`mmsearch models list` shows them)"
+        )
+    with _ctrl_c_cancels("stopping; the current model stays active") as cancel:
+        result = models.use_model(
+            data, model_id, _progress_bar(f"embedding with {model_id}", not args.json), cancel
+        )
+    if args.json:
+        _emit_json({"model": model_id, "switched": result.switched, **_report_dict(result.report)})
+    else:
+        _print_report(result.report, f"mmsearch models use {model_id}")
+        if result.switched:
+            _say(f"{model_id} is now the active model")
+        else:
+            _say(f"{model_id} is not active yet; the previous model still answers searches")
+    return EXIT_OK if result.switched else EXIT_FAILED
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Which device and provider are used and why; the model; what GPU decoding needs."""
+    from mmsearch.doctor import doctor_report, format_doctor
+
+    data = data_dir(args.data_dir)
+    report = doctor_report(data, probe_torch=not args.quick)
+    with Library(data, args.model) as lib:
+        try:
+            report["model"] = {"id": lib.model_id, "dir": str(lib.model_dir)}
+        except ModelError as e:
+            report["model"] = {"id": lib.model_id, "error": str(e)}
+    if args.json:
+        _emit_json(report)
+    else:
+        _say(format_doctor(report))
+        model = report["model"]
+        _say(f"model: {model['id']}  {model.get('dir', model.get('error'))}")
     return EXIT_OK
 
 
@@ -399,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-dir", help="data folder (default: $MMSEARCH_HOME or the platform's data dir)"
     )
-    parser.add_argument("--model", help="model id (default: the bundled model)")
+    parser.add_argument("--model", help="model id (default: the data folder's active model)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("index", parents=[common], help="add folders, then index all folders")
@@ -511,6 +671,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="", help="display name")
     p.add_argument("--force", action="store_true", help="export even if up to date")
     p.set_defaults(run=cmd_export, library=False)
+
+    p = sub.add_parser(
+        "models",
+        parents=[common],
+        help="list, download, import, use or remove models",
+        description="Models: `list` (installed and downloadable ones; * marks the active "
+        "one), `download ID` (from the model hub; resumable, honours HF_ENDPOINT and "
+        "proxies), `import PATH` (a folder or zip of runtime files, offline), `use ID` "
+        "(embeds every photo with ID, then makes it the active model; the old one answers "
+        "until then), `remove ID`.",
+    )
+    p.add_argument("action", choices=["list", "download", "import", "use", "remove"])
+    p.add_argument("target", nargs="?", help="model id, or the folder/zip to import")
+    p.add_argument("--id", dest="model_id", help="import: the model id (default: guessed)")
+    p.set_defaults(run=cmd_models, library=False)
+
+    p = sub.add_parser(
+        "doctor", parents=[common], help="which device (GPU or CPU) is used, and why"
+    )
+    p.add_argument("--quick", action="store_true", help="don't check torch (GPU JPEG decoding)")
+    p.set_defaults(run=cmd_doctor, library=False)
 
     p = sub.add_parser("bench", parents=[common], help="indexing and query speed figures")
     p.add_argument("--photos", help="folder of large real photos (default: ../shared/photos-large)")

@@ -16,6 +16,7 @@ unpickled. Errors are `DownloadError` subclasses with a message a person can act
 from __future__ import annotations
 
 import errno
+import os
 import re
 import shutil
 import threading
@@ -123,6 +124,8 @@ def download_model(
             "`python -m models.clip.export` and import the folder (`mmsearch models import`)."
         )
     revision = revision or spec.revision
+    # HF_ENDPOINT as it is now (huggingface_hub reads it once, when first imported).
+    endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
     cancel = cancel or threading.Event()
     remote = [_remote_file(spec, name, revision, endpoint, token) for name in spec.runtime_files]
     commit = remote[0].commit

@@ -158,33 +158,6 @@ def _replace_dir(new: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def remove_model(model_id: str, data_dir: Path) -> bool:
-    """Delete the installed model `model_id` (False when it isn't installed)."""
-    target = models_dir(data_dir) / model_id
-    if not (target / MODEL_FILE).is_file():
-        return False
-    trash = Path(tempfile.mkdtemp(prefix=f".old-{model_id}-", dir=target.parent))
-    os.replace(target, trash / model_id)  # gone from the app's view at once
-    shutil.rmtree(trash, ignore_errors=True)
-    return True
-
-
-def installed_models(data_dir: Path) -> list[ClipSpec]:
-    """The CLIP models installed in `<data dir>/models` (folders whose model.json parses),
-    by display name."""
-    found = []
-    folder = models_dir(data_dir)
-    if folder.is_dir():
-        for candidate in sorted(folder.iterdir()):
-            if candidate.name.startswith(".") or not (candidate / MODEL_FILE).is_file():
-                continue
-            try:
-                found.append(ClipSpec.load(candidate / MODEL_FILE))
-            except ModelError:
-                continue  # a broken folder is not offered
-    return sorted(found, key=lambda s: s.display_name)
-
-
 # -- offline import ------------------------------------------------------------------------
 
 

@@ -34,7 +34,8 @@ def repo_root() -> Path:
 
 
 def model_search_path(data: Path) -> list[Path]:
-    """Folders that may hold model folders (each `<dir>/<model-id>/spec.json`), first wins."""
+    """Folders that may hold model folders (`<dir>/<model-id>/` with a spec.json or a
+    model.json), first wins: $MMSEARCH_MODELS, the data folder's, the bundled ones."""
     dirs: list[Path] = []
     env = os.environ.get("MMSEARCH_MODELS")
     if env:

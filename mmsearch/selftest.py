@@ -374,7 +374,15 @@ def run(model_ids: Sequence[str] = (), gui: bool = True, reference_file: Path | 
             assert not loaded, f"loaded: {loaded}"
             return "torch, torchvision and transformers are not loaded"
 
+        def model_catalog() -> str:
+            from mmsearch.encoders.clip import available_specs
+
+            specs = available_specs()
+            assert specs, "no CLIP model specs in this copy: the model manager offers nothing"
+            return f"{len(specs)} downloadable models ({', '.join(s.id for s in specs)})"
+
         results.check("default model present", default_model)
+        results.check("model catalog", model_catalog)
         if model_ids and not chosen:
             results.check("models chosen", lambda: f"none of {model_ids} in this copy")
         windows: list[tuple[Path, str]] = []

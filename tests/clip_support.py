@@ -1,13 +1,15 @@
 """Shared by the CLIP tests: the recipe's exports of random-weight models, cached on disk.
 
 An export of ViT-B-32 takes ~40 s on 2 cores and writes ~900 MB, so it is made once and kept
-under build/cache/clip-parity/, keyed by the spec, the recipe and the torch/open_clip
-versions (a stale key's folder is removed when a new one is made).
+under build/cache/clip-parity/, keyed by the spec, the recipe and the versions of the
+libraries that build the model (torch, open_clip, timm, cn_clip); a stale key's folder is
+removed when a new one is made.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import shutil
 from pathlib import Path
 
@@ -16,22 +18,24 @@ from mmsearch.encoders.clip import ClipSpec
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "models" / "specs"
 CACHE = ROOT / "build" / "cache" / "clip-parity"
+_BUILDERS = ("torch", "open_clip_torch", "timm", "cn_clip")
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "-"
 
 
 def cache_key(spec_path: Path) -> str:
-    import open_clip
-    import torch
-
     from models.clip import export
 
     digest = hashlib.sha256()
-    for part in (
-        spec_path.read_bytes(),
-        Path(export.__file__).read_bytes(),
-        torch.__version__.encode(),
-        open_clip.__version__.encode(),
-    ):
-        digest.update(part)
+    digest.update(spec_path.read_bytes())
+    digest.update(Path(export.__file__).read_bytes())
+    for distribution in _BUILDERS:
+        digest.update(f"{distribution}={_version(distribution)};".encode())
     return digest.hexdigest()[:12]
 
 
@@ -44,6 +48,7 @@ def exported_model(spec_id: str) -> tuple[ClipSpec, Path]:
     folder = CACHE / f"{spec.id}-{cache_key(spec_path)}"
     if not (folder / "manifest.json").is_file():
         for old in CACHE.glob(f"{spec.id}-*"):
-            shutil.rmtree(old, ignore_errors=True)
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
         export.export_clip(spec, folder, seed=0)
     return spec, folder

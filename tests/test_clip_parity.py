@@ -1,31 +1,41 @@
-"""Parity of our CLIP runtime (ONNX + preprocessing + tokenizer, no torch) with open_clip.
+"""Parity of our CLIP runtime (ONNX + preprocessing + tokenizer, no torch) with the reference
+libraries: open_clip for ViT-B-32 and MobileCLIP-S2, cn_clip for Chinese-CLIP ViT-B-16.
 
 The architectures are built with random weights (no weights can be downloaded here),
-exported by our recipe (`models/clip/export.py`), and compared with open_clip running the
-same weights in torch: identical token ids for every caption, cosine >= 0.9999 for every
-photo and caption embedding. Exports are cached under build/cache/clip-parity/ (keyed by the
-spec, the recipe and the torch/open_clip versions), so only the first run pays for them.
+exported by our recipe (`models/clip/export.py`), and compared with the reference library
+running the same weights in torch: identical token ids for every caption, cosine >= 0.9999
+for every photo and caption embedding (>= 0.999 for the fp16 graphs). Exports are cached
+under build/cache/clip-parity/ (keyed by the spec, the recipe and the library versions), so
+only the first run pays for them.
 
 Embedding 1,000 captions through a 12-layer text tower twice takes minutes on 2 cores, so
-`make test` embeds the tricky captions and the first 100 Flickr8k captions and checks the
-token ids of all 1,000; MMSEARCH_PARITY_CAPTIONS=1000 embeds all of them (the figures in
-docs/models-clip.md come from such a run).
+`make test` embeds the tricky and Chinese captions and the first 100 Flickr8k captions and
+checks the token ids of all 1,000; MMSEARCH_PARITY_CAPTIONS=1000 embeds all of them (the
+figures in docs/models-clip.md come from such a run).
 """
 
 from __future__ import annotations
 
 import importlib.resources
+import importlib.util
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pytest
 from clip_support import CACHE, ROOT, SPECS, exported_model
 from PIL import Image
 
-from mmsearch.encoders.clip import ClipModel, ClipSpec, available_specs, load_clip_model
+from mmsearch.encoders.clip import (
+    ClipModel,
+    ClipSpec,
+    ClipTokenizer,
+    available_specs,
+    bert_words,
+    load_clip_model,
+)
 
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
@@ -35,6 +45,9 @@ CAPTIONS = ROOT.parent / "shared" / "evalset" / "flickr8k" / "captions.jsonl"
 LARGE_PHOTOS = ROOT.parent / "shared" / "photos-large"
 MIN_COSINE = 0.9999
 MIN_COSINE_FP16 = 0.999
+# Reference embeddings of different photos must be further apart than this, or the random
+# model is too blind for the cosine checks to catch a preprocessing mistake.
+MAX_COSINE_BETWEEN_PHOTOS = 0.99
 
 TRICKY_CAPTIONS = [
     "A dog, running!!! on the beach?! (really...)",
@@ -60,6 +73,52 @@ TRICKY_CAPTIONS = [
     "A very long caption that goes on and on about a man in a red shirt riding a bicycle "
     "down a steep hill past a crowd of people who are cheering and waving flags while a "
     "dog chases him and the sun sets behind the mountains in the far distance, slowly.",
+]
+
+# Ours, for the Chinese-capable model: everyday scenes, traditional characters, mixed scripts,
+# full-width forms, Chinese punctuation, rare ideographs (extensions A and B), kana, hangul,
+# and one long enough to be cut at 52 tokens.
+CHINESE_CAPTIONS = [
+    "一只黑白相间的小狗在草地上奔跑",
+    "两个孩子在海边堆沙堡。",
+    "穿红色衣服的女人骑着自行车经过一座石桥",
+    "一群人在雪山脚下露营，天空很蓝！",
+    "厨房的桌子上有一碗热腾腾的牛肉面和两双筷子",
+    "老人坐在公园的长椅上看报纸",
+    "一隻貓在窗臺上曬太陽",
+    "夜晚的城市街道，霓虹灯闪烁，车来车往",
+    "小女孩抱着一只白色的兔子，笑得很开心",
+    "足球比赛：球员们在雨中争抢皮球",
+    "a dog 和一只猫 playing 在沙发上",
+    "2024年5月1日，广场上挤满了人",
+    "“你好”，他说：‘今天天气不错’……",
+    "Ｔ恤上印着ＡＢＣ和１２３",
+    "日本語の文章：猫がソファーに座っている",
+    "한국어: 고양이가 소파에 앉아 있다",
+    "𠀀𪚥 rare ideographs 㐀䶵",
+    "一只猫在看窗外的鸟，" * 8,
+]
+
+# What tells BERT's basic tokenizer (cn_clip's) apart from look-alikes: final sigma,
+# private-use and unassigned characters, control and format characters, line and paragraph
+# separators, dotted capital I, titlecase digraphs, sharp s, words of more than 100 and of more
+# than 200 characters, lone combining marks, the ideographic space, special-token spellings,
+# soft hyphen, ASCII symbols that are not Unicode punctuation, numbers with separators.
+BERT_EDGE_CAPTIONS = [
+    "ΟΔΟΣ ΟΔΟΣ, Σ ΣΑΣ",
+    "\ue000 private use \U000f0000 and unassigned \u0378",
+    "x\x0by\x1cz\x85w\u2028v\u2029u\x00t\ufffds",
+    "İstanbul ǅ ẞ ß ﬁ Ǆ",
+    "a" * 150,
+    "b" * 250,
+    "\u0301\u0301 abc \u0301",
+    "ｆｕｌｌ\u3000ｗｉｄｔｈ",
+    "[CLS] [SEP] [PAD] [UNK] [MASK] ##ing",
+    "tab\tnew\nline\rend",
+    "x\u00ady soft hyphen",
+    "‘’“”«»【】《》",
+    "$^`+=<>|~ and ¥€£",
+    "1.5e10 3,000 50%",
 ]
 
 
@@ -102,10 +161,19 @@ def _record(spec_id: str, figures: dict[str, Any]) -> None:
     print(f"{spec_id}: {figures}")
 
 
+def _compare_ids(got: np.ndarray, want: np.ndarray, captions: list[str]) -> np.ndarray:
+    """Rows where both agree; fails naming the first captions that don't."""
+    assert got.shape == want.shape, (got.shape, want.shape)
+    same = np.asarray((got == want).all(axis=1))
+    mismatched = [(c, got[i][:12], want[i][:12]) for i, c in enumerate(captions) if not same[i]]
+    assert not mismatched, mismatched[:5]
+    return same
+
+
 # -- specs ---------------------------------------------------------------------------------
 
 
-def test_catalog_specs_parse_and_match_open_clip() -> None:
+def test_catalog_specs_parse_and_match_their_libraries() -> None:
     specs = available_specs(SPECS)
     ids = {s.id for s in specs}
     assert {
@@ -116,13 +184,19 @@ def test_catalog_specs_parse_and_match_open_clip() -> None:
         "chinese-clip-vit-b-16",
     } <= ids
     assert any("zh" in s.text.languages for s in specs)
+    unchecked = []
     for spec in specs:
         assert (SPECS / f"{spec.id}.json").is_file()  # file name == id
-        if spec.data["architecture"].get("open_clip"):
-            export.check_against_open_clip(spec)
+        kind, _ = export.builder(spec)
+        if kind == "cn_clip" and importlib.util.find_spec("cn_clip") is None:
+            unchecked.append(spec.id)
+            continue
+        export.check_spec(spec)
+    if unchecked:
+        pytest.skip(f"cn_clip is not installed: {unchecked} not checked against it")
 
 
-# -- tokenizer -----------------------------------------------------------------------------
+# -- tokenizers ----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -133,25 +207,68 @@ def clip_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_token_ids_identical_to_open_clip(clip_tokenizer_dir: Path) -> None:
-    from mmsearch.encoders.clip import ClipTokenizer
-
     spec = ClipSpec.load(SPECS / "clip-vit-b-32-openai.json")
     ours = ClipTokenizer(clip_tokenizer_dir / spec.text.tokenizer_file, spec.text)
     reference = open_clip.get_tokenizer("ViT-B-32")
     flickr = _flickr_captions()
-    captions = TRICKY_CAPTIONS + flickr
+    captions = TRICKY_CAPTIONS + CHINESE_CAPTIONS + flickr
     got = ours(captions)
-    want = reference(captions).numpy()
-    same = (got == want).all(axis=1)
-    mismatched = [(c, got[i][:12], want[i][:12]) for i, c in enumerate(captions) if not same[i]]
-    assert not mismatched, mismatched[:5]
+    same = _compare_ids(got, reference(captions).numpy(), captions)
     # overlong text is cut at 77 with the end token kept last, like open_clip
-    long_row = got[TRICKY_CAPTIONS.index("a photo of " * 40)]
+    long_row = got[captions.index("a photo of " * 40)]
     assert long_row[-1] == ours.end_id and long_row[0] == ours.begin_id
     _record(
         "clip-bpe-tokenizer",
         {
-            "tricky_captions": len(TRICKY_CAPTIONS),
+            "tricky_captions": len(TRICKY_CAPTIONS) + len(CHINESE_CAPTIONS),
+            "flickr_captions": len(flickr),
+            "token_id_agreement": f"{int(same.sum())}/{len(captions)}",
+        },
+    )
+    if not flickr:
+        pytest.skip(f"only the tricky captions were checked: {CAPTIONS} is not there")
+
+
+def test_bert_words_as_bert_basic_tokenizer() -> None:
+    # Runs without cn_clip: the rules of `bert_words`, by example.
+    assert bert_words("A Dog, running!") == ["a", "dog", ",", "running", "!"]
+    assert bert_words("café crème Zoë") == ["cafe", "creme", "zoe"]
+    assert bert_words("一只猫ab坐") == ["一", "只", "猫", "ab", "坐"]
+    assert bert_words("ΟΔΟΣ, Σ") == ["οδος", ",", "σ"]  # Python's final sigma
+    assert bert_words("a\x0bb\u200bc\x00d\ufffde f\tg") == ["abcde", "f", "g"]
+    assert bert_words("\ue000x") == ["\ue000x"]  # private use is kept (then [UNK])
+    assert bert_words("$5^2`") == ["$", "5", "^", "2", "`"]
+    assert bert_words("“你好”…") == ["“", "你", "好", "”", "…"]
+    assert bert_words("") == [] and bert_words(" \u3000 \u0301 ") == []
+
+
+@pytest.fixture(scope="session")
+def bert_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("cn_clip")
+    folder = tmp_path_factory.mktemp("bert-tokenizer")
+    export.write_bert_tokenizer(folder / "textual", 52)
+    return folder
+
+
+def test_token_ids_identical_to_cn_clip(bert_tokenizer_dir: Path) -> None:
+    import cn_clip.clip
+
+    spec = ClipSpec.load(SPECS / "chinese-clip-vit-b-16.json")
+    ours = ClipTokenizer(bert_tokenizer_dir / spec.text.tokenizer_file, spec.text)
+    flickr = _flickr_captions()
+    ours_only = TRICKY_CAPTIONS + CHINESE_CAPTIONS + BERT_EDGE_CAPTIONS
+    captions = ours_only + flickr
+    got = ours(captions)
+    want = cn_clip.clip.tokenize(captions, context_length=spec.text.context_length).numpy()
+    same = _compare_ids(got, want, captions)
+    # overlong text: the first 50 tokens between [CLS] and [SEP], like cn_clip
+    long_row = got[captions.index("一只猫在看窗外的鸟，" * 8)]
+    assert long_row[0] == ours.begin_id and long_row[-1] == ours.end_id
+    assert (ours.begin_id, ours.end_id) == (101, 102)
+    _record(
+        "bert-wordpiece-tokenizer",
+        {
+            "tricky_captions": len(ours_only),
             "flickr_captions": len(flickr),
             "token_id_agreement": f"{int(same.sum())}/{len(captions)}",
         },
@@ -163,39 +280,77 @@ def test_token_ids_identical_to_open_clip(clip_tokenizer_dir: Path) -> None:
 # -- embeddings ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def vit_b_32() -> tuple[ClipSpec, Path, Any]:
-    spec, folder = exported_model("clip-vit-b-32-openai")
-    return spec, folder, export.create_model(spec, seed=0)
+class Reference(Protocol):
+    """The reference library running the model in torch: ids and unit embeddings."""
+
+    def tokenize(self, captions: list[str]) -> np.ndarray: ...
+
+    def images(self, photos: list[Image.Image]) -> np.ndarray: ...
+
+    def texts(self, captions: list[str]) -> np.ndarray: ...
 
 
-def _reference_image(model: Any, spec: ClipSpec, photos: list[Image.Image]) -> np.ndarray:
-    preprocess = open_clip.image_transform(
-        spec.image.size,
-        is_train=False,
-        mean=spec.image.mean,
-        std=spec.image.std,
-        interpolation=spec.image.interpolation,
-        resize_mode=spec.image.resize,
-    )
-    with torch.no_grad():
-        batch = torch.stack([preprocess(im) for im in photos])
-        return np.asarray(model.encode_image(batch, normalize=True).numpy())
+class OpenClipReference:
+    def __init__(self, spec: ClipSpec, model: Any) -> None:
+        self.model = model
+        self.tokenizer = open_clip.get_tokenizer(spec.data["architecture"]["open_clip"])
+        self.preprocess = open_clip.image_transform(
+            spec.image.size,
+            is_train=False,
+            mean=spec.image.mean,
+            std=spec.image.std,
+            interpolation=spec.image.interpolation,
+            resize_mode=spec.image.resize,
+        )
+
+    def tokenize(self, captions: list[str]) -> np.ndarray:
+        return np.asarray(self.tokenizer(captions).numpy())
+
+    def images(self, photos: list[Image.Image]) -> np.ndarray:
+        with torch.no_grad():
+            batch = torch.stack([self.preprocess(im) for im in photos])
+            return np.asarray(self.model.encode_image(batch, normalize=True).numpy())
+
+    def texts(self, captions: list[str]) -> np.ndarray:
+        with torch.no_grad():
+            ids = self.tokenizer(captions)
+            return np.asarray(self.model.encode_text(ids, normalize=True).numpy())
 
 
-def _reference_text(model: Any, arch: str, captions: list[str]) -> np.ndarray:
-    tokenizer = open_clip.get_tokenizer(arch)
-    with torch.no_grad():
-        return np.asarray(model.encode_text(tokenizer(captions), normalize=True).numpy())
+class CnClipReference:
+    def __init__(self, spec: ClipSpec, model: Any) -> None:
+        import cn_clip.clip
+
+        self.cn_clip = cn_clip.clip
+        self.model = model
+        self.context_length = spec.text.context_length
+        self.preprocess = cn_clip.clip.image_transform(spec.image.size)
+
+    def tokenize(self, captions: list[str]) -> np.ndarray:
+        return np.asarray(self.cn_clip.tokenize(captions, self.context_length).numpy())
+
+    def images(self, photos: list[Image.Image]) -> np.ndarray:
+        with torch.no_grad():
+            batch = torch.stack([self.preprocess(im) for im in photos])
+            features = self.model.encode_image(batch)
+            return np.asarray(torch.nn.functional.normalize(features, dim=-1).numpy())
+
+    def texts(self, captions: list[str]) -> np.ndarray:
+        with torch.no_grad():
+            ids = self.cn_clip.tokenize(captions, self.context_length)
+            features = self.model.encode_text(ids)
+            return np.asarray(torch.nn.functional.normalize(features, dim=-1).numpy())
 
 
-def _check_parity(spec: ClipSpec, folder: Path, model: Any) -> None:
+def _check_parity(spec: ClipSpec, folder: Path, reference: Reference) -> None:
     ours: ClipModel = load_clip_model(folder, spec=spec)
     named = _photos()
     photos = [im for _, im in named]
-    arch = spec.data["architecture"]["open_clip"]
 
-    want = _reference_image(model, spec, photos)
+    want = reference.images(photos)
+    between = want @ want.T
+    max_between = float(between[~np.eye(len(photos), dtype=bool)].max())
+    assert max_between < MAX_COSINE_BETWEEN_PHOTOS, f"the random model is blind: {max_between}"
     got = ours.image.encode_images(photos)
     assert got.dtype == np.float32 and got.shape == (len(photos), spec.dim)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
@@ -203,9 +358,10 @@ def _check_parity(spec: ClipSpec, folder: Path, model: Any) -> None:
     assert image_cos.min() >= MIN_COSINE, dict(zip([n for n, _ in named], image_cos, strict=True))
 
     count = int(os.environ.get("MMSEARCH_PARITY_CAPTIONS", "100"))
-    captions = TRICKY_CAPTIONS + _flickr_captions(count)
-    np.testing.assert_array_equal(ours.text.tokenize(captions), open_clip.tokenize(captions))
-    want_t = _reference_text(model, arch, captions)
+    tricky = TRICKY_CAPTIONS + CHINESE_CAPTIONS
+    captions = tricky + _flickr_captions(count)
+    _compare_ids(ours.text.tokenize(captions), reference.tokenize(captions), captions)
+    want_t = reference.texts(captions)
     got_t = ours.text.encode(captions)
     text_cos = (got_t * want_t).sum(axis=1)
     worst = int(text_cos.argmin())
@@ -213,12 +369,13 @@ def _check_parity(spec: ClipSpec, folder: Path, model: Any) -> None:
 
     half = load_clip_model(folder, spec=spec, precision="fp16")
     half_image = (half.image.encode_images(photos) * want).sum(axis=1)
-    half_text = (half.text.encode(TRICKY_CAPTIONS) * want_t[: len(TRICKY_CAPTIONS)]).sum(axis=1)
+    half_text = (half.text.encode(tricky) * want_t[: len(tricky)]).sum(axis=1)
     assert min(half_image.min(), half_text.min()) >= MIN_COSINE_FP16
     _record(
         spec.id,
         {
             "photos": len(photos),
+            "max_cosine_between_photos": max_between,
             "captions_embedded": len(captions),
             "min_cosine_image": float(image_cos.min()),
             "min_cosine_text": float(text_cos.min()),
@@ -228,9 +385,44 @@ def _check_parity(spec: ClipSpec, folder: Path, model: Any) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def vit_b_32() -> tuple[ClipSpec, Path, Any]:
+    spec, folder = exported_model("clip-vit-b-32-openai")
+    return spec, folder, export.create_model(spec, seed=0)
+
+
+@pytest.fixture(scope="session")
+def mobileclip_s2() -> tuple[ClipSpec, Path, Any]:
+    pytest.importorskip("timm")
+    spec, folder = exported_model("mobileclip-s2")
+    return spec, folder, export.create_model(spec, seed=0)
+
+
+@pytest.fixture(scope="session")
+def chinese_clip() -> tuple[ClipSpec, Path, Any]:
+    pytest.importorskip("cn_clip")
+    spec, folder = exported_model("chinese-clip-vit-b-16")
+    return spec, folder, export.create_model(spec, seed=0)
+
+
 @pytest.mark.slow
 def test_vit_b_32_onnx_matches_open_clip(vit_b_32: tuple[ClipSpec, Path, Any]) -> None:
-    _check_parity(*vit_b_32)
+    spec, folder, model = vit_b_32
+    _check_parity(spec, folder, OpenClipReference(spec, model))
+
+
+@pytest.mark.slow
+def test_mobileclip_s2_onnx_matches_open_clip(mobileclip_s2: tuple[ClipSpec, Path, Any]) -> None:
+    # The reference is open_clip's eval-mode model as built (MobileOne branches unfused); the
+    # export is re-parameterised, so this also proves the fusion exact.
+    spec, folder, model = mobileclip_s2
+    _check_parity(spec, folder, OpenClipReference(spec, model))
+
+
+@pytest.mark.slow
+def test_chinese_clip_onnx_matches_cn_clip(chinese_clip: tuple[ClipSpec, Path, Any]) -> None:
+    spec, folder, model = chinese_clip
+    _check_parity(spec, folder, CnClipReference(spec, model))
 
 
 def test_export_layout(vit_b_32: tuple[ClipSpec, Path, Any]) -> None:
@@ -244,3 +436,41 @@ def test_export_layout(vit_b_32: tuple[ClipSpec, Path, Any]) -> None:
     assert json.loads((folder / "config.json").read_text())["embed_dim"] == 512
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["visual/model.onnx"]["size"] == (folder / "visual/model.onnx").stat().st_size
+
+
+@pytest.mark.slow
+def test_mobileclip_s2_export_is_reparameterised(
+    mobileclip_s2: tuple[ClipSpec, Path, Any],
+) -> None:
+    import onnx
+
+    spec, folder, model = mobileclip_s2
+    # The reference is unfused: 235 convolutions, each MobileOne block's parallel branches;
+    # the graph has one convolution per fused block (189).
+    unfused = sum(isinstance(m, torch.nn.Conv2d) for m in model.visual.modules())
+    graph = onnx.load(str(folder / spec.image.file), load_external_data=False).graph
+    convs = sum(node.op_type == "Conv" for node in graph.node)
+    assert convs < unfused, f"MobileOne blocks exported unfused: {convs} of {unfused} convs"
+    for name in [*spec.runtime_files, "visual/fp16/model.onnx", "textual/fp16/model.onnx"]:
+        assert (folder / name).is_file(), name
+    cfg = json.loads((folder / "visual" / "preprocess_cfg.json").read_text())
+    assert cfg["size"] == [256, 256] and cfg["interpolation"] == "bilinear"
+    assert cfg["mean"] == [0.0, 0.0, 0.0] and cfg["std"] == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.slow
+def test_chinese_clip_export_layout(chinese_clip: tuple[ClipSpec, Path, Any]) -> None:
+    import cn_clip.clip
+
+    spec, folder, _ = chinese_clip
+    for name in [*spec.runtime_files, "visual/fp16/model.onnx", "textual/fp16/model.onnx"]:
+        assert (folder / name).is_file(), name
+    vocab = Path(cn_clip.clip.__file__).parent / "vocab.txt"
+    assert (folder / "textual" / "vocab.txt").read_bytes() == vocab.read_bytes()
+    config = json.loads((folder / "config.json").read_text())
+    assert config["cn_clip"] == "ViT-B-16" and config["embed_dim"] == 512
+    assert config["vocab_size"] == 21128
+    cfg = json.loads((folder / "visual" / "preprocess_cfg.json").read_text())
+    assert cfg["size"] == [224, 224] and cfg["resize_mode"] == "squash"
+    tokenizer_config = json.loads((folder / "textual" / "tokenizer_config.json").read_text())
+    assert tokenizer_config["model_max_length"] == 52

@@ -76,7 +76,7 @@ def test_find_model_dir_names_the_folders_and_the_fix(tmp_path: Path) -> None:
         find_model_dir("nope", [tmp_path / "x", tmp_path / "y"])
     message = str(err.value)
     assert str(tmp_path / "x") in message and str(tmp_path / "y") in message
-    assert "make install" in message and "models.bundled.build" in message
+    assert "make install" in message and "mmsearch models list" in message
 
 
 def test_conse_spec_loads_and_round_trips(conse_model_dir: Path) -> None:

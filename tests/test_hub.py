@@ -37,7 +37,8 @@ from mmsearch.hub import (
     Progress,
     download_model,
 )
-from mmsearch.model_import import ModelImportError, import_model, installed_models, remove_model
+from mmsearch.model_import import ModelImportError, import_model
+from mmsearch.services import models as manager
 
 pytest.importorskip("open_clip")
 from clip_support import exported_model
@@ -184,11 +185,12 @@ def test_download_installs_checks_and_resumes(
     assert not (tmp_path / "models" / ".partial" / spec.id).exists()
     assert seen[-1].done == seen[-1].total == sum(manifest[n]["size"] for n in spec.runtime_files)
     assert all(a.done <= b.done for a, b in itertools.pairwise(seen))
-    assert [s.id for s in installed_models(tmp_path)] == [spec.id]
+    assert spec.id in manager.installed(tmp_path)
     model = load_clip_model(target, verify=True)
     vectors = model.text.encode(["a cat on a sofa"])
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert remove_model(spec.id, tmp_path) and not target.exists()
+    manager.remove_model(tmp_path, spec.id)
+    assert not target.exists() and spec.id not in manager.installed(tmp_path)
 
 
 def test_wrong_checksum_is_refused(
@@ -353,3 +355,53 @@ def test_import_zip_installs(exported: tuple[ClipSpec, Path], tmp_path: Path) ->
     assert not (target / "textual" / "vocab.json").exists()  # only runtime files
     assert sorted(os.listdir(tmp_path / "data" / "models")) == [spec.id]
     installed.verify_files(target)
+
+
+@pytest.mark.slow
+def test_window_downloads_and_switches_to_a_clip_model(
+    hub: tuple[HubState, str],
+    qtbot: Any,
+    tmp_path: Path,
+    photo_folder: Path,
+    bundled_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Settings -> a downloadable model: the window downloads it (byte progress), embeds the
+    photos with it in the background, then searches with it."""
+    from PySide6.QtCore import QSettings
+
+    from mmsearch.services.library import Library, read_active_model
+    from mmsearch.services.models import list_models
+    from mmsearch.ui.main_window import MainWindow
+    from mmsearch.ui.settings import Preferences, SettingsDialog
+
+    _, endpoint = hub
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)  # a mirror, as a user would set it
+    monkeypatch.setenv("MMSEARCH_MODELS", str(bundled_model_dir.parent))
+    prefs = Preferences(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(Library(tmp_path / "data"), prefs)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.indexer.finished, timeout=120_000):
+        window.add_folder(photo_folder)
+    dialog = SettingsDialog(
+        prefs,
+        list_models(window.library.data_dir, window.library),
+        window.library.model_id,
+        window.library.data_dir,
+        False,
+        window,
+    )
+    qtbot.addWidget(dialog)
+    dialog.model.setCurrentIndex(dialog.model.findData("clip-vit-b-32-openai"))
+    chosen = dialog.chosen_model()
+    assert chosen is not None and chosen.status == "available" and chosen.downloadable
+    downloaded: list[tuple[int, int]] = []
+    window.switcher.download_progress.connect(lambda done, total: downloaded.append((done, total)))
+    with qtbot.waitSignal(window.switcher.finished, timeout=300_000):
+        window.switch_model(chosen.id, download=True)
+    assert downloaded and downloaded[-1][0] == downloaded[-1][1] > 300_000_000
+    assert window.library.model_id == "clip-vit-b-32-openai"
+    assert read_active_model(tmp_path / "data") == "clip-vit-b-32-openai"
+    assert window.library.catalog.counts("clip-vit-b-32-openai")["embedded"] == 6
+    assert len(window.engine.search("a cat", 3)) == 3
+    window.close()

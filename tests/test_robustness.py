@@ -184,8 +184,10 @@ def test_indexing_and_searching_never_import_torch(
         "assert main(['search', 'a cat']) == 0\n"
         f"assert main(['similar', {str(photo_folder / 'cat.png')!r}]) == 0\n"
         f"assert main(['rank', {str(photo_folder / 'cat.png')!r}, 'a cat', 'a dog']) == 0\n"
+        "assert main(['models', 'list']) == 0 and main(['doctor', '--quick']) == 0\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "{'torch', 'torchvision', 'transformers', 'sentence_transformers'})\n"
+        "{'torch', 'torchvision', 'transformers', 'sentence_transformers', 'open_clip', "
+        "'cn_clip', 'timm'})\n"
         "print('HEAVY', heavy)\n"
         "assert not heavy, heavy\n"
     )

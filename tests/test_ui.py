@@ -14,11 +14,14 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from mmsearch.catalog.db import PhotoInfo
-from mmsearch.services.library import Library
+from mmsearch.paths import CONSE_MODEL_ID
+from mmsearch.services.library import Library, read_active_model
+from mmsearch.services.models import list_models
 from mmsearch.services.search import SearchHit
 from mmsearch.ui.app import install_translators
 from mmsearch.ui.main_window import PAGE_EMPTY, PAGE_RESULTS, MainWindow
 from mmsearch.ui.settings import Preferences, SettingsDialog
+from tests.test_models import assert_hits_from
 from tests.test_robustness import make_photos
 
 INDEX_TIMEOUT = 120_000
@@ -253,7 +256,7 @@ def test_grid_holds_ten_thousand_results(qtbot: QtBot, window: MainWindow) -> No
 def test_settings_are_persisted(qtbot: QtBot, window: MainWindow, prefs: Preferences) -> None:
     dialog = SettingsDialog(
         prefs,
-        [window.library.model.spec],
+        list_models(window.library.data_dir, window.library),
         window.library.model_id,
         window.library.data_dir,
         gpu_available=False,
@@ -261,14 +264,52 @@ def test_settings_are_persisted(qtbot: QtBot, window: MainWindow, prefs: Prefere
     )
     qtbot.addWidget(dialog)
     dialog.cache.setValue(1234)
+    dialog.rerank.setValue(0)
     dialog.language.setCurrentIndex(dialog.language.findData("zh_CN"))
     dialog.apply()
     again = Preferences(QSettings(prefs.qsettings.fileName(), QSettings.Format.IniFormat))
     assert again.thumbnail_cache_mb == 1234
     assert again.language == "zh_CN"
-    assert again.model == window.library.model_id
+    assert again.rerank == 0
+    chosen = dialog.chosen_model()
+    assert chosen is not None and chosen.id == window.library.model_id
     gpu = dialog.device.model().item(2)  # type: ignore[attr-defined]
     assert not gpu.isEnabled()
+
+
+def test_switching_model_keeps_searching_with_the_old_one_until_done(
+    qtbot: QtBot, window: MainWindow, photo_folder: Path, tmp_path: Path
+) -> None:
+    make_photos(tmp_path / "noise", 150)
+    window.library.catalog.add_folder(tmp_path / "noise")
+    index_folder(qtbot, window, photo_folder)
+    old = window.library
+    dialog = SettingsDialog(
+        window.prefs, list_models(old.data_dir, old), old.model_id, old.data_dir, False, window
+    )
+    qtbot.addWidget(dialog)
+    dialog.model.setCurrentIndex(dialog.model.findData(CONSE_MODEL_ID))
+    chosen = dialog.chosen_model()
+    assert chosen is not None and chosen.status != "available"
+    window.prefs.rerank = 0  # scores are then plain cosines, comparable with the catalog
+
+    with qtbot.waitSignal(window.switcher.finished, timeout=INDEX_TIMEOUT):
+        assert window.switch_model(chosen.id)
+        assert window.switch_progress.isVisible()
+        assert "effnetlite-minilm-conse" in window.switch_progress.title.text()
+        type_query(qtbot, window, "a cup of coffee")
+        assert window.switcher.running  # 150 photos to embed: seconds on any CPU
+        assert window.library is old and window.engine.lib is old
+        hits = [window.results.hit(i) for i in range(window.results.rowCount())]
+        assert_hits_from(old, hits[:5], "a cup of coffee")
+
+    assert window.library.model_id == CONSE_MODEL_ID and window.engine.lib is window.library
+    assert read_active_model(old.data_dir) == CONSE_MODEL_ID
+    assert not window.switch_progress.isVisible()
+    assert "ConSE" in window.model_label.text()
+    assert type_query(qtbot, window, "a cup of coffee")[0] == "coffee.png"
+    hits = [window.results.hit(i) for i in range(window.results.rowCount())]
+    assert_hits_from(window.library, hits[:5], "a cup of coffee")
 
 
 def test_chinese_ui(

@@ -334,6 +334,14 @@ class Catalog:
             for start in range(0, len(ids), 500):
                 s.execute(delete(Photo).where(Photo.id.in_(ids[start : start + 500])))
 
+    def delete_model_data(self, model_id: str) -> int:
+        """Forget every vector and region of `model_id` (its model was removed); returns how
+        many photos had a vector. Photos and the other models' data stay."""
+        with self.session() as s:
+            gone = s.execute(delete(Embedding).where(Embedding.model_id == model_id))
+            s.execute(delete(Regions).where(Regions.model_id == model_id))
+            return int(getattr(gone, "rowcount", 0) or 0)
+
     def record_failure(
         self, folder_id: int, path: Path, reason: str, size: int = -1, mtime_ns: int = -1
     ) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import json
 import threading
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +27,10 @@ from typing import Any
 import ftfy
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort
 from PIL import Image
 from tokenizers import Tokenizer
 
+from mmsearch.encoders.session import LazySession
 from mmsearch.encoders.spec import ModelError, sha256_file
 from mmsearch.paths import repo_root
 
@@ -50,6 +51,7 @@ _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.B
 
 # Begin/end-of-text tokens by tokenizer kind, in the order we look them up. Immich's files (made
 # by Hugging Face's CLIPTokenizer) spell CLIP's as <|startoftext|>; open_clip as <start_of_text>.
+# "bert-wordpiece" is Chinese-CLIP's (cn_clip): BERT's [CLS] ... [SEP], padded with [PAD] = 0.
 _SPECIAL_TOKENS = {
     "clip-bpe": (("<|startoftext|>", "<start_of_text>"), ("<|endoftext|>", "<end_of_text>")),
     "bert-wordpiece": (("[CLS]",), ("[SEP]",)),
@@ -146,6 +148,21 @@ class ClipSpec:
         except (OSError, ValueError) as e:
             raise ModelError(f"can't read {path}: {e}.") from e
         return _parse(data, str(path))
+
+    # What the rest of the app reads from any model's spec (see `mmsearch.encoders.AnyModel`).
+
+    @property
+    def image_size(self) -> int:
+        return self.image.size
+
+    @property
+    def fusion(self) -> None:
+        """CLIP models have no fusion head: ranking is by cosine alone."""
+        return None
+
+    @property
+    def tokenizer_file(self) -> str:
+        return self.text.tokenizer_file
 
     def file(self, name: str) -> SourceFile:
         """The recorded entry of a runtime file (size/sha256 None when unknown)."""
@@ -440,13 +457,93 @@ def clean_text(text: str, rule: str) -> str:
     (straight quotes, NFC, half-width forms), unescape HTML entities twice, collapse every
     run of whitespace to one space, lower-case. The tokenizer.json normalizer only does the
     last three, so without this step curly quotes, ligatures, full-width punctuation and
-    `&amp;` would give token ids the model never saw.
+    `&amp;` would give token ids the model never saw. "none" leaves the text as it is (the
+    tokenizer kind may still normalise it: see `bert_words`).
     """
     if rule == "none":
         return text
     text = ftfy.fix_text(text)
     text = html.unescape(html.unescape(text)).strip()
     return " ".join(text.split()).lower()
+
+
+def _is_cjk_ideograph(code: int) -> bool:
+    """Whether a code point is one of the CJK ideograph blocks BERT's Chinese models give a
+    word of their own (the unified ideographs, extensions A to E and the compatibility
+    ideographs; not kana, not hangul, not CJK punctuation)."""
+    return (
+        0x4E00 <= code <= 0x9FFF
+        or 0x3400 <= code <= 0x4DBF
+        or 0x20000 <= code <= 0x2A6DF
+        or 0x2A700 <= code <= 0x2CEAF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x2F800 <= code <= 0x2FA1F
+    )
+
+
+def _is_bert_punctuation(char: str) -> bool:
+    """BERT's punctuation: every ASCII character that is neither a letter, a digit, a space
+    nor a control (so `$`, `^`, `+`, backquote count), and every Unicode punctuation (P*)."""
+    if char.isascii():
+        return 0x21 <= ord(char) <= 0x7E and not char.isalnum()
+    return unicodedata.category(char).startswith("P")
+
+
+def bert_words(text: str) -> list[str]:
+    """The words WordPiece splits, made the way cn_clip's tokenizer (BERT's basic tokenizer,
+    lower-casing) makes them, so that our ids equal Chinese-CLIP's:
+
+    1. drop NUL, U+FFFD and format/control characters (Cc, Cf) except tab, CR and LF; turn
+       tab, CR, LF and every space separator (Zs) into a space;
+    2. put spaces around every CJK ideograph (each is a word);
+    3. split at whitespace (Python's `str.split`); lower-case each word (Python's full
+       `str.lower`, which also writes a word-final sigma as ς), decompose it (NFD) and drop
+       the combining marks (Mn): accents go, `café` -> `cafe`;
+    4. cut each word before and after every punctuation character (`_is_bert_punctuation`),
+       which becomes a word of its own.
+
+    A tokenizer.json's own BERT normalizer and pre-tokenizer do nearly this, but drop
+    private-use and unassigned characters too, lower-case one character at a time (Σ is
+    always σ) and read "[CLS]" typed in a caption as the special token, which changes ids;
+    so the runtime does this step in Python and uses only the file's WordPiece.
+    """
+    kept: list[str] = []
+    for char in text:
+        code = ord(char)
+        if char in "\t\n\r":
+            kept.append(" ")
+            continue
+        category = unicodedata.category(char)
+        if code == 0 or code == 0xFFFD or category in ("Cc", "Cf"):
+            continue
+        if category == "Zs":
+            kept.append(" ")
+        elif _is_cjk_ideograph(code):
+            kept.append(f" {char} ")
+        else:
+            kept.append(char)
+    words: list[str] = []
+    for raw in "".join(kept).split():
+        word = unicodedata.normalize("NFD", raw.lower())
+        piece: list[str] = []
+        for char in word:
+            if unicodedata.category(char) == "Mn":
+                continue
+            if _is_bert_punctuation(char):
+                if piece:
+                    words.append("".join(piece))
+                    piece = []
+                words.append(char)
+            else:
+                piece.append(char)
+        if piece:
+            words.append("".join(piece))
+    # A word may hold whitespace that lower-casing or NFD produced: split once more, as BERT.
+    return " ".join(words).split()
+
+
+_BERT_MAX_WORD_CHARS = 200
+"""cn_clip's WordPiece gives a longer word one [UNK]; Hugging Face's default is 100."""
 
 
 class ClipTokenizer:
@@ -462,6 +559,14 @@ class ClipTokenizer:
         # disagree on their post-processor, truncation and padding settings.
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
+        self._bert = spec.tokenizer == "bert-wordpiece"
+        if self._bert:
+            # `bert_words` normalises and splits (exactly as cn_clip); the file's WordPiece
+            # only cuts each word into pieces.
+            self.tokenizer.normalizer = None
+            self.tokenizer.pre_tokenizer = None
+            if type(self.tokenizer.model).__name__ == "WordPiece":
+                self.tokenizer.model.max_input_chars_per_word = _BERT_MAX_WORD_CHARS
         begin_names, end_names = _SPECIAL_TOKENS[spec.tokenizer]
         self.begin_id = self._special(path, begin_names)
         self.end_id = self._special(path, end_names)
@@ -479,14 +584,21 @@ class ClipTokenizer:
 
     def ids_batch(self, texts: Sequence[str]) -> list[list[int]]:
         cleaned = [clean_text(t, self.spec.clean) for t in texts]
-        encodings = self.tokenizer.encode_batch(cleaned, add_special_tokens=False)
+        if self._bert:
+            words = [bert_words(t) for t in cleaned]
+            encodings = self.tokenizer.encode_batch(
+                words, is_pretokenized=True, add_special_tokens=False
+            )
+        else:
+            encodings = self.tokenizer.encode_batch(cleaned, add_special_tokens=False)
         limit = self.spec.context_length
         out = []
         for enc in encodings:
             ids = [self.begin_id, *enc.ids, self.end_id]
             if len(ids) > limit:
                 # open_clip keeps the first tokens and overwrites the last kept one with the
-                # end token: the text graph pools at the end token, so it must survive.
+                # end token (cn_clip: keeps the first limit - 2 and appends it): the same ids.
+                # The text graph pools at the end token, so it must survive.
                 ids = ids[:limit]
                 ids[-1] = self.end_id
             out.append(ids)
@@ -505,8 +617,9 @@ class ClipTokenizer:
 # -- sessions and encoders -----------------------------------------------------------------
 
 
-class _Session:
-    """An ONNX Runtime session created on first use (thread-safe), with its one input."""
+class _Session(LazySession):
+    """A graph with one input: its session (made on first use), its fixed batch size if it
+    has one, and `run` in chunks with unit-normalised rows out."""
 
     def __init__(
         self,
@@ -516,42 +629,22 @@ class _Session:
         providers: Sequence[str] | None,
         basic_optimizations: bool = False,
     ) -> None:
-        self.path = path
-        self._basic = basic_optimizations
+        # fp16 graphs get the basic (constant folding, redundant node) optimisations only:
+        # ONNX Runtime 1.32's extended CPU fusions crash the process on them (segfault).
+        super().__init__(
+            path,
+            threads,
+            providers,
+            basic_optimizations=basic_optimizations,
+            fix="Download or import it again.",
+        )
         self.input_name = input_name
-        self._threads = threads
-        self._providers = list(providers or ("CPUExecutionProvider",))
-        self._session: Any = None
-        self._lock = threading.Lock()
         self.batch: int | None = None
         """The graph's fixed batch size (Immich exports batch 1), None when dynamic."""
         self.input_type = ""
 
-    def get(self) -> Any:
-        if self._session is None:
-            with self._lock:
-                if self._session is None:
-                    self._session = self._create()
-        return self._session
-
     def _create(self) -> Any:
-        options = ort.SessionOptions()
-        # fp16 graphs get the basic (constant folding, redundant node) optimisations only:
-        # ONNX Runtime 1.32's extended CPU fusions crash the process on them (segfault).
-        options.graph_optimization_level = (
-            ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-            if self._basic
-            else ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        )
-        if self._threads:
-            options.intra_op_num_threads = self._threads
-            options.inter_op_num_threads = 1
-        try:
-            session = ort.InferenceSession(
-                str(self.path), sess_options=options, providers=self._providers
-            )
-        except Exception as e:  # ORT raises its own Fail/InvalidGraph/... types
-            raise ModelError(f"can't load {self.path}: {e}. Download or import it again.") from e
+        session = super()._create()
         inputs = session.get_inputs()
         if len(inputs) != 1 or inputs[0].name != self.input_name:
             names = [i.name for i in inputs]
@@ -633,6 +726,11 @@ class ClipImageEncoder:
             return np.zeros((0, self.spec.dim), dtype=np.float32)
         return self._session.run(self.spec.image.output, batch, _IMAGE_BATCH)
 
+    def encode_with_regions(self, pixels: npt.ArrayLike) -> tuple[Float32Array, None]:
+        """`encode`, in the shape the indexer asks of every model: a CLIP model keeps no
+        fusion regions."""
+        return self.encode(pixels), None
+
     def encode_images(self, images: Sequence[Image.Image]) -> Float32Array:
         """Photos -> (N, dim) float32 unit rows (`preprocess` then `encode`)."""
         if not images:
@@ -693,6 +791,8 @@ class ClipModel:
     spec: ClipSpec
     image: ClipImageEncoder
     text: ClipTextEncoder
+    fusion: None = None
+    precision: str = "fp32"
 
 
 def load_clip_model(
@@ -723,6 +823,7 @@ def load_clip_model(
         spec=spec,
         image=ClipImageEncoder(spec, model_dir, threads, providers, precision),
         text=ClipTextEncoder(spec, model_dir, threads, providers, precision),
+        precision=precision,
     )
 
 

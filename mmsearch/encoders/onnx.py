@@ -15,13 +15,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort
 from PIL import Image
 from tokenizers import Tokenizer
 
+from mmsearch.encoders.session import LazySession
 from mmsearch.encoders.spec import ModelError, ModelSpec
-
-DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
 
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
 
@@ -35,52 +33,6 @@ _TEXT_BATCH = 64
 Float32Array = npt.NDArray[np.float32]
 
 
-class _LazySession:
-    """An ONNX Runtime session created on first use (thread-safe)."""
-
-    def __init__(self, path: Path, threads: int | None, providers: Sequence[str] | None) -> None:
-        self.path = path
-        self._threads = threads
-        self._providers = tuple(providers or DEFAULT_PROVIDERS)
-        self._session: Any = None
-        self._lock = threading.Lock()
-
-    def get(self) -> Any:
-        if self._session is None:
-            with self._lock:
-                if self._session is None:
-                    self._session = self._create()
-        return self._session
-
-    def _create(self) -> Any:
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if self._threads:
-            options.intra_op_num_threads = self._threads
-            options.inter_op_num_threads = 1
-        try:
-            return ort.InferenceSession(
-                str(self.path), sess_options=options, providers=list(self._providers)
-            )
-        except Exception as e:  # ORT raises its own Fail/InvalidGraph/... types
-            raise ModelError(
-                f"can't load {self.path}: {e}. Rebuild the model (`make install`) or "
-                "re-download it."
-            ) from e
-
-    def check_io(self, inputs: Sequence[str], output: str) -> None:
-        """Raise ModelError unless the graph has exactly these inputs and this output."""
-        session = self.get()
-        have_in = sorted(i.name for i in session.get_inputs())
-        have_out = [o.name for o in session.get_outputs()]
-        if have_in != sorted(inputs) or output not in have_out:
-            raise ModelError(
-                f"{self.path} takes {have_in} and gives {have_out}, but its spec.json promises "
-                f"{sorted(inputs)} -> {output!r}: the folder mixes files of two models; "
-                "rebuild it (`make install`)."
-            )
-
-
 class ImageEncoder:
     """Photos to unit vectors: preprocessing owned by the spec, then the image graph."""
 
@@ -92,7 +44,7 @@ class ImageEncoder:
         providers: Sequence[str] | None = None,
     ) -> None:
         self.spec = spec
-        self._session = _LazySession(Path(model_dir) / spec.image_file, threads, providers)
+        self._session = LazySession(Path(model_dir) / spec.image_file, threads, providers)
         self._checked = False
         self._resample = _RESAMPLE[spec.interpolation]
         # (x / 255 - mean) / std  ==  x * scale - offset, one fused pass over the pixels
@@ -191,7 +143,7 @@ class TextEncoder:
     ) -> None:
         self.spec = spec
         self._model_dir = Path(model_dir)
-        self._session = _LazySession(self._model_dir / spec.text_file, threads, providers)
+        self._session = LazySession(self._model_dir / spec.text_file, threads, providers)
         self._checked = False
         self._tokenizer: Tokenizer | None = None
         self._lock = threading.Lock()
@@ -287,7 +239,7 @@ class FusionHead:
             raise ModelError(f"model {spec.id!r} has no fusion head")
         self.spec = spec
         self.fusion = spec.fusion
-        self._session = _LazySession(Path(model_dir) / spec.fusion.file, threads, providers)
+        self._session = LazySession(Path(model_dir) / spec.fusion.file, threads, providers)
         self._checked = False
 
     def score(

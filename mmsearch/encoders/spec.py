@@ -218,21 +218,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def find_model_dir(model_id: str, search_path: Sequence[Path]) -> Path:
-    """The first `<dir>/<model_id>/` holding a spec.json among `search_path`.
-
-    Raises ModelError naming the folders searched when none has it.
-    """
-    for folder in search_path:
-        candidate = Path(folder) / model_id
-        if (candidate / SPEC_FILE).is_file():
-            return candidate
-    searched = ", ".join(str(Path(d)) for d in search_path) or "(no folders)"
-    raise ModelError(
-        f"model {model_id!r} not found: no {model_id}/{SPEC_FILE} in {searched}; {_INSTALL_HINT}."
-    )
-
-
 # -- parsing -------------------------------------------------------------------------------
 
 

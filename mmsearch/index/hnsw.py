@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import hnswlib
 import numpy as np
@@ -32,6 +33,15 @@ def label_checksum(labels: np.ndarray) -> str:
     return hashlib.sha256(ordered.tobytes()).hexdigest()
 
 
+class IndexListener(Protocol):
+    """Told of every change to an index, in order, while it holds its lock (so keep it quick):
+    how a second copy of the vectors (the GPU matcher) stays the same as the index."""
+
+    def added(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+
+    def removed(self, ids: np.ndarray) -> None: ...
+
+
 @dataclass(frozen=True)
 class IndexHeader:
     format: int
@@ -41,7 +51,8 @@ class IndexHeader:
     checksum: str
 
 
-def _safe_name(model_id: str) -> str:
+def index_file_stem(model_id: str) -> str:
+    """The index files' name for a model: `<stem>.hnsw` and `<stem>.json`."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id)
 
 
@@ -52,7 +63,7 @@ class VectorIndex:
         self.directory = directory
         self.model_id = model_id
         self.dim = dim
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: subscribe() calls vectors()
         self._index = hnswlib.Index(space="ip", dim=dim)
         if empty:  # else load() fills it from a file
             self._index.init_index(
@@ -61,16 +72,17 @@ class VectorIndex:
             self._index.set_ef(EF_SEARCH)
         self._active: set[int] = set()
         self._deleted: set[int] = set()
+        self._listeners: list[IndexListener] = []
 
     # -- files --------------------------------------------------------------------------------
 
     @property
     def index_path(self) -> Path:
-        return self.directory / f"{_safe_name(self.model_id)}.hnsw"
+        return self.directory / f"{index_file_stem(self.model_id)}.hnsw"
 
     @property
     def header_path(self) -> Path:
-        return self.directory / f"{_safe_name(self.model_id)}.json"
+        return self.directory / f"{index_file_stem(self.model_id)}.json"
 
     def header(self) -> IndexHeader:
         labels = np.fromiter(self._active, dtype=np.int64, count=len(self._active))
@@ -145,6 +157,20 @@ class VectorIndex:
     def labels(self) -> np.ndarray:
         return np.fromiter(self._active, dtype=np.int64, count=len(self._active))
 
+    def __contains__(self, label: object) -> bool:
+        return label in self._active
+
+    def vectors(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, (n, dim) float32) of those of `ids` in the index, in the order given."""
+        with self._lock:
+            present = np.asarray(
+                [i for i in np.asarray(ids, dtype=np.int64).tolist() if i in self._active],
+                dtype=np.int64,
+            )
+            if not len(present):
+                return present, np.zeros((0, self.dim), dtype=np.float32)
+            return present, np.asarray(self._index.get_items(present), dtype=np.float32)
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add (or replace) vectors labelled by photo id; the index grows as needed."""
         ids = np.asarray(ids, dtype=np.int64)
@@ -162,14 +188,36 @@ class VectorIndex:
                 self._index.resize_index(max(needed, capacity * 2))
             self._index.add_items(vectors, ids)
             self._active.update(ids.tolist())
+            for listener in self._listeners:
+                listener.added(ids, vectors)
 
     def remove(self, ids: np.ndarray) -> None:
         with self._lock:
+            gone = []
             for label in np.asarray(ids, dtype=np.int64).tolist():
                 if label in self._active:
                     self._index.mark_deleted(label)
                     self._active.discard(label)
                     self._deleted.add(label)
+                    gone.append(label)
+            if gone:
+                for listener in self._listeners:
+                    listener.removed(np.asarray(gone, dtype=np.int64))
+
+    def subscribe(self, listener: IndexListener) -> tuple[np.ndarray, np.ndarray]:
+        """Register `listener` for every later change, and return the vectors it starts from
+        ((ids, (N, dim) float32)), both under the lock so that no change falls in between."""
+        with self._lock:
+            labels = np.fromiter(self._active, dtype=np.int64, count=len(self._active))
+            labels.sort()
+            labels, vectors = self.vectors(labels)
+            self._listeners.append(listener)
+        return labels, vectors
+
+    def unsubscribe(self, listener: IndexListener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
 
     def search(
         self, query: np.ndarray, k: int, allowed: Callable[[int], bool] | None = None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmsearch.encoders import Model
+from mmsearch.encoders import AnyModel, FusionHead, fusion_parts
 from mmsearch.media import DecodeError, decode_photo
 from mmsearch.services.workers import bounded_map
 
@@ -56,7 +56,7 @@ def load_captions(captions_file: Path, images_root: Path | None = None) -> Capti
 
 
 def embed_photos(
-    model: Model,
+    model: AnyModel,
     paths: list[Path],
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 32,
@@ -67,7 +67,7 @@ def embed_photos(
 
 
 def embed_photos_with_regions(
-    model: Model,
+    model: AnyModel,
     paths: list[Path],
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 32,
@@ -125,9 +125,8 @@ def recalls(
 class _PairScorer:
     """Fusion logits of (photo, caption) pairs of an evaluation set, in batches."""
 
-    def __init__(self, model: Model, regions: np.ndarray, tokens: list[np.ndarray]) -> None:
-        assert model.fusion is not None
-        self.fusion = model.fusion
+    def __init__(self, fusion: FusionHead, regions: np.ndarray, tokens: list[np.ndarray]) -> None:
+        self.fusion = fusion
         self.regions = regions
         self.tokens = tokens  # each caption's (L_i, D) token features, unpadded
 
@@ -196,7 +195,7 @@ def caption_ranking(scores: np.ndarray, lists: list[tuple[np.ndarray, int]]) -> 
 
 
 def evaluate(
-    model: Model,
+    model: AnyModel,
     captions_file: Path,
     images_root: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -213,14 +212,13 @@ def evaluate(
     among 20 captions of other photos, see `ranking_lists`).
     """
     data = load_captions(captions_file, images_root)
-    fusion = model.fusion if model.spec.fusion is not None else None
-    use_fusion = fusion is not None and (rerank > 0 or ranking)
+    fused = fusion_parts(model) if rerank > 0 or ranking else None
     image_vectors, regions = embed_photos_with_regions(model, data.images, progress)
     tokens: list[np.ndarray] = []
-    if use_fusion:
+    if fused is not None:
         parts = []
         for i in range(0, len(data.captions), 64):
-            vectors, chunk_tokens, mask = model.text.encode_with_tokens(data.captions[i : i + 64])
+            vectors, chunk_tokens, mask = fused[1].encode_with_tokens(data.captions[i : i + 64])
             parts.append(vectors)
             tokens += [t[m > 0] for t, m in zip(chunk_tokens, mask, strict=True)]
         text_vectors = np.concatenate(parts)
@@ -236,14 +234,14 @@ def evaluate(
     t2i = recalls(sim, lambda r, top: top == data.caption_image[r])
     i2t = recalls(sim.T, lambda r, top: data.caption_image[top] == r)
     result |= {"t2i": t2i, "i2t": i2t}
-    if not use_fusion:
+    if fused is None:
         if ranking:
             lists = ranking_lists(data.caption_image)
             result["caption_ranking"] = {"dual": caption_ranking(sim, lists)}
         return result
     assert regions is not None and model.spec.fusion is not None
     weight = model.spec.fusion.weight
-    score = _PairScorer(model, regions, tokens)
+    score = _PairScorer(fused[0], regions, tokens)
     if rerank > 0:
         count = min(rerank, sim.shape[1])
         fused_t2i = _rerank(sim, count, lambda r, c: score(c, r), weight)

@@ -19,6 +19,7 @@ import numpy as np
 
 from mmsearch.catalog.db import FolderInfo, KnownPhoto, PhotoRecord
 from mmsearch.media import DecodeError, FoundFile, decode_photo, file_hash, scan_folder
+from mmsearch.media.batch_decode import BatchDecoder, CpuDecoder, choose_decoder
 from mmsearch.services.library import Library
 from mmsearch.services.workers import bounded_map, default_workers
 
@@ -81,7 +82,15 @@ class _Failed:
     reason: str
 
 
-_Result = _Hashed | _Decoded | _Failed
+@dataclass(frozen=True)
+class _Pending:
+    """New content, hashed on a worker, left for the batch decoder (GPU decoding)."""
+
+    found: FoundFile
+    content_hash: str
+
+
+_Result = _Hashed | _Decoded | _Failed | _Pending
 
 
 class Indexer:
@@ -93,7 +102,11 @@ class Indexer:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
         workers: int | None = None,
+        decoder: BatchDecoder | None = None,
     ) -> None:
+        """`decoder` decodes photos in batches (the GPU's nvJPEG); by default, and with a
+        `CpuDecoder`, each worker thread decodes the files it hashed (`choose_decoder`
+        follows $MMSEARCH_DECODE, CPU unless it says gpu)."""
         self.lib = library
         self.model = library.model
         self.index = library.index()
@@ -102,6 +115,8 @@ class Indexer:
         self.workers = workers or default_workers()
         self.report = IndexReport()
         self._since_save = 0
+        chosen = decoder or choose_decoder(workers=self.workers).decoder
+        self.batch_decoder = None if isinstance(chosen, CpuDecoder) else chosen
 
     # -- the plan -----------------------------------------------------------------------------
 
@@ -192,39 +207,72 @@ class Indexer:
         previous = {found.path: photo for found, photo in todo}
         batch: list[_Decoded] = []
 
-        for result in self._read_all(todo, known_hashes):
+        pending: list[_Pending] = []
+
+        def take(result: _Result) -> None:
             photo = previous.get(result.found.path)
             if isinstance(result, _Failed):
-                self.lib.catalog.record_failure(
-                    folder.id,
-                    result.found.path,
-                    result.reason,
-                    result.found.size,
-                    result.found.mtime_ns,
-                )
-                if photo is not None:
-                    self.index.remove(np.array([photo.id]))
-                self.report.failed.append((result.found.path, result.reason))
+                self._fail(folder, result, photo)
             elif isinstance(result, _Hashed):
                 if not self._reuse(folder, result, photo, missing, missing_by_hash):
                     # Its twin vanished meanwhile: read it after all.
-                    todo_again = [(result.found, photo)]
-                    for again in self._read_all(todo_again, set()):
-                        if isinstance(again, _Decoded):
-                            batch.append(again)
-                        elif isinstance(again, _Failed):
-                            self.report.failed.append((again.found.path, again.reason))
+                    for again in self._read_all([(result.found, photo)], set()):
+                        take(again)
+            elif isinstance(result, _Pending):
+                pending.append(result)
+                if len(pending) >= BATCH_SIZE:
+                    for decoded in self._decode_pending(pending):
+                        take(decoded)
+                    pending.clear()
             else:
                 batch.append(result)
+
+        for result in self._read_all(todo, known_hashes):
+            take(result)
             if len(batch) >= BATCH_SIZE:
                 self._write(folder, batch, previous)
                 batch = []
             done += 1
             if self.progress:
                 self.progress(done, total, result.found.path)
+        for decoded in self._decode_pending(pending):
+            take(decoded)
         if batch:
             self._write(folder, batch, previous)
         return done
+
+    def _fail(self, folder: FolderInfo, result: _Failed, photo: KnownPhoto | None) -> None:
+        self.lib.catalog.record_failure(
+            folder.id, result.found.path, result.reason, result.found.size, result.found.mtime_ns
+        )
+        if photo is not None:
+            self.index.remove(np.array([photo.id]))
+        self.report.failed.append((result.found.path, result.reason))
+
+    def _decode_pending(self, pending: list[_Pending]) -> list[_Decoded | _Failed]:
+        """Decode a batch with the batch decoder, then preprocess each photo."""
+        if not pending:
+            return []
+        assert self.batch_decoder is not None
+        size = self.model.spec.image_size
+        decoded = self.batch_decoder.decode_batch([p.found.path for p in pending], size)
+        out: list[_Decoded | _Failed] = []
+        for item, result in zip(pending, decoded, strict=True):
+            if isinstance(result, DecodeError):
+                out.append(_Failed(item.found, str(result)))
+                continue
+            out.append(
+                _Decoded(
+                    item.found,
+                    item.content_hash,
+                    self.model.image.preprocess(result.image),
+                    result.width,
+                    result.height,
+                    result.taken_at,
+                    result.camera,
+                )
+            )
+        return out
 
     def _read_all(
         self, todo: list[tuple[FoundFile, KnownPhoto | None]], known_hashes: set[str]
@@ -242,6 +290,8 @@ class Indexer:
                 return _Hashed(found, content_hash)
             if content_hash in known_hashes:
                 return _Hashed(found, content_hash)
+            if self.batch_decoder is not None:
+                return _Pending(found, content_hash)
             try:
                 decoded = decode_photo(found.path, min_side=size)
                 pixels = preprocess(decoded.image)

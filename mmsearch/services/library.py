@@ -2,35 +2,87 @@
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import threading
 from functools import cached_property
 from pathlib import Path
 
 from mmsearch.catalog import Catalog
-from mmsearch.encoders import Model, ModelError, ModelSpec, find_model_dir, load_model
+from mmsearch.encoders import AnyModel, find_model_dir, load_any_model
+from mmsearch.encoders.providers import DeviceChoice, device_for
 from mmsearch.index import VectorIndex
+from mmsearch.index.backend import DeviceBackend, SearchBackend, make_search_backend
 from mmsearch.paths import BUNDLED_MODEL_ID, data_dir, model_search_path
+
+ACTIVE_MODEL_FILE = "active-model.json"
+"""`<data dir>/active-model.json`: the model the window and the CLI use by default, written
+by `mmsearch models use` and the window's Settings once the model's embeddings are built."""
+
+
+def read_active_model(data: Path) -> str | None:
+    """The data folder's active model id, None when none was chosen (or the file is bad)."""
+    try:
+        value = json.loads((Path(data) / ACTIVE_MODEL_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    model = value.get("model") if isinstance(value, dict) else None
+    return model if isinstance(model, str) and model else None
+
+
+def write_active_model(data: Path, model_id: str) -> None:
+    """Make `model_id` the data folder's active model (atomically: a crash leaves the old
+    choice or the new one, never a broken file)."""
+    folder = Path(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".active-model-", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"model": model_id}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, folder / ACTIVE_MODEL_FILE)
 
 
 class Library:
     """Everything one data folder holds, opened lazily: the model and index only when used."""
 
-    def __init__(self, data: str | os.PathLike[str] | None = None, model_id: str | None = None):
+    def __init__(
+        self,
+        data: str | os.PathLike[str] | None = None,
+        model_id: str | None = None,
+        device: str | None = None,
+    ):
+        """`device` is the user's setting ("auto", "cpu", "gpu"; $MMSEARCH_DEVICE beats it)."""
         self.data_dir = data_dir(data)
+        self.device_setting = device
         self.catalog = Catalog.open(self.data_dir)
-        self.model_id = model_id or os.environ.get("MMSEARCH_MODEL") or BUNDLED_MODEL_ID
+        self.model_id = (
+            model_id
+            or os.environ.get("MMSEARCH_MODEL")
+            or read_active_model(self.data_dir)
+            or BUNDLED_MODEL_ID
+        )
         self._index_lock = threading.Lock()
         self._index: VectorIndex | None = None
         self.index_rebuilt = False
+        self._backend_lock = threading.Lock()
+        self._backend: SearchBackend | None = None
+
+    @cached_property
+    def device(self) -> DeviceChoice:
+        """Where the encoders and the matcher run, and why (probed once per process)."""
+        return device_for(self.device_setting)
 
     @cached_property
     def model_dir(self) -> Path:
         return find_model_dir(self.model_id, model_search_path(self.data_dir))
 
     @cached_property
-    def model(self) -> Model:
-        return load_model(self.model_dir)
+    def model(self) -> AnyModel:
+        """The model, its graphs on the chosen device (fp16 twins on a GPU, if it has them)."""
+        choice = self.device
+        return load_any_model(self.model_dir, providers=choice.providers, fp16=choice.use_fp16)
 
     @property
     def index_dir(self) -> Path:
@@ -49,7 +101,18 @@ class Library:
                 )
             return self._index
 
+    def backend(self) -> SearchBackend:
+        """What answers queries: exact matching on the GPU when one works, else the HNSW
+        index (which the indexer keeps up to date either way; the GPU copy follows it)."""
+        index = self.index()  # outside _backend_lock: index() takes _index_lock
+        with self._backend_lock:
+            if self._backend is None or self._backend.hnsw is not index:
+                self._backend = make_search_backend(self.device, index)
+            return self._backend
+
     def close(self) -> None:
+        if isinstance(self._backend, DeviceBackend):
+            self._backend.close()
         self.catalog.close()
 
     def __enter__(self) -> Library:
@@ -59,24 +122,7 @@ class Library:
         self.close()
 
 
-def installed_models(data: Path) -> list[ModelSpec]:
-    """Every model found on the search path (first one of each id wins), by display name."""
-    found: dict[str, ModelSpec] = {}
-    for folder in model_search_path(data):
-        if not folder.is_dir():
-            continue
-        for candidate in sorted(folder.iterdir()):
-            if (candidate / "spec.json").is_file() and candidate.name not in found:
-                try:
-                    found[candidate.name] = ModelSpec.load(candidate)
-                except ModelError:
-                    continue  # a broken model folder is not offered
-    return sorted(found.values(), key=lambda spec: spec.display_name)
-
-
-def compute_device() -> str:
-    """Where the encoders run: a short text for the status bar."""
-    import onnxruntime
-
-    providers = onnxruntime.get_available_providers()
-    return "GPU (CUDA)" if "CUDAExecutionProvider" in providers else "CPU"
+def compute_device(setting: str | None = None) -> str:
+    """Where the encoders run: "GPU (CUDA)" or "CPU" (`device_for(setting).status_line`
+    says why)."""
+    return device_for(setting).label

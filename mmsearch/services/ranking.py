@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmsearch.encoders import fusion_parts
 from mmsearch.services.library import Library
 from mmsearch.services.search import SearchEngine
 
@@ -32,12 +33,14 @@ def rank_captions(
         return []
     model = library.model
     vector, regions = SearchEngine(library).photo_features(photo)
-    if fusion and model.fusion is not None and regions is not None:
+    fused = fusion_parts(model) if fusion else None
+    if fused is not None and regions is not None:
+        head, text = fused
         parts = []
         for start in range(0, len(captions), _CHUNK):
-            vectors, tokens, mask = model.text.encode_with_tokens(captions[start : start + _CHUNK])
-            logits = model.fusion.photo_against_texts(regions, tokens, mask)
-            parts.append(model.fusion.combine(vectors @ vector, logits))
+            vectors, tokens, mask = text.encode_with_tokens(captions[start : start + _CHUNK])
+            logits = head.photo_against_texts(regions, tokens, mask)
+            parts.append(head.combine(vectors @ vector, logits))
         scores = np.concatenate(parts)
     else:
         scores = model.text.encode(captions) @ vector

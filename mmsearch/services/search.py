@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from mmsearch.catalog.db import PhotoInfo
+from mmsearch.encoders import fusion_parts
 from mmsearch.index import exact_top_k
+from mmsearch.index.backend import SearchBackend
 from mmsearch.media import PHOTO_EXTENSIONS, RAW_EXTENSIONS, DecodeError, decode_photo
 from mmsearch.services.library import Library
 
@@ -170,9 +172,10 @@ class SearchEngine:
         fusion_query: tuple[np.ndarray, np.ndarray] | None = None
         if isinstance(query, str):
             parts = parse_query(query)
-            text = self._fusion_text(parts) if rerank else None
-            if text is not None:
-                vectors, tokens, mask = self.lib.model.text.encode_with_tokens([text])
+            fused = fusion_parts(self.lib.model) if rerank else None
+            text = self._fusion_text(parts) if fused is not None else None
+            if fused is not None and text is not None:
+                vectors, tokens, mask = fused[1].encode_with_tokens([text])
                 vector, fusion_query = vectors[0], (tokens[0], mask[0])
             else:
                 vector = self.embed(parts)
@@ -182,20 +185,24 @@ class SearchEngine:
         want = max(top, rerank if fusion_query is not None else 0) + len(exclude)
         catalog, model_id = self.lib.catalog, self.lib.model_id
         filtered = folder is not None or after is not None or before is not None
-        index = self.lib.index()
-        if filtered:
+        backend = self.backend()
+        if backend.exact:  # all vectors on the GPU: exact, a filter is a mask there
+            allowed_ids = (
+                catalog.filtered_ids(model_id, folder, after, before) if filtered else None
+            )
+            ids, scores = backend.query(vector, want, allowed_ids)
+        elif filtered:
             allowed = catalog.filtered_ids(model_id, folder, after, before)
             if len(allowed) <= EXACT_LIMIT:
                 ids, scores = exact_top_k(
                     *catalog.vectors(model_id, allowed.tolist()), vector, want
                 )
             else:
-                allowed_set = set(allowed.tolist())
-                ids, scores = index.search(vector, want, allowed_set.__contains__)
-        elif len(index) <= EXACT_LIMIT:
+                ids, scores = backend.query(vector, want, allowed)
+        elif len(backend) <= EXACT_LIMIT:
             ids, scores = exact_top_k(*catalog.vectors(model_id), vector, want)
         else:
-            ids, scores = index.search(vector, want)
+            ids, scores = backend.query(vector, want)
         infos = catalog.photos(ids.tolist())
         hits = [
             SearchHit(infos[int(i)], float(s))
@@ -206,10 +213,15 @@ class SearchEngine:
             hits = self._rerank(hits, rerank, *fusion_query)
         return hits[:top]
 
+    def backend(self) -> SearchBackend:
+        """What answers queries: exact on the GPU when there is one, else the HNSW index
+        (see `mmsearch.index.backend`)."""
+        return self.lib.backend()
+
     def _fusion_text(self, parts: list[QueryPart]) -> str | None:
         """The text the fusion head can score: only a query of one text term (a photo, or
         several weighted terms, have no single text to match regions against)."""
-        if self.lib.model.fusion is None or len(parts) != 1:
+        if len(parts) != 1:
             return None
         part = parts[0]
         return part.text if part.text is not None and part.weight > 0 else None
@@ -218,9 +230,10 @@ class SearchEngine:
         self, hits: list[SearchHit], count: int, tokens: np.ndarray, mask: np.ndarray
     ) -> list[SearchHit]:
         """Re-order the first `count` hits by cosine + weight x fusion logit."""
-        fusion = self.lib.model.fusion
+        fused = fusion_parts(self.lib.model)
         spec = self.lib.model.spec.fusion
-        assert fusion is not None and spec is not None
+        assert fused is not None and spec is not None
+        fusion = fused[0]
         head, tail = hits[:count], hits[count:]
         stored = self.lib.catalog.regions(self.lib.model_id, [h.photo.id for h in head])
         scorable = [h for h in head if h.photo.id in stored]

@@ -85,7 +85,7 @@ def create_window(
 ) -> MainWindow:
     """The main window on a library (the caller owns the QApplication)."""
     prefs = prefs or Preferences()
-    library = Library(data_dir or prefs.data_dir or None, model or prefs.model or None)
+    library = Library(data_dir or prefs.data_dir or None, model, prefs.device)
     return MainWindow(library, prefs)
 
 
@@ -97,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return selftest(args_list[1:])
     parser = argparse.ArgumentParser(prog="mmsearch-gui", description="mmsearch's window")
     parser.add_argument("--data-dir", help="data folder (default: settings, then platform's)")
-    parser.add_argument("--model", help="model id (default: settings, then the bundled one)")
+    parser.add_argument(
+        "--model", help="model id (default: the data folder's active model, else the bundled one)"
+    )
     parser.add_argument(
         "--add",
         action="append",

@@ -46,10 +46,13 @@ class IndexProgress(QWidget):
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
         self.label = QLabel()
+        self.title = QLabel()  # what the bar is about, when it isn't plain indexing
+        self.title.setVisible(False)
         self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.clicked.connect(self.cancel_requested)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
         layout.addWidget(self.bar, 1)
         layout.addWidget(self.label)
         layout.addWidget(self.cancel_button)
@@ -68,6 +71,17 @@ class IndexProgress(QWidget):
         self.label.setText(
             self.tr("{rate:.1f} photos/s, {eta} left").format(rate=rate, eta=format_eta(left))
         )
+
+    def set_title(self, text: str) -> None:
+        self.title.setText(text)
+        self.title.setVisible(bool(text))
+
+    def update_bytes(self, done: int, total: int) -> None:
+        """Download progress, in megabytes."""
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(int(1000 * done / total) if total else 0)
+        self.bar.setFormat(f"{done / 1e6:,.0f} / {total / 1e6:,.0f} MB")
+        self.label.setText(self.tr("Downloading the model…"))
 
     def cancelling(self) -> None:
         self.cancel_button.setEnabled(False)

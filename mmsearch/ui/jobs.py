@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from mmsearch.catalog import CatalogError
 from mmsearch.encoders import ModelError
-from mmsearch.services.indexing import Indexer, IndexReport
+from mmsearch.services.indexing import Indexer, IndexReport, ProgressCallback
 from mmsearch.services.library import Library
 from mmsearch.services.search import QueryError
 
@@ -42,6 +42,20 @@ def lower_thread_priority(niceness: int = 10) -> None:
         return
     with contextlib.suppress(OSError):  # not allowed: indexing competes on equal terms
         setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+
+
+def rate_reporter(emit: Callable[[int, int, float, float], None]) -> ProgressCallback:
+    """An indexing progress callback that emits (done, total, photos/s, seconds left; -1
+    while unknown), timed from now."""
+    started_at = time.monotonic()
+
+    def report(done: int, total: int, _path: Path | None) -> None:
+        elapsed = time.monotonic() - started_at
+        rate = done / elapsed if elapsed > 0 and done else 0.0
+        left = (total - done) / rate if rate > 0 else -1.0
+        emit(done, total, rate, left)
+
+    return report
 
 
 class JobSignals(QObject):
@@ -132,13 +146,7 @@ class IndexController(QObject):
         self._running, self._again = True, False
         self._cancel = threading.Event()
         cancel = self._cancel
-        started_at = time.monotonic()
-
-        def report(done: int, total: int, _path: Path | None) -> None:
-            elapsed = time.monotonic() - started_at
-            rate = done / elapsed if elapsed > 0 and done else 0.0
-            left = (total - done) / rate if rate > 0 else -1.0
-            self.progress.emit(done, total, rate, left)
+        report = rate_reporter(self.progress.emit)
 
         def run() -> IndexReport:
             lower_thread_priority()
@@ -160,6 +168,81 @@ class IndexController(QObject):
         self.finished.emit(report)
         if self._again and not report.interrupted:
             self.start()
+
+    def _on_error(self, message: str) -> None:
+        self._running = False
+        self.failed.emit(message)
+
+
+class ModelSwitchController(QObject):
+    """Switches the active model in the background: downloads it if needed, embeds every
+    photo with it (the current model keeps answering searches meanwhile), then reports the
+    new model's Library. Cancel stops at a safe point; what was done is kept and resumed by
+    the next switch to the same model."""
+
+    started = Signal(str)  # model id
+    download_progress = Signal(int, int)  # bytes done, bytes total
+    progress = Signal(int, int, float, float)  # as IndexController.progress
+    finished = Signal(object, object)  # SwitchResult, the new model's Library (None: not switched)
+    failed = Signal(str)
+
+    def __init__(self, data_dir: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.data_dir = data_dir
+        self._queue = JobQueue(1, self)
+        self._cancel = threading.Event()
+        self._running = False
+        self.model_id: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self, model_id: str, download: bool = False) -> bool:
+        """Switch to `model_id` (downloading it first when `download`); False if a switch is
+        already running."""
+        from mmsearch.services.models import SwitchResult, use_model
+
+        if self._running:
+            return False
+        self._running, self.model_id = True, model_id
+        self._cancel = threading.Event()
+        cancel, data_dir = self._cancel, self.data_dir
+        report = rate_reporter(self.progress.emit)
+        kept: list[Library] = []
+
+        def run() -> tuple[SwitchResult, Library | None]:
+            lower_thread_priority()
+            if download:
+                from mmsearch.encoders.clip import get_spec
+                from mmsearch.hub import download_model
+
+                download_model(
+                    get_spec(model_id),
+                    data_dir,
+                    progress=lambda p: self.download_progress.emit(p.done, p.total),
+                    cancel=cancel,
+                )
+            result = use_model(data_dir, model_id, report, cancel, on_library=kept.append)
+            if not result.switched:
+                for lib in kept:
+                    lib.close()
+                return result, None
+            return result, kept[0]
+
+        self.started.emit(model_id)
+        self._queue.submit(run, self._on_result, self._on_error)
+        return True
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def wait(self, msecs: int = 60_000) -> bool:
+        return self._queue.wait(msecs)
+
+    def _on_result(self, outcome: tuple[object, Library | None]) -> None:
+        self._running = False
+        self.finished.emit(*outcome)
 
     def _on_error(self, message: str) -> None:
         self._running = False

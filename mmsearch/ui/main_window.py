@@ -47,11 +47,12 @@ from PySide6.QtWidgets import (
 from mmsearch.catalog.db import PhotoInfo
 from mmsearch.services.indexing import IndexReport
 from mmsearch.services.library import Library, compute_device
+from mmsearch.services.models import SwitchResult, list_models
 from mmsearch.services.ranking import rank_captions
 from mmsearch.services.search import SearchEngine, SearchHit
 from mmsearch.ui.captions import PHOTO_SUFFIXES, CaptionPanel, dropped_paths
 from mmsearch.ui.folders import FoldersDialog, IndexProgress
-from mmsearch.ui.jobs import IndexController, JobQueue
+from mmsearch.ui.jobs import IndexController, JobQueue, ModelSwitchController
 from mmsearch.ui.results import (
     SORT_DATE,
     SORT_RELEVANCE,
@@ -216,6 +217,10 @@ class MainWindow(QMainWindow):
             library.data_dir / "thumbs", disk_megabytes=self.prefs.thumbnail_cache_mb, parent=self
         )
         self.indexer = IndexController(library, self)
+        self.switcher = ModelSwitchController(library.data_dir, self)
+        self._index_after_switch = False
+        self._pending_switch: tuple[str, bool] | None = None
+        self._retired: list[Library] = []
         self.watcher = FolderWatcher(parent=self)
         self._search_seq = 0
         self._similar_to: Path | None = None
@@ -234,7 +239,12 @@ class MainWindow(QMainWindow):
         self.indexer.progress.connect(self._indexing_progress)
         self.indexer.finished.connect(self._indexing_finished)
         self.indexer.failed.connect(self._indexing_failed)
-        self.watcher.changed.connect(self.indexer.start)
+        self.watcher.changed.connect(self.request_indexing)
+        self.switcher.started.connect(self._switch_started)
+        self.switcher.download_progress.connect(self.switch_progress.update_bytes)
+        self.switcher.progress.connect(self.switch_progress.update_progress)
+        self.switcher.finished.connect(self._switch_finished)
+        self.switcher.failed.connect(self._switch_failed)
         self.refresh_library()
 
     # -- layout -------------------------------------------------------------------------------
@@ -377,11 +387,14 @@ class MainWindow(QMainWindow):
         self.photos_label = QLabel()
         self.index_progress = IndexProgress()
         self.index_progress.cancel_requested.connect(self.cancel_indexing)
+        self.switch_progress = IndexProgress()
+        self.switch_progress.cancel_requested.connect(self.cancel_switch)
         status = self.statusBar()
         status.addWidget(self.model_label)
         status.addWidget(self.device_label)
         status.addWidget(self.photos_label)
         status.addPermanentWidget(self.index_progress)
+        status.addPermanentWidget(self.switch_progress)
 
     def _build_actions(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("&File"))
@@ -430,7 +443,9 @@ class MainWindow(QMainWindow):
         except Exception as e:  # a missing model is explained, not fatal
             name = self.tr("missing ({error})").format(error=e)
         self.model_label.setText(self.tr("Model: {name}").format(name=name))
-        self.device_label.setText(self.tr("Device: {device}").format(device=compute_device()))
+        device = self.library.device
+        self.device_label.setText(self.tr("Device: {device}").format(device=device.label))
+        self.device_label.setToolTip(device.reason)
         self.photos_label.setText(
             self.tr("{count} photos indexed").format(count=f"{counts['embedded']:,}")
         )
@@ -469,7 +484,7 @@ class MainWindow(QMainWindow):
             return
         self.library.catalog.add_folder(path)
         self.refresh_library()
-        self.indexer.start()
+        self.request_indexing()
 
     def remove_folder(self, path: Path) -> None:
         removed = self.library.catalog.remove_folder(path)
@@ -488,6 +503,14 @@ class MainWindow(QMainWindow):
             self.add_folder(Path(folder))
 
     # -- indexing -----------------------------------------------------------------------------
+
+    def request_indexing(self) -> None:
+        """Index every folder now; while a model switch embeds the photos (and indexes new
+        ones with the new model), after it."""
+        if self.switcher.running or self._pending_switch is not None:
+            self._index_after_switch = True
+        else:
+            self.indexer.start()
 
     def cancel_indexing(self) -> None:
         self.indexer.cancel()
@@ -528,6 +551,7 @@ class MainWindow(QMainWindow):
             message = self.tr("Indexing cancelled; it resumes where it stopped next time")
         self.statusBar().showMessage(message, 8000)
         self.refresh_library()
+        self._start_pending_switch()
         if self.search_field.text().strip() or self._similar_to is not None:
             self.run_search()
 
@@ -538,6 +562,7 @@ class MainWindow(QMainWindow):
             self, "mmsearch", self.tr("Indexing stopped: {error}").format(error=message)
         )
         self.refresh_library()
+        self._start_pending_switch()
 
     # -- searching ----------------------------------------------------------------------------
 
@@ -581,6 +606,7 @@ class MainWindow(QMainWindow):
         limit = self.prefs.result_limit
         similar = self._similar_to
         engine = self.engine
+        rerank = self.prefs.rerank
 
         def work() -> list[SearchHit]:
             if similar is not None:
@@ -593,7 +619,7 @@ class MainWindow(QMainWindow):
                     before,
                     exclude={info.id} if info is not None else None,
                 )
-            return engine.search(text, limit, folder, after, before)
+            return engine.search(text, limit, folder, after, before, rerank=rerank)
 
         self.searches.submit(
             work, lambda hits: self._show_hits(seq, hits), lambda msg: self._show_error(seq, msg)
@@ -733,7 +759,7 @@ class MainWindow(QMainWindow):
             dialog = FoldersDialog(self)
             dialog.add_requested.connect(self.add_folder)
             dialog.remove_requested.connect(self.remove_folder)
-            dialog.reindex_requested.connect(self.indexer.start)
+            dialog.reindex_requested.connect(self.request_indexing)
             dialog.progress.cancel_requested.connect(self.cancel_indexing)
             self.folders_dialog = dialog
         self.folders_dialog.set_indexing(self.indexer.running)
@@ -746,25 +772,97 @@ class MainWindow(QMainWindow):
         self.folders_dialog.raise_()
 
     def show_settings(self) -> None:
-        from mmsearch.services.library import installed_models
-
         dialog = SettingsDialog(
             self.prefs,
-            installed_models(self.library.data_dir),
-            self.library.model_id,
+            list_models(self.library.data_dir, self.library),
+            (self.switcher.running and self.switcher.model_id) or self.library.model_id,
             self.library.data_dir,
-            compute_device() != "CPU",
+            compute_device("gpu") != "CPU",
             self,
         )
         if dialog.exec():
             dialog.apply()
             self.thumbnails.disk_megabytes = self.prefs.thumbnail_cache_mb
-            if self.prefs.model and self.prefs.model != self.library.model_id:
-                QMessageBox.information(
-                    self,
-                    "mmsearch",
-                    self.tr("The new model is used from the next start, after re-indexing."),
+            chosen = dialog.chosen_model()
+            if chosen is not None and chosen.id != self.library.model_id:
+                self.switch_model(chosen.id, download=chosen.status == "available")
+            if self.search_field.text().strip():
+                self.run_search()  # the re-ranking setting may have changed
+
+    # -- switching models ---------------------------------------------------------------------
+
+    def switch_model(self, model_id: str, download: bool = False) -> bool:
+        """Start switching to `model_id` in the background (downloading it first if asked);
+        searches keep using the current model until every photo is embedded with the new
+        one. False if a switch or an indexing run is going (it waits for neither)."""
+        if self.switcher.running:
+            QMessageBox.information(self, "mmsearch", self.tr("A model switch is already running."))
+            return False
+        if self.indexer.running:
+            # The switch indexes every folder with the new model: it starts once the run in
+            # progress has stopped at its next batch (never two indexers at once).
+            self._pending_switch = (model_id, download)
+            self.cancel_indexing()
+            return True
+        return self.switcher.start(model_id, download)
+
+    def _start_pending_switch(self) -> None:
+        if self._pending_switch is not None:
+            model_id, download = self._pending_switch
+            self._pending_switch = None
+            self.switcher.start(model_id, download)
+
+    def cancel_switch(self) -> None:
+        self.switcher.cancel()
+        self.switch_progress.cancelling()
+
+    def _switch_started(self, model_id: str) -> None:
+        self.switch_progress.start()
+        self.switch_progress.set_title(self.tr("Switching to {model}").format(model=model_id))
+
+    def _switch_finished(self, result: SwitchResult, library: Library | None) -> None:
+        self.switch_progress.finish()
+        if library is None:
+            self.statusBar().showMessage(
+                self.tr(
+                    "Model switch cancelled; the current model stays. Choosing it again "
+                    "resumes where it stopped."
+                ),
+                10_000,
+            )
+        else:
+            self._use_library(library)
+            message = self.tr("Now searching with {model}").format(model=result.model_id)
+            if result.report.failed:
+                message += self.tr(", {n} photos could not be read (see Folders)").format(
+                    n=len(result.report.failed)
                 )
+            self.statusBar().showMessage(message, 10_000)
+        if self._index_after_switch:
+            self._index_after_switch = False
+            self.indexer.start()
+
+    def _switch_failed(self, message: str) -> None:
+        self.switch_progress.finish()
+        QMessageBox.warning(
+            self,
+            "mmsearch",
+            self.tr("Could not switch the model: {error}").format(error=message),
+        )
+        if self._index_after_switch:
+            self._index_after_switch = False
+            self.indexer.start()
+
+    def _use_library(self, library: Library) -> None:
+        """Search with `library` (a new model) from now on. The old one is closed on exit:
+        a search running now may still be reading it."""
+        self._retired.append(self.library)
+        self.library = library
+        self.engine = SearchEngine(library)
+        self.indexer.library = library
+        self.refresh_library()
+        if self.search_field.text().strip() or self._similar_to is not None:
+            self.run_search()
 
     def _about(self) -> None:
         QMessageBox.about(
@@ -782,4 +880,8 @@ class MainWindow(QMainWindow):
         self.searches.wait(10_000)
         self.thumbnails.wait(10_000)
         self.previews.wait(10_000)
+        self.switcher.cancel()
+        self.switcher.wait(30_000)
+        for library in self._retired:
+            library.close()
         super().closeEvent(event)

@@ -18,11 +18,12 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-from mmsearch.paths import repo_root
+from mmsearch.paths import BUNDLED_MODEL_ID, CONSE_MODEL_ID, repo_root
 from mmsearch.services.library import Library
+from mmsearch.services.models import list_models
 from mmsearch.ui.app import install_translators
 from mmsearch.ui.main_window import MainWindow
-from mmsearch.ui.settings import Preferences
+from mmsearch.ui.settings import Preferences, SettingsDialog
 
 SAMPLES = ("chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "astronaut.png")
 
@@ -130,6 +131,26 @@ def main() -> int:
             30,
         )
         save(window, out, "caption-ranking.png")
+
+        settings = SettingsDialog(
+            prefs,
+            list_models(window.library.data_dir, window.library),
+            window.library.model_id,
+            window.library.data_dir,
+            gpu_available=False,
+            parent=window,
+        )
+        settings.show()
+        save(settings, out, "settings.png")
+        settings.close()
+        switched: list[int] = []
+        window.switcher.progress.connect(lambda done, total, rate, left: switched.append(done))
+        window.switch_model(CONSE_MODEL_ID)
+        wait_for(lambda: any(d >= 4 for d in switched), 120)
+        save(window, out, "model-switch.png")
+        wait_for(lambda: not window.switcher.running, 300)
+        window.switch_model(BUNDLED_MODEL_ID)  # back: its vectors are all there, a rescan only
+        wait_for(lambda: not window.switcher.running, 300)
         window.close()
 
         for translator in translators:

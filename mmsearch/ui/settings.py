@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmsearch.encoders import ModelSpec
+from mmsearch.services.models import ModelEntry
+from mmsearch.services.search import RERANK_TOP
 
 LANGUAGES = {"system": "System", "en": "English", "zh_CN": "简体中文"}
 DEVICES = ("auto", "cpu", "gpu")
@@ -34,14 +35,6 @@ class Preferences:
     def _get(self, key: str, default: str) -> str:
         value = self.qsettings.value(key, default)
         return str(value) if value is not None else default
-
-    @property
-    def model(self) -> str:
-        return self._get("model", "")
-
-    @model.setter
-    def model(self, value: str) -> None:
-        self.qsettings.setValue("model", value)
 
     @property
     def device(self) -> str:
@@ -86,17 +79,33 @@ class Preferences:
         except ValueError:
             return 1000
 
+    @property
+    def rerank(self) -> int:
+        """How many of a text query's best photos the fusion head re-ranks (0: off)."""
+        try:
+            return max(0, int(self._get("rerank", str(RERANK_TOP))))
+        except ValueError:
+            return RERANK_TOP
+
+    @rerank.setter
+    def rerank(self, value: int) -> None:
+        self.qsettings.setValue("rerank", int(value))
+
     def sync(self) -> None:
         self.qsettings.sync()
 
 
 class SettingsDialog(QDialog):
-    """Model, device, thumbnail cache, data folder and language."""
+    """Model, re-ranking, device, thumbnail cache, data folder and language.
+
+    The model list holds installed models and the catalog's downloadable ones; choosing
+    another one is not applied here: the window switches in the background (`chosen_model`).
+    """
 
     def __init__(
         self,
         prefs: Preferences,
-        models: list[ModelSpec],
+        models: list[ModelEntry],
         current_model: str,
         current_data_dir: Path,
         gpu_available: bool,
@@ -105,12 +114,46 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.prefs = prefs
         self.setWindowTitle(self.tr("Settings"))
+        self.entries = {e.id: e for e in models}
         self.model = QComboBox()
-        for spec in models:
-            self.model.addItem(f"{spec.display_name} ({spec.id})", spec.id)
+        for entry in models:
+            label = f"{entry.display_name} ({entry.id})"
+            if entry.status == "available":
+                size = f"{entry.size / 1e6:.0f} MB" if entry.size else ""
+                label += " — " + (
+                    self.tr("download {size}").format(size=size).strip()
+                    if entry.downloadable
+                    else self.tr("import only")
+                )
+                if not entry.downloadable:
+                    continue  # only `mmsearch models import` can install it
+            self.model.addItem(label, entry.id)
+            languages = ", ".join(entry.languages)
+            tip = self.tr("Languages: {languages}. License: {license}.").format(
+                languages=languages, license=entry.license
+            )
+            self.model.setItemData(self.model.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         index = self.model.findData(current_model)
         if index >= 0:
             self.model.setCurrentIndex(index)
+        model_note = QLabel(
+            self.tr(
+                "Another model first looks at every photo again in the background; the "
+                "current one answers searches until it is done."
+            )
+        )
+        model_note.setWordWrap(True)
+        self.rerank = QSpinBox()
+        self.rerank.setRange(0, 500)
+        self.rerank.setSingleStep(10)
+        self.rerank.setSpecialValueText(self.tr("Off"))
+        self.rerank.setValue(prefs.rerank)
+        self.rerank.setToolTip(
+            self.tr(
+                "Models with a fusion head look again at this many of the best photos of a "
+                "text search and re-order them. Other models ignore it."
+            )
+        )
         self.device = QComboBox()
         self.device.addItem(self.tr("Automatic"), "auto")
         self.device.addItem(self.tr("CPU"), "cpu")
@@ -132,7 +175,9 @@ class SettingsDialog(QDialog):
         for code, name in LANGUAGES.items():
             self.language.addItem(self.tr("System") if code == "system" else name, code)
         self.language.setCurrentIndex(max(0, self.language.findData(prefs.language)))
-        note = QLabel(self.tr("A new data folder or language takes effect at the next start."))
+        note = QLabel(
+            self.tr("A new device, data folder or language takes effect at the next start.")
+        )
         note.setWordWrap(True)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -141,6 +186,8 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
         form.addRow(self.tr("Model"), self.model)
+        form.addRow(model_note)
+        form.addRow(self.tr("Re-rank best results"), self.rerank)
         form.addRow(self.tr("Device"), self.device)
         form.addRow(self.tr("Thumbnail cache"), self.cache)
         form.addRow(self.tr("Data folder"), data_row)
@@ -155,9 +202,13 @@ class SettingsDialog(QDialog):
         if folder:
             self.data_dir.setText(folder)
 
+    def chosen_model(self) -> ModelEntry | None:
+        """The model picked in the list (the window switches to it if it isn't active)."""
+        return self.entries.get(str(self.model.currentData() or ""))
+
     def apply(self) -> None:
-        """Write the chosen values to the preferences."""
-        self.prefs.model = str(self.model.currentData() or "")
+        """Write the chosen values to the preferences (the model is the window's job)."""
+        self.prefs.rerank = self.rerank.value()
         self.prefs.device = str(self.device.currentData())
         self.prefs.thumbnail_cache_mb = self.cache.value()
         self.prefs.data_dir = self.data_dir.text().strip()

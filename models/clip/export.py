@@ -1,33 +1,46 @@
-"""Our export recipe: an open_clip model -> runtime files in the Immich hub layout.
+"""Our export recipe: an open_clip or cn_clip model -> runtime files in the Immich hub layout.
 
     python -m models.clip.export --spec models/specs/clip-vit-b-32-openai.json --out DIR \
         [--checkpoint FILE | --random] [--no-fp16]
 
 writes `DIR/` with
 
-    config.json                     open_clip's model config (embed_dim, vision_cfg, text_cfg)
+    config.json                     the model's config (open_clip's embed_dim, vision_cfg,
+                                    text_cfg; or cn_clip's vision + text config files merged)
     visual/model.onnx               image (N, 3, S, S) float32 -> embedding (N, dim), unit rows
-    visual/preprocess_cfg.json      size, mean, std, interpolation, resize_mode (open_clip's)
+    visual/preprocess_cfg.json      size, mean, std, interpolation, resize_mode
     visual/fp16/model.onnx          the same graph with float16 weights, float32 in and out
     textual/model.onnx              text (N, context) int32 ids -> embedding (N, dim)
     textual/fp16/model.onnx
-    textual/tokenizer.json          CLIP's BPE in Hugging Face `tokenizers` format, built from
-                                    open_clip's bundled bpe_simple_vocab_16e6.txt.gz
-    textual/tokenizer_config.json, special_tokens_map.json, vocab.json, merges.txt
+    textual/tokenizer.json          the tokenizer in Hugging Face `tokenizers` format:
+      clip-bpe                      CLIP's BPE, from open_clip's bundled bpe_simple_vocab_16e6
+                                    (+ tokenizer_config.json, special_tokens_map.json,
+                                    vocab.json, merges.txt)
+      bert-wordpiece                BERT's WordPiece, from cn_clip's bundled vocab.txt
+                                    (+ vocab.txt, tokenizer_config.json, special_tokens_map.json)
 
 This is the layout of `immich-app/ViT-B-32__openai` and its siblings, so one runtime
 (`mmsearch.encoders.clip`) serves files downloaded from there and files made here. Unlike
 Immich's export, the batch axis is dynamic (Immich's graphs take batch 1; the runtime copes
-with both). Build-time only: torch and open_clip are imported here, never by the app.
+with both). Build-time only: torch, open_clip and cn_clip are imported here, never by the app.
+
+The spec's `architecture` names the builder: `{"open_clip": "ViT-B-32"}` (open_clip's
+`create_model`) or `{"cn_clip": "ViT-B-16"}` (Chinese-CLIP: cn_clip's `CLIP` class built from
+the vision and text config files bundled in the cn_clip wheel). Models with re-parameterisable
+blocks (MobileCLIP's MobileOne/FastViT) are exported re-parameterised (conv + BatchNorm and
+the parallel branches fused into one conv, as Apple does for inference): the same function,
+a smaller and faster graph.
 
 With `--random` (what the parity tests do: no weights can be downloaded on build machines)
-the architecture gets open_clip's random initialisation, seeded. With `--checkpoint` the
-weights come from a local open_clip checkpoint the user trusts (it is loaded by torch).
+the architecture gets its library's random initialisation, seeded, plus the few changes
+`liven_random_weights` makes so that photos get different embeddings. With `--checkpoint` the
+weights come from a local open_clip or cn_clip checkpoint the user trusts (loaded by torch).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import gzip
 import json
 import os
@@ -50,6 +63,11 @@ _MERGE_COUNT = 49152 - 256 - 2
 # CLIP's pre-tokenizer: contractions, runs of letters, single digits, runs of other symbols.
 _CLIP_SPLIT = r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
 DEFAULT_OPSET = 17
+
+# BERT's special tokens, as cn_clip's vocab.txt spells them.
+BERT_SPECIALS = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
+# cn_clip's WordPiece turns a word of more characters into one [UNK] (Hugging Face's: 100).
+BERT_MAX_WORD_CHARS = 200
 
 
 def byte_symbols() -> list[str]:
@@ -163,6 +181,94 @@ def write_clip_tokenizer(folder: Path, context_length: int = 77) -> list[str]:
     return [*names, "vocab.json", "merges.txt"]
 
 
+def bert_vocab_file() -> Path:
+    """cn_clip's bundled vocab.txt (RoBERTa-wwm-ext-chinese's 21,128 BERT tokens)."""
+    import cn_clip.clip
+
+    return Path(cn_clip.clip.__file__).parent / "vocab.txt"
+
+
+def bert_vocabulary(vocab_file: Path) -> dict[str, int]:
+    """token -> id as cn_clip reads vocab.txt: line n (from 0) is id n, each line stripped
+    of surrounding whitespace (so its U+2028 line reads as ""), a repeated token keeps its
+    last id. Lines end at LF only, not at the other line breaks `str.splitlines` knows."""
+    vocab: dict[str, int] = {}
+    with open(vocab_file, encoding="utf-8", newline="") as f:
+        text = f.read()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for index, line in enumerate(lines):
+        vocab[line.strip()] = index
+    missing = [t for t in BERT_SPECIALS.values() if t not in vocab]
+    if missing:
+        raise ValueError(f"{vocab_file} lacks the BERT tokens {missing}")
+    return vocab
+
+
+def write_bert_tokenizer(
+    folder: Path, context_length: int = 52, vocab_file: Path | None = None
+) -> list[str]:
+    """Write BERT's WordPiece tokenizer (cn_clip's: lower-casing, accents stripped, CJK
+    ideographs split, punctuation split) into `folder`: tokenizer.json (what the runtime
+    reads), the vocab.txt it was built from, tokenizer_config.json and
+    special_tokens_map.json (what `transformers` reads). Returns the names written.
+
+    The file's normalizer and pre-tokenizer are the `tokenizers` library's BERT ones, close to
+    cn_clip's for other readers; our runtime replaces both with `bert_words`, which matches
+    cn_clip exactly (see mmsearch.encoders.clip), and uses only the file's WordPiece."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
+    from tokenizers.processors import TemplateProcessing
+
+    vocab_file = Path(vocab_file) if vocab_file else bert_vocab_file()
+    vocab = bert_vocabulary(vocab_file)
+    cls, sep, pad = BERT_SPECIALS["cls"], BERT_SPECIALS["sep"], BERT_SPECIALS["pad"]
+    tokenizer = Tokenizer(
+        models.WordPiece(
+            vocab=vocab,
+            unk_token=BERT_SPECIALS["unk"],
+            max_input_chars_per_word=BERT_MAX_WORD_CHARS,
+        )
+    )
+    tokenizer.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=True, lowercase=True
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = TemplateProcessing(
+        single=f"{cls} $A {sep}",
+        pair=f"{cls} $A {sep} $B:1 {sep}:1",
+        special_tokens=[(cls, vocab[cls]), (sep, vocab[sep])],
+    )
+    tokenizer.decoder = decoders.WordPiece(prefix="##")
+    tokenizer.add_special_tokens(list(BERT_SPECIALS.values()))
+    tokenizer.enable_padding(pad_id=vocab[pad], pad_token=pad, length=context_length)
+    tokenizer.enable_truncation(max_length=context_length)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(str(folder / "tokenizer.json"))
+    shutil.copyfile(vocab_file, folder / "vocab.txt")
+    special = {f"{kind}_token": token for kind, token in BERT_SPECIALS.items()}
+    _write_json(folder / "special_tokens_map.json", special)
+    _write_json(
+        folder / "tokenizer_config.json",
+        {
+            **special,
+            "tokenizer_class": "BertTokenizer",
+            "model_max_length": context_length,
+            "do_lower_case": True,
+            "strip_accents": None,
+            "tokenize_chinese_chars": True,
+        },
+    )
+    return ["tokenizer.json", "vocab.txt", "special_tokens_map.json", "tokenizer_config.json"]
+
+
+def write_tokenizer(spec: ClipSpec, folder: Path) -> list[str]:
+    """The spec's kind of tokenizer, written into `folder` (its `textual/`)."""
+    if spec.text.tokenizer == "bert-wordpiece":
+        return write_bert_tokenizer(folder, spec.text.context_length)
+    return write_clip_tokenizer(folder, spec.text.context_length)
+
+
 def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
@@ -170,21 +276,181 @@ def _write_json(path: Path, data: Any) -> None:
         f.write("\n")
 
 
+def builder(spec: ClipSpec) -> tuple[str, str]:
+    """("open_clip" | "cn_clip", architecture name) from the spec's `architecture`."""
+    arch = spec.data.get("architecture", {})
+    for kind in ("open_clip", "cn_clip"):
+        if arch.get(kind):
+            return kind, str(arch[kind])
+    raise ValueError(f"{spec.id}: the spec names no open_clip or cn_clip architecture")
+
+
+def cn_clip_config(arch: str) -> dict[str, Any]:
+    """cn_clip's model config for `arch` ("ViT-B-16"...): its vision config file and its text
+    config file (the one cn_clip pairs with it) merged, as cn_clip's `create_model` does; plus
+    `input_resolution` and `struct` (cn_clip's "vision@text" name)."""
+    import cn_clip.clip
+    from cn_clip.clip import utils
+
+    info = utils._MODEL_INFO.get(arch)
+    if info is None:
+        raise ValueError(f"cn_clip has no architecture {arch!r}")
+    vision, text = info["struct"].split("@")
+    folder = Path(cn_clip.clip.__file__).parent / "model_configs"
+    config: dict[str, Any] = json.loads((folder / f"{vision}.json").read_text(encoding="utf-8"))
+    config.update(json.loads((folder / f"{text}.json").read_text(encoding="utf-8")))
+    if isinstance(config["vision_layers"], str):  # "[3, 4, 6, 3]" for the ResNets
+        config["vision_layers"] = json.loads(config["vision_layers"])
+    return {**config, "input_resolution": info["input_resolution"], "struct": info["struct"]}
+
+
+def _create_cn_clip(arch: str, checkpoint: Path | None) -> Any:
+    import torch
+    from cn_clip.clip.model import CLIP
+
+    config = cn_clip_config(arch)
+    params = {k: v for k, v in config.items() if k not in ("input_resolution", "struct")}
+    # float32 throughout: cn_clip's own loader halves the weights for GPUs and calls
+    # `.float()` again on CPU; we never halve (the fp16 graph is made from the fp32 one).
+    model = CLIP(**params).float()
+    if checkpoint is not None:
+        data = torch.load(str(checkpoint), map_location="cpu", weights_only=False)
+        state = data.get("state_dict", data) if isinstance(data, dict) else data
+        state = {
+            (k[len("module.") :] if k.startswith("module.") else k): v
+            for k, v in state.items()
+            if "bert.pooler" not in k
+        }
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+    return model
+
+
 def create_model(spec: ClipSpec, checkpoint: Path | None = None, seed: int = 0) -> Any:
-    """The spec's open_clip architecture in eval mode with frozen weights: random (seeded)
-    without `checkpoint`, else the checkpoint's weights."""
-    import open_clip
+    """The spec's architecture (open_clip's or cn_clip's) in eval mode with frozen weights:
+    random (seeded, then `liven_random_weights`) without `checkpoint`, else the checkpoint's
+    weights."""
     import torch
 
-    arch = spec.data.get("architecture", {}).get("open_clip")
-    if not arch:
-        raise ValueError(f"{spec.id}: no open_clip architecture in the spec")
+    kind, arch = builder(spec)
     torch.manual_seed(seed)
-    model = open_clip.create_model(arch, pretrained=str(checkpoint) if checkpoint else None)
+    if kind == "cn_clip":
+        model = _create_cn_clip(arch, checkpoint)
+    else:
+        import open_clip
+
+        model = open_clip.create_model(arch, pretrained=str(checkpoint) if checkpoint else None)
     model.eval()
     for param in model.parameters():
         param.requires_grad_(False)
+    if checkpoint is None:
+        liven_random_weights(model, spec, seed)
     return model
+
+
+def liven_random_weights(model: Any, spec: ClipSpec, seed: int = 0) -> bool:
+    """Make a randomly initialised image tower tell photos apart; True when it changed any.
+
+    Freshly initialised, MobileCLIP's image tower gives every photo the same embedding
+    (cosine 1.0000 between a cat and a rocket): its layer scales start at 1e-5, so the
+    residual blocks add nothing, and its BatchNorm statistics at mean 0 / variance 1, so the
+    activations fade stage after stage. A parity test on such a model could not see a wrong
+    resize or a colour off by one level, and re-parameterising its BatchNorms would be
+    tested only for the trivial statistics. So: layer scales get random values in [0, 0.1),
+    and every BatchNorm the statistics of one batch of noise photos (as if trained on them).
+    Models with neither (ViT-B-32, Chinese-CLIP) are left exactly as initialised. Seeded by
+    its own generator: the global random state is untouched."""
+    import torch
+
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    scales = [
+        p
+        for name, p in model.named_parameters()
+        if name.endswith("gamma") and "layer_scale" in name
+    ]
+    if not norms and not scales:
+        return False
+    generator = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for param in scales:
+            param.copy_(torch.rand(param.shape, generator=generator) * 0.1)
+        if norms:
+            size = spec.image.size
+            noise = torch.rand(4, 3, size, size, generator=generator)
+            mean = torch.tensor(spec.image.mean).view(1, 3, 1, 1)
+            std = torch.tensor(spec.image.std).view(1, 3, 1, 1)
+            momenta = [m.momentum for m in norms]
+            for m in norms:
+                m.reset_running_stats()
+                m.momentum = None  # a plain average over what it sees: here one batch
+                m.train()
+            try:
+                model.visual((noise - mean) / std)
+            finally:
+                for m, momentum in zip(norms, momenta, strict=True):
+                    m.momentum = momentum
+                model.eval()
+    return True
+
+
+def inference_copy(model: Any) -> Any:
+    """`model` as it should be exported: a re-parameterised copy when it has blocks that fuse
+    for inference (MobileOne / FastViT: parallel conv branches and BatchNorms into one conv),
+    else `model` itself."""
+    if not any(hasattr(m, "reparameterize") for m in model.modules()):
+        return model
+    from timm.utils.model import reparameterize_model
+
+    fused = reparameterize_model(copy.deepcopy(model))
+    fused.eval()
+    return fused
+
+
+def check_spec(spec: ClipSpec) -> None:
+    """`check_against_open_clip` or `check_against_cn_clip`, by the spec's architecture."""
+    kind, _ = builder(spec)
+    if kind == "cn_clip":
+        check_against_cn_clip(spec)
+    else:
+        check_against_open_clip(spec)
+
+
+def check_against_cn_clip(spec: ClipSpec) -> None:
+    """Raise ValueError unless the spec's sizes, preprocessing and tokenizer are cn_clip's own
+    for its architecture (read from cn_clip's configs, its eval transform and `tokenize`)."""
+    import inspect
+
+    import cn_clip.clip
+    from torchvision import transforms
+
+    _, arch = builder(spec)
+    config = cn_clip_config(arch)
+    problems = []
+    if config["embed_dim"] != spec.dim:
+        problems.append(f"dim {spec.dim} != {config['embed_dim']}")
+    if config["input_resolution"] != spec.image.size:
+        problems.append(f"image size {spec.image.size} != {config['input_resolution']}")
+    steps = cn_clip.clip.image_transform(config["input_resolution"]).transforms
+    resize = next(t for t in steps if isinstance(t, transforms.Resize))
+    norm = next(t for t in steps if isinstance(t, transforms.Normalize))
+    size = resize.size if isinstance(resize.size, int) else tuple(resize.size)
+    resize_mode = "squash" if isinstance(size, tuple) and len(size) == 2 else "shortest"
+    for key, ours, theirs in (
+        ("resize_mode", spec.image.resize, resize_mode),
+        ("interpolation", spec.image.interpolation, resize.interpolation.value),
+        ("mean", spec.image.mean, tuple(float(x) for x in norm.mean)),
+        ("std", spec.image.std, tuple(float(x) for x in norm.std)),
+    ):
+        if ours != theirs:
+            problems.append(f"{key} {ours!r} != cn_clip's {theirs!r}")
+    context = inspect.signature(cn_clip.clip.tokenize).parameters["context_length"].default
+    if context != spec.text.context_length:
+        problems.append(f"context length {spec.text.context_length} != cn_clip's {context}")
+    if spec.text.tokenizer != "bert-wordpiece" or spec.text.pad_id != 0:
+        problems.append("cn_clip's tokenizer is bert-wordpiece, padded with 0")
+    if config["vocab_size"] != len(bert_vocabulary(bert_vocab_file())):
+        problems.append("the text config's vocab_size is not vocab.txt's")
+    if problems:
+        raise ValueError(f"{spec.id}: " + "; ".join(problems))
 
 
 def check_against_open_clip(spec: ClipSpec) -> None:
@@ -194,6 +460,8 @@ def check_against_open_clip(spec: ClipSpec) -> None:
 
     arch = spec.data["architecture"]
     config = open_clip.get_model_config(arch["open_clip"])
+    if spec.text.tokenizer != "clip-bpe":
+        raise ValueError(f"{spec.id}: open_clip models take the clip-bpe tokenizer")
     if config is None:
         raise ValueError(f"{spec.id}: open_clip has no architecture {arch['open_clip']!r}")
     problems = []
@@ -224,6 +492,10 @@ def check_against_open_clip(spec: ClipSpec) -> None:
 
 def _export_graphs(model: Any, spec: ClipSpec, out: Path, opset: int) -> None:
     import torch
+    import torch.nn.functional as F
+
+    kind, _ = builder(spec)
+    model = inference_copy(model)
 
     class ImageTower(torch.nn.Module):
         def __init__(self) -> None:
@@ -231,6 +503,8 @@ def _export_graphs(model: Any, spec: ClipSpec, out: Path, opset: int) -> None:
             self.clip = model
 
         def forward(self, image: torch.Tensor) -> torch.Tensor:
+            if kind == "cn_clip":
+                return F.normalize(self.clip.encode_image(image), dim=-1)
             return self.clip.encode_image(image, normalize=True)  # type: ignore[no-any-return]
 
     class TextTower(torch.nn.Module):
@@ -240,16 +514,18 @@ def _export_graphs(model: Any, spec: ClipSpec, out: Path, opset: int) -> None:
 
         def forward(self, text: torch.Tensor) -> torch.Tensor:
             # int32 in (Immich's input type); the embedding lookup and argmax want int64.
+            if kind == "cn_clip":
+                # cn_clip masks attention at the pad id (0) and pools at [CLS].
+                return F.normalize(self.clip.encode_text(text.long()), dim=-1)
             return self.clip.encode_text(text.long(), normalize=True)  # type: ignore[no-any-return]
 
     size = spec.image.size
+    # Example ids: begin, words, end, padding; any ids below every vocabulary size will do.
+    ids = torch.zeros(2, spec.text.context_length, dtype=torch.int32)
+    ids[:, :6] = torch.tensor([101, 2000, 2001, 2002, 2003, 102], dtype=torch.int32)
     jobs = [
         (ImageTower(), torch.randn(2, 3, size, size), spec.image),
-        (
-            TextTower(),
-            torch.randint(1, 49000, (2, spec.text.context_length), dtype=torch.int32),
-            spec.text,
-        ),
+        (TextTower(), ids, spec.text),
     ]
     # nn.MultiheadAttention's inference "fast path" is a fused kernel the ONNX exporter can't
     # translate; the plain path computes the same thing.
@@ -308,17 +584,13 @@ def export_clip(
     in the hub layout, atomically (built in a temporary folder beside `out`, then renamed;
     an existing `out` is replaced). Returns {file name: {size, sha256}} of what was written.
     """
-    import open_clip
-
     out = Path(out)
     if model is None:
         model = create_model(spec, checkpoint, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        arch = spec.data.get("architecture", {}).get("open_clip")
-        config = open_clip.get_model_config(arch) if arch else None
-        _write_json(tmp / "config.json", config or {"embed_dim": spec.dim})
+        _write_json(tmp / "config.json", model_config(spec))
         _write_json(
             tmp / "visual" / "preprocess_cfg.json",
             {
@@ -331,7 +603,7 @@ def export_clip(
                 "fill_color": 0,
             },
         )
-        write_clip_tokenizer(tmp / "textual", spec.text.context_length)
+        write_tokenizer(spec, tmp / "textual")
         _export_graphs(model, spec, tmp, opset)
         if fp16:
             for name in (spec.image.file, spec.text.file):
@@ -354,19 +626,31 @@ def export_clip(
     return manifest
 
 
+def model_config(spec: ClipSpec) -> dict[str, Any]:
+    """What config.json holds: open_clip's model config, or cn_clip's merged one."""
+    kind, arch = builder(spec)
+    if kind == "cn_clip":
+        return {"cn_clip": arch, **cn_clip_config(arch)}
+    import open_clip
+
+    return dict(open_clip.get_model_config(arch) or {"embed_dim": spec.dim})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spec", type=Path, required=True, help="models/specs/<id>.json")
     parser.add_argument("--out", type=Path, required=True, help="folder to write")
     weights = parser.add_mutually_exclusive_group(required=True)
-    weights.add_argument("--checkpoint", type=Path, help="an open_clip checkpoint you trust")
+    weights.add_argument(
+        "--checkpoint", type=Path, help="an open_clip or cn_clip checkpoint you trust"
+    )
     weights.add_argument("--random", action="store_true", help="random weights (for tests)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-fp16", action="store_true", help="skip the fp16 graphs")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     args = parser.parse_args(argv)
     spec = ClipSpec.load(args.spec)
-    check_against_open_clip(spec)
+    check_spec(spec)
     manifest = export_clip(
         spec,
         args.out,

@@ -13,6 +13,21 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ZH_CN = {
+    "Downloading the model…": "正在下载模型…",
+    "A model switch is already running.": "已有一个模型切换正在进行。",
+    "Switching to {model}": "正在切换到 {model}",
+    "Model switch cancelled; the current model stays. Choosing it again resumes where it stopped.": "已取消切换模型，继续使用当前模型。再次选择它会从中断处继续。",
+    "Now searching with {model}": "现在使用 {model} 搜索",
+    ", {n} photos could not be read (see Folders)": "，{n} 张照片无法读取（见“文件夹”）",
+    "Could not switch the model: {error}": "无法切换模型：{error}",
+    "download {size}": "下载 {size}",
+    "import only": "仅可导入",
+    "Languages: {languages}. License: {license}.": "语言：{languages}。许可：{license}。",
+    "Another model first looks at every photo again in the background; the current one answers searches until it is done.": "换用其他模型时，新模型会先在后台把每张照片重新看一遍；完成之前仍由当前模型回答搜索。",
+    "Off": "关闭",
+    "Models with a fusion head look again at this many of the best photos of a text search and re-order them. Other models ignore it.": "带融合头的模型会对文字搜索的这么多张最佳照片再看一遍并重新排序。其他模型忽略此项。",
+    "A new device, data folder or language takes effect at the next start.": "新的设备、数据文件夹或语言将在下次启动时生效。",
+    "Re-rank best results": "重排最佳结果",
     "&About mmsearch": "关于 mmsearch(&A)",
     "&Add folder…": "添加文件夹(&A)…",
     "&File": "文件(&F)",
@@ -21,7 +36,6 @@ ZH_CN = {
     "&Quit": "退出(&Q)",
     "&Settings…": "设置(&S)…",
     ", {n} could not be read (see Folders)": "，{n} 个无法读取（见“文件夹”）",
-    "A new data folder or language takes effect at the next start.": "新的数据文件夹或语言将在下次启动时生效。",
     "About mmsearch": "关于 mmsearch",
     "Add a folder of photos": "添加照片文件夹",
     "Add a folder of photos to start. mmsearch looks at every photo once, on this computer, "

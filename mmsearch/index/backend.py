@@ -1,0 +1,192 @@
+"""Search backends: one interface over the two ways a library's vectors are matched.
+
+- `HnswBackend`: the CPU path, the saved HNSW index (approximate; a filter is a predicate
+  the graph search checks).
+- `DeviceBackend`: exact matching on the GPU, every vector of the active model held there in
+  float16 (`DeviceMatcher`), a filter applied as a mask. It mirrors the HNSW index, which
+  stays the saved, authoritative copy: every change to the index reaches the matcher (see
+  `VectorIndex.subscribe`), and the index stays current for the day the GPU is gone.
+
+`make_search_backend` picks one from a `DeviceChoice`; a GPU matcher that fails to start
+(out of GPU memory, a CUDA error) falls back to HNSW with a warning, never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from mmsearch.encoders.providers import DeviceChoice
+from mmsearch.index.exact import exact_top_k
+from mmsearch.index.hnsw import VectorIndex
+from mmsearch.index.matcher import DeviceMatcher
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class SearchBackend(Protocol):
+    """What a search needs from a library's vectors."""
+
+    #: The saved HNSW index behind the backend (the one the indexer writes and saves).
+    hnsw: VectorIndex
+
+    @property
+    def exact(self) -> bool:
+        """True when every query is answered exactly (no need for an exact CPU pass)."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """What answers queries, for `mmsearch doctor` and status lines."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+
+    def remove(self, ids: np.ndarray) -> None: ...
+
+    def save(self) -> None: ...
+
+    def query(
+        self, vector: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Up to `k` (photo ids, cosine scores), best first, among `allowed_ids` if given."""
+        ...
+
+
+class _OverIndex:
+    """Writes go to the HNSW index, the saved copy on every machine (a device backend hears
+    of them through its subscription)."""
+
+    hnsw: VectorIndex
+
+    def __len__(self) -> int:
+        return len(self.hnsw)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self.hnsw.add(ids, vectors)
+
+    def remove(self, ids: np.ndarray) -> None:
+        self.hnsw.remove(ids)
+
+    def save(self) -> None:
+        self.hnsw.save()
+
+
+class HnswBackend(_OverIndex):
+    """The CPU path: the HNSW index; a filter becomes a membership test in its search."""
+
+    exact = False
+
+    def __init__(self, index: VectorIndex, note: str | None = None) -> None:
+        self.hnsw = index
+        self.note = note  # why it is not the GPU, when the GPU was wanted
+
+    @property
+    def description(self) -> str:
+        text = "HNSW on the CPU (approximate)"
+        return f"{text}: {self.note}" if self.note else text
+
+    def query(
+        self, vector: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if allowed_ids is None:
+            return self.hnsw.search(vector, k)
+        allowed = {i for i in np.asarray(allowed_ids, dtype=np.int64).tolist() if i in self.hnsw}
+        k = min(k, len(allowed))
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        try:
+            return self.hnsw.search(vector, k, allowed.__contains__)
+        except RuntimeError:
+            # hnswlib gives up when a narrow filter leaves fewer than k reachable nodes:
+            # score the allowed vectors exactly instead.
+            ids, matrix = self.hnsw.vectors(np.fromiter(allowed, dtype=np.int64))
+            return exact_top_k(ids, matrix, vector, k)
+
+
+class DeviceBackend(_OverIndex):
+    """Exact matching on a device (the GPU in the app; the CPU in tests), mirroring `index`."""
+
+    exact = True
+
+    def __init__(
+        self,
+        index: VectorIndex,
+        device: str = "cuda",
+        dtype: type[np.floating[Any]] | None = None,
+    ) -> None:
+        self.hnsw = index
+        self.device = device
+        self.matcher: DeviceMatcher | None = None
+        self._lock = threading.Lock()  # orders `added`/`removed` against the start below
+        self._pending: list[tuple[np.ndarray, np.ndarray | None]] = []
+        # Subscribe first, then build: changes made while the matrix uploads are replayed.
+        ids, vectors = index.subscribe(self)
+        try:
+            matcher = DeviceMatcher(ids, vectors, device=device, dtype=dtype, dim=index.dim)
+        except BaseException:
+            index.unsubscribe(self)
+            raise
+        with self._lock:
+            for change_ids, change_vectors in self._pending:
+                if change_vectors is not None:
+                    matcher.add(change_ids, change_vectors)
+                else:
+                    matcher.remove(change_ids)
+            self._pending = []
+            self.matcher = matcher
+
+    @property
+    def description(self) -> str:
+        where = "GPU" if self.device == "cuda" else "CPU"
+        dtype = self.matcher.dtype.name if self.matcher is not None else "?"
+        return f"exact on the {where} ({dtype}, every vector in {where} memory)"
+
+    def close(self) -> None:
+        """Stop mirroring the index and let the device memory go."""
+        self.hnsw.unsubscribe(self)
+        with self._lock:
+            self.matcher = None
+
+    # IndexListener: called by the index under its lock.
+    def added(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        with self._lock:
+            if self.matcher is None:
+                self._pending.append((ids.copy(), vectors.copy()))
+            else:
+                self.matcher.add(ids, vectors)
+
+    def removed(self, ids: np.ndarray) -> None:
+        with self._lock:
+            if self.matcher is None:
+                self._pending.append((ids.copy(), None))
+            else:
+                self.matcher.remove(ids)
+
+    def query(
+        self, vector: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        matcher = self.matcher
+        if matcher is None:  # closed: the index still answers
+            return HnswBackend(self.hnsw).query(vector, k, allowed_ids)
+        return matcher.search(vector, k, allowed_ids)
+
+
+def make_search_backend(choice: DeviceChoice, index: VectorIndex) -> SearchBackend:
+    """The backend for a device choice: exact on the GPU when `choice` is CUDA and the
+    matcher starts, else HNSW on the CPU. Never raises for a GPU failure: it logs a warning
+    and the returned HNSW backend's description says why."""
+    if choice.device != "cuda":
+        return HnswBackend(index)
+    try:
+        return DeviceBackend(index, device="cuda")
+    except Exception as e:
+        why = f"the GPU matcher failed to start ({type(e).__name__}: {e}); using HNSW on the CPU"
+        log.warning("%s", why)
+        return HnswBackend(index, note=why)

@@ -1,0 +1,229 @@
+"""The model manager: which models there are, which one is active, and switching safely.
+
+A data folder has one active model (`active-model.json`, see `Library`). Every photo's
+vector is stored per model id, and each model has its own vector index, so models never
+mix: a search encodes the query with the active model and looks only at that model's
+vectors. Switching builds the new model's vectors first (the indexer over every folder,
+with progress, cancellable and resumable: what was embedded stays) while the old model
+keeps answering; only when every photo has a vector of the new model does the active model
+change. A cancelled or failed switch leaves the old model active.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmsearch.encoders import AnySpec, ClipSpec, ModelError, is_model_dir, load_spec
+from mmsearch.encoders.clip import available_specs
+from mmsearch.index.hnsw import index_file_stem
+from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path
+from mmsearch.services.indexing import Indexer, IndexReport, ProgressCallback
+from mmsearch.services.library import Library, read_active_model, write_active_model
+
+KINDS = ("bundled", "installed", "available")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model as the manager lists it.
+
+    `status` is "bundled" (ships with the app), "installed" (in the data folder: downloaded,
+    imported or exported by `mmsearch export`) or "available" (in the catalog of CLIP
+    models, not installed yet: `downloadable` says whether the hub has it in our layout).
+    """
+
+    id: str
+    display_name: str
+    status: str
+    family: str
+    dim: int
+    languages: tuple[str, ...]
+    license: str
+    path: Path | None
+    size: int | None
+    downloadable: bool
+    active: bool
+    embedded: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.display_name,
+            "status": self.status,
+            "family": self.family,
+            "dim": self.dim,
+            "languages": list(self.languages),
+            "license": self.license,
+            "path": None if self.path is None else str(self.path),
+            "size": self.size,
+            "downloadable": self.downloadable,
+            "active": self.active,
+            "embedded": self.embedded,
+        }
+
+
+def active_model(data_dir: Path) -> str:
+    """The model id a Library of `data_dir` uses when none is asked for."""
+    return os.environ.get("MMSEARCH_MODEL") or read_active_model(data_dir) or BUNDLED_MODEL_ID
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _languages(spec: AnySpec) -> tuple[str, ...]:
+    return spec.text.languages if isinstance(spec, ClipSpec) else ("en",)
+
+
+def installed(data_dir: Path) -> dict[str, tuple[AnySpec, Path]]:
+    """Every model found on the search path (the first folder of an id wins), by id."""
+    found: dict[str, tuple[AnySpec, Path]] = {}
+    for folder in model_search_path(Path(data_dir)):
+        if not folder.is_dir():
+            continue
+        for candidate in sorted(folder.iterdir()):
+            name = candidate.name
+            if name.startswith(".") or name in found or not is_model_dir(candidate):
+                continue
+            try:
+                spec = load_spec(candidate)
+            except ModelError:
+                continue  # a broken folder is not offered (`mmsearch doctor` names it)
+            if spec.id == name:
+                found[name] = (spec, candidate)
+    return found
+
+
+def removable(data_dir: Path, path: Path) -> bool:
+    """Whether a model folder is the user's to remove (it is in the data folder)."""
+    return Path(path).parent.resolve() == (Path(data_dir) / "models").resolve()
+
+
+def list_models(data_dir: Path, library: Library | None = None) -> list[ModelEntry]:
+    """Installed models first (the active one on top), then the catalog's others."""
+    data_dir = Path(data_dir)
+    active = library.model_id if library is not None else active_model(data_dir)
+    own = library is None
+    lib = library or Library(data_dir, active)
+    try:
+        entries = []
+        for model_id, (spec, path) in installed(data_dir).items():
+            entries.append(
+                ModelEntry(
+                    id=model_id,
+                    display_name=spec.display_name,
+                    status="installed" if removable(data_dir, path) else "bundled",
+                    family=spec.family,
+                    dim=spec.dim,
+                    languages=_languages(spec),
+                    license=spec.license,
+                    path=path,
+                    size=_folder_size(path),
+                    downloadable=isinstance(spec, ClipSpec) and bool(spec.hub_repo),
+                    active=model_id == active,
+                    embedded=lib.catalog.counts(model_id)["embedded"],
+                )
+            )
+        present = {e.id for e in entries}
+        for clip in available_specs():
+            if clip.id in present:
+                continue
+            sizes = [f.size for f in clip.files if f.name in clip.runtime_files]
+            entries.append(
+                ModelEntry(
+                    id=clip.id,
+                    display_name=clip.display_name,
+                    status="available",
+                    family=clip.family,
+                    dim=clip.dim,
+                    languages=clip.text.languages,
+                    license=clip.license,
+                    path=None,
+                    size=sum(s for s in sizes if s is not None)
+                    if sizes and None not in sizes
+                    else None,
+                    downloadable=bool(clip.hub_repo),
+                    active=False,
+                    embedded=lib.catalog.counts(clip.id)["embedded"],
+                )
+            )
+    finally:
+        if own:
+            lib.close()
+    order = {"bundled": 1, "installed": 1, "available": 2}
+    return sorted(entries, key=lambda e: (not e.active, order[e.status], e.display_name))
+
+
+@dataclass
+class SwitchResult:
+    """What `use_model` did: the indexing report of the new model's vectors, and whether
+    the active model changed (False when cancelled or when photos failed to embed)."""
+
+    model_id: str
+    report: IndexReport
+    switched: bool
+
+
+def use_model(
+    data_dir: Path,
+    model_id: str,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    on_library: Callable[[Library], None] | None = None,
+) -> SwitchResult:
+    """Make `model_id` the active model once every photo has a vector of it.
+
+    Runs the indexer with the new model over every folder (photos embedded before, e.g. by
+    an earlier cancelled switch, are kept). Meanwhile the old model stays active. Returns
+    with `switched=False` if cancelled; raises ModelError if the model isn't installed or
+    can't be loaded. `on_library` receives the new model's Library before indexing (the
+    window keeps it to search with once switched).
+    """
+    data_dir = Path(data_dir)
+    lib = Library(data_dir, model_id)
+    try:
+        lib.model  # noqa: B018 - loads the spec: a missing or broken model fails here, early
+        if on_library is not None:
+            on_library(lib)
+        report = Indexer(lib, progress, cancel).run()
+    except BaseException:
+        lib.close()
+        raise
+    if on_library is None:
+        lib.close()
+    switched = not report.interrupted
+    if switched:
+        write_active_model(data_dir, model_id)
+    return SwitchResult(model_id, report, switched)
+
+
+def remove_model(data_dir: Path, model_id: str) -> int:
+    """Delete an installed model's folder, its vectors and its index files; returns how many
+    photo vectors were dropped. The active model and bundled models can't be removed."""
+    data_dir = Path(data_dir)
+    found = installed(data_dir).get(model_id)
+    if found is None:
+        raise ModelError(f"model {model_id!r} is not installed (see `mmsearch models list`).")
+    _, path = found
+    if not removable(data_dir, path):
+        raise ModelError(f"{model_id!r} ships with mmsearch ({path}) and can't be removed.")
+    if model_id == active_model(data_dir):
+        raise ModelError(
+            f"{model_id!r} is the active model: switch to another one first "
+            "(`mmsearch models use ID`)."
+        )
+    trash = Path(tempfile.mkdtemp(prefix=f".old-{model_id}-", dir=path.parent))
+    os.replace(path, trash / model_id)  # gone from the app's view at once
+    shutil.rmtree(trash, ignore_errors=True)
+    with Library(data_dir, model_id) as lib:
+        dropped = lib.catalog.delete_model_data(model_id)
+        for suffix in (".hnsw", ".json"):
+            index_file = lib.index_dir / f"{index_file_stem(model_id)}{suffix}"
+            index_file.unlink(missing_ok=True)
+    return dropped

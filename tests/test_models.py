@@ -1,0 +1,206 @@
+"""The model manager: listing, switching in the background without ever mixing two models'
+vectors, cancel and resume, removal, and CLIP folders working like any other model."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmsearch.encoders import ClipModel, Model, ModelError
+from mmsearch.paths import BUNDLED_MODEL_ID, CONSE_MODEL_ID
+from mmsearch.services import models
+from mmsearch.services.indexing import Indexer
+from mmsearch.services.library import Library, read_active_model
+from mmsearch.services.search import SearchEngine, SearchHit
+from tests.conftest import CliRunner
+from tests.test_robustness import make_photos
+
+QUERIES = ["a cat", "a cup of coffee", "a rocket", "a motorcycle"]
+
+
+def assert_hits_from(lib: Library, hits: list[SearchHit], query: str) -> None:
+    """Every hit's score is the cosine of `lib`'s model's query vector with that photo's
+    vector of the same model, and the hits are that model's exact top: nothing from
+    another model's vectors or index."""
+    query_vector = lib.model.text.encode([query])[0]
+    ids, matrix = lib.catalog.vectors(lib.model_id)
+    cosines = dict(zip(ids.tolist(), (matrix @ query_vector).tolist(), strict=True))
+    assert hits
+    for hit in hits:
+        assert hit.photo.id in cosines
+        assert hit.score == pytest.approx(cosines[hit.photo.id], abs=1e-4)
+    best = sorted(cosines.values(), reverse=True)[: len(hits)]
+    np.testing.assert_allclose([h.score for h in hits], best, atol=1e-4)
+
+
+def search(lib: Library, query: str) -> list[SearchHit]:
+    return SearchEngine(lib).search(query, 5, rerank=0)
+
+
+def test_models_list_shows_installed_and_downloadable(cli: CliRunner, home: Path) -> None:
+    listed = {m["id"]: m for m in cli("models", "list")}
+    assert listed[BUNDLED_MODEL_ID]["active"] and listed[BUNDLED_MODEL_ID]["status"] == "bundled"
+    assert listed[CONSE_MODEL_ID]["status"] == "bundled" and not listed[CONSE_MODEL_ID]["active"]
+    openai = listed["clip-vit-b-32-openai"]
+    assert openai["status"] == "available" and openai["downloadable"] and openai["dim"] == 512
+    assert "zh" in listed["chinese-clip-vit-b-16"]["languages"]
+    assert cli("models", "use", "clip-vit-b-32-openai", expect=2) is None  # not installed
+
+
+def test_switch_embeds_in_the_background_and_never_mixes(
+    home: Path, photo_folder: Path, tmp_path: Path
+) -> None:
+    make_photos(tmp_path / "noise", 70)  # more than two batches: commits happen mid-switch
+    with Library(home) as old:
+        old.catalog.add_folder(photo_folder)
+        old.catalog.add_folder(tmp_path / "noise")
+        assert Indexer(old).run().ok
+    photos = 76
+    seen_during: list[int] = []
+
+    def progress(done: int, total: int, _path: Path | None) -> None:
+        # Mid-switch, the catalog holds some of the new model's vectors; a search (as the
+        # window or another CLI would run it) still uses the old model alone.
+        if seen_during:
+            return
+        with Library(home) as now:
+            committed = now.catalog.counts(CONSE_MODEL_ID)["embedded"]
+            if committed == 0:
+                return
+            seen_during.append(committed)
+            assert now.model_id == BUNDLED_MODEL_ID
+            for query in QUERIES:
+                assert_hits_from(now, search(now, query), query)
+
+    result = models.use_model(home, CONSE_MODEL_ID, progress)
+    assert result.switched and result.report.ok
+    assert seen_during and 0 < seen_during[0] < photos
+    assert read_active_model(home) == CONSE_MODEL_ID
+    with Library(home) as new:
+        assert new.model_id == CONSE_MODEL_ID
+        assert new.catalog.counts(CONSE_MODEL_ID)["embedded"] == photos
+        assert len(new.index()) == photos
+        for query in QUERIES:
+            assert_hits_from(new, search(new, query), query)
+        assert search(new, "a cup of coffee")[0].photo.path.name == "coffee.png"
+    with Library(home) as lib:  # the old model's vectors stay: switching back is instant
+        assert lib.catalog.counts(BUNDLED_MODEL_ID)["embedded"] == photos
+
+
+def test_cancelled_switch_keeps_the_old_model_and_resumes(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    make_photos(folder, 60)
+    with Library(home) as lib:
+        lib.catalog.add_folder(folder)
+        assert Indexer(lib).run().ok
+    cancel = threading.Event()
+
+    def progress(done: int, _total: int, _path: Path | None) -> None:
+        if done >= 10:
+            cancel.set()
+
+    first = models.use_model(home, CONSE_MODEL_ID, progress, cancel)
+    assert not first.switched and first.report.interrupted
+    assert read_active_model(home) is None
+    with Library(home) as lib:
+        assert lib.model_id == BUNDLED_MODEL_ID
+        partial = lib.catalog.counts(CONSE_MODEL_ID)["embedded"]
+        assert 0 < partial < 60
+        assert_hits_from(lib, search(lib, "noise"), "noise")
+    second = models.use_model(home, CONSE_MODEL_ID)
+    assert second.switched and second.report.indexed == 60 - partial
+    with Library(home) as lib:
+        assert lib.model_id == CONSE_MODEL_ID and len(lib.index()) == 60
+
+
+def test_use_and_remove_through_the_cli(
+    cli: CliRunner,
+    home: Path,
+    photo_folder: Path,
+    bundled_model_dir: Path,
+    conse_model_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shipped = tmp_path / "shipped"  # the app's own models: the default one only
+    shipped.mkdir()
+    (shipped / BUNDLED_MODEL_ID).symlink_to(bundled_model_dir)
+    monkeypatch.setenv("MMSEARCH_MODELS", str(shipped))
+    cli("index", str(photo_folder))
+    # A model in the data folder (as download, import or `mmsearch export` put it there).
+    shutil.copytree(conse_model_dir, home / "models" / CONSE_MODEL_ID)
+    listed = {m["id"]: m for m in cli("models", "list")}
+    assert listed[CONSE_MODEL_ID]["status"] == "installed"
+    switched = cli("models", "use", CONSE_MODEL_ID)
+    assert switched["switched"] and switched["model"] == CONSE_MODEL_ID
+    assert cli("status")["model"] == CONSE_MODEL_ID
+    assert cli("search", "a cup of coffee", "--top", "1")[0]["path"].endswith("coffee.png")
+    assert cli("models", "remove", CONSE_MODEL_ID, expect=2) is None  # active
+    assert cli("models", "remove", BUNDLED_MODEL_ID, expect=2) is None  # ships with the app
+    cli("models", "use", BUNDLED_MODEL_ID)
+    removed = cli("models", "remove", CONSE_MODEL_ID)
+    assert removed["vectors_dropped"] == 6
+    assert not (home / "models" / CONSE_MODEL_ID).exists()
+    listed = {m["id"]: m for m in cli("models", "list")}
+    # (the checkout's build/models, always on the search path, has its own copy)
+    assert CONSE_MODEL_ID not in listed or listed[CONSE_MODEL_ID]["status"] == "bundled"
+    with Library(home) as lib:
+        assert lib.catalog.counts(CONSE_MODEL_ID)["embedded"] == 0
+        assert not list(lib.index_dir.glob(f"{CONSE_MODEL_ID}.*"))
+        assert lib.catalog.counts(BUNDLED_MODEL_ID)["embedded"] == 6
+
+
+def test_a_missing_model_is_explained(home: Path) -> None:
+    with Library(home, "no-such-model") as lib, pytest.raises(ModelError) as err:
+        lib.model  # noqa: B018
+    assert "mmsearch models list" in str(err.value)
+    with pytest.raises(ModelError, match="not installed"):
+        models.remove_model(home, "no-such-model")
+
+
+# -- a CLIP folder (hub layout) is a model like the others ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def clip_export() -> Path:
+    pytest.importorskip("open_clip")
+    from tests.clip_support import exported_model
+
+    return exported_model("clip-vit-b-32-openai")[1]
+
+
+@pytest.mark.slow
+def test_clip_model_imports_indexes_searches_and_evaluates(
+    cli: CliRunner, home: Path, photo_folder: Path, clip_export: Path, tmp_path: Path
+) -> None:
+    cli("index", str(photo_folder))
+    installed = cli("models", "import", str(clip_export), "--id", "clip-vit-b-32-openai")
+    assert installed["installed"] == "clip-vit-b-32-openai"
+    switched = cli("models", "use", "clip-vit-b-32-openai")
+    assert switched["switched"] and switched["added"] + switched["updated"] >= 0
+    with Library(home) as lib:
+        assert isinstance(lib.model, ClipModel) and lib.model.spec.dim == 512
+        assert lib.catalog.counts("clip-vit-b-32-openai")["embedded"] == 6
+        assert_hits_from(lib, search(lib, "a cat"), "a cat")
+        assert lib.model.fusion is None
+    # random weights: the ranking means nothing, but every path runs with a CLIP model
+    assert len(cli("search", "a cat", "--top", "3")) == 3
+    assert len(cli("similar", str(photo_folder / "cat.png"), "--top", "2")) == 2
+    assert len(cli("rank", str(photo_folder / "cat.png"), "a cat", "a rocket")) == 2
+    captions = tmp_path / "captions.jsonl"
+    captions.write_text(
+        "".join(
+            f'{{"image": "{name}", "caption": "{text}"}}\n'
+            for name, text in [("cat.png", "a cat"), ("coffee.png", "coffee"), ("rocket.jpg", "x")]
+        )
+    )
+    result = cli("eval", "--captions", str(captions), "--images-root", str(photo_folder))
+    assert result["images"] == 3 and set(result["t2i"]) == {"R@1", "R@5", "R@10"}
+    with Library(home) as lib:
+        assert isinstance(lib.model, ClipModel)
+    with Library(home, BUNDLED_MODEL_ID) as lib:
+        assert isinstance(lib.model, Model)
