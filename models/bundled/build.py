@@ -45,7 +45,7 @@ def build_one(model_id: str, out: Path, force: bool = False, log: Any = print) -
             bundled_weights(),
             out,
             BUNDLED_MODEL_ID,
-            "EfficientNet-Lite2 + MiniLM-L6, trained matching model (offline)",
+            "EfficientNet-Lite0 + MiniLM-L6, trained matching model (offline)",
             force=force,
             log=log,
         )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -357,6 +358,18 @@ def is_up_to_date(folder: Path, weights: Path) -> bool:
     return dict(spec.recipe) == recipe(trained, weights) and current == sources(trained.config)
 
 
+def _rename(folder: Path, display_name: str) -> None:
+    """Give an up-to-date export a new display name (its files stay as they are)."""
+    path = folder / SPEC_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("display_name") == display_name:
+        return
+    data["display_name"] = display_name
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def export(
     weights: Path,
     out: Path,
@@ -372,6 +385,8 @@ def export(
     out = Path(out)
     final = out / model_id
     if not force and is_up_to_date(final, weights):
+        if display_name:
+            _rename(final, display_name)
         log(f"{final} is up to date ({weights.name}); --force rebuilds it")
         return final
     start = time.monotonic()
@@ -393,7 +408,7 @@ def export(
         diffs = check_parity(graphs, work)
         step("max abs differences: " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()))
         name = display_name or (
-            f"{config.backbone.replace('efficientnet-', 'EfficientNet-').title()} + MiniLM-L6 "
+            f"{config.backbone.replace('efficientnet-lite', 'EfficientNet-Lite')} + MiniLM-L6 "
             "(trained matching model, offline)"
         )
         spec = make_spec(work, model_id, name, trained, weights, graphs.image_size)
