@@ -190,7 +190,8 @@ def cmd_folders(lib: Library, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_hits(hits: list[SearchHit], args: argparse.Namespace) -> int:
+def _print_hits(hits: list[SearchHit], args: argparse.Namespace, lib: Library) -> int:
+    _warn_if_stale(lib)
     if args.json:
         _emit_json([{"path": _path_text(h.path), "score": round(h.score, 6)} for h in hits])
     elif not hits:
@@ -209,7 +210,7 @@ def cmd_search(lib: Library, args: argparse.Namespace) -> int:
     hits = SearchEngine(lib).search(
         args.query, args.top, folder, args.after, args.before, rerank=args.rerank
     )
-    return _print_hits(hits, args)
+    return _print_hits(hits, args, lib)
 
 
 def cmd_similar(lib: Library, args: argparse.Namespace) -> int:
@@ -218,7 +219,7 @@ def cmd_similar(lib: Library, args: argparse.Namespace) -> int:
     photo = Path(args.photo).expanduser()
     if not photo.is_file():
         raise UserError(f"{args.photo} is not a file")
-    return _print_hits(SearchEngine(lib).similar(photo.resolve(), args.top), args)
+    return _print_hits(SearchEngine(lib).similar(photo.resolve(), args.top), args, lib)
 
 
 def cmd_rank(lib: Library, args: argparse.Namespace) -> int:
@@ -269,6 +270,7 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
             "vectors": len(index),
             "agrees_with_catalog": len(index) == counts["embedded"],
             "rebuilt_now": lib.index_rebuilt,
+            "stale_vectors_dropped": lib.stale_vectors_dropped,
             "file": str(index.index_path),
         }
     except ModelError as e:
@@ -286,6 +288,8 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
         health = "healthy" if idx["agrees_with_catalog"] else "DISAGREES with the catalog"
         note = " (rebuilt from the catalog just now)" if idx["rebuilt_now"] else ""
         _say(f"index:       {idx['vectors']} vectors, {health}{note}")
+        if idx["stale_vectors_dropped"]:
+            _say(f"             {_STALE.format(n=idx['stale_vectors_dropped'])}")
     _say(f"photos:      {counts['photos']} ({counts['embedded']} embedded with this model)")
     _say("folders:")
     for f in status["folders"]:
@@ -297,6 +301,18 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
         for f in status["failed"]:
             _say(f"  {f['path']}: {f['reason']}")
     return EXIT_OK
+
+
+_STALE = (
+    "the model changed since {n} photos were embedded: their old vectors were dropped; "
+    "run `mmsearch index` to embed them again"
+)
+
+
+def _warn_if_stale(lib: Library, _warned: set[int] = set()) -> None:  # noqa: B006 - once
+    if lib.stale_vectors_dropped and id(lib) not in _warned:
+        _warned.add(id(lib))
+        print(f"mmsearch: {_STALE.format(n=lib.stale_vectors_dropped)}", file=sys.stderr)
 
 
 def cmd_eval(lib: Library, args: argparse.Namespace) -> int:
@@ -541,7 +557,7 @@ def cmd_prompt(lib: Library, args: argparse.Namespace) -> int:
         if not query.strip():
             return EXIT_OK
         try:
-            _print_hits(engine.search(query, args.top), args)
+            _print_hits(engine.search(query, args.top), args, lib)
         except QueryError as e:
             _say(f"  {e}")
 

@@ -3,6 +3,7 @@ vectors, cancel and resume, removal, and CLIP folders working like any other mod
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from pathlib import Path
@@ -10,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mmsearch.cli import main
 from mmsearch.encoders import ClipModel, Model, ModelError
 from mmsearch.paths import BUNDLED_MODEL_ID, CONSE_MODEL_ID
 from mmsearch.services import models
 from mmsearch.services.indexing import Indexer
-from mmsearch.services.library import Library, read_active_model
+from mmsearch.services.library import MODEL_VERSIONS_FILE, Library, read_active_model
 from mmsearch.services.search import SearchEngine, SearchHit
 from tests.conftest import CliRunner
 from tests.test_robustness import make_photos
@@ -204,3 +206,23 @@ def test_clip_model_imports_indexes_searches_and_evaluates(
         assert isinstance(lib.model, ClipModel)
     with Library(home, BUNDLED_MODEL_ID) as lib:
         assert isinstance(lib.model, Model)
+
+
+def test_vectors_of_an_older_version_of_a_model_are_never_searched(
+    cli: CliRunner, home: Path, photo_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Same id, new weights (an update): the stored vectors are in another space. They are
+    dropped before any search; `status` says so; indexing embeds the photos again."""
+    cli("index", str(photo_folder))
+    versions = json.loads((home / MODEL_VERSIONS_FILE).read_text())
+    with Library(home) as lib:
+        assert versions == {BUNDLED_MODEL_ID: lib.model.spec.version}
+    (home / MODEL_VERSIONS_FILE).write_text(json.dumps({BUNDLED_MODEL_ID: "1-oldweights"}))
+    assert main(["search", "a cat"]) == 0
+    assert "the model changed since 6 photos were embedded" in capsys.readouterr().err
+    status = cli("status")
+    assert status["embedded"] == 0 and status["index"]["vectors"] == 0
+    assert cli("search", "a cat") == []
+    assert cli("index")["failed"] == []
+    assert cli("status")["embedded"] == 6
+    assert cli("search", "a cat", "--top", "1")[0]["path"].endswith(("cat.png", "cat2.jpg"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -14,6 +15,7 @@ from mmsearch.encoders import AnyModel, find_model_dir, load_any_model
 from mmsearch.encoders.providers import DeviceChoice, device_for
 from mmsearch.index import VectorIndex
 from mmsearch.index.backend import DeviceBackend, SearchBackend, make_search_backend
+from mmsearch.index.hnsw import index_file_stem
 from mmsearch.paths import BUNDLED_MODEL_ID, data_dir, model_search_path
 
 ACTIVE_MODEL_FILE = "active-model.json"
@@ -21,12 +23,35 @@ ACTIVE_MODEL_FILE = "active-model.json"
 by `mmsearch models use` and the window's Settings once the model's embeddings are built."""
 
 
-def read_active_model(data: Path) -> str | None:
-    """The data folder's active model id, None when none was chosen (or the file is bad)."""
+MODEL_VERSIONS_FILE = "model-versions.json"
+"""`<data dir>/model-versions.json`: {model id: the model version its stored vectors come
+from}. A model whose version changed (new weights under the same id, e.g. after an update)
+has its old vectors dropped before anything searches them."""
+
+log = logging.getLogger(__name__)
+
+
+def _write_json(path: Path, value: object) -> None:
+    """Write JSON atomically: a crash leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(value, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> object:
     try:
-        value = json.loads((Path(data) / ACTIVE_MODEL_FILE).read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def read_active_model(data: Path) -> str | None:
+    """The data folder's active model id, None when none was chosen (or the file is bad)."""
+    value = _read_json(Path(data) / ACTIVE_MODEL_FILE)
     model = value.get("model") if isinstance(value, dict) else None
     return model if isinstance(model, str) and model else None
 
@@ -34,14 +59,14 @@ def read_active_model(data: Path) -> str | None:
 def write_active_model(data: Path, model_id: str) -> None:
     """Make `model_id` the data folder's active model (atomically: a crash leaves the old
     choice or the new one, never a broken file)."""
-    folder = Path(data)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".active-model-", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump({"model": model_id}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, folder / ACTIVE_MODEL_FILE)
+    _write_json(Path(data) / ACTIVE_MODEL_FILE, {"model": model_id})
+
+
+def read_model_versions(data: Path) -> dict[str, str]:
+    value = _read_json(Path(data) / MODEL_VERSIONS_FILE)
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}
 
 
 class Library:
@@ -66,6 +91,8 @@ class Library:
         self._index_lock = threading.Lock()
         self._index: VectorIndex | None = None
         self.index_rebuilt = False
+        self.stale_vectors_dropped = 0
+        """Vectors of an older version of the model, dropped when the index was opened."""
         self._backend_lock = threading.Lock()
         self._backend: SearchBackend | None = None
 
@@ -92,6 +119,7 @@ class Library:
         """The vector index of the active model, rebuilt from the catalog if it disagrees."""
         with self._index_lock:
             if self._index is None:
+                self._drop_stale_vectors()
                 self._index, self.index_rebuilt = VectorIndex.open(
                     self.index_dir,
                     self.model_id,
@@ -100,6 +128,36 @@ class Library:
                     lambda: self.catalog.vectors(self.model_id),
                 )
             return self._index
+
+    def forget_vectors(self) -> int:
+        """Delete this model's vectors, regions and index files (not its model folder);
+        returns how many photo vectors there were. Photos and other models' data stay."""
+        dropped = self.catalog.delete_model_data(self.model_id)
+        for suffix in (".hnsw", ".json"):
+            (self.index_dir / f"{index_file_stem(self.model_id)}{suffix}").unlink(missing_ok=True)
+        return dropped
+
+    def _drop_stale_vectors(self) -> None:
+        """If the stored vectors come from another version of this model (new weights under
+        the same id), drop them: they live in another space, and mixing them with the new
+        model's query vectors would return nonsense. Indexing embeds the photos again."""
+        current = self.model.spec.version
+        versions = read_model_versions(self.data_dir)
+        recorded = versions.get(self.model_id)
+        if recorded == current:
+            return
+        if recorded is not None:
+            self.stale_vectors_dropped = self.forget_vectors()
+            log.warning(
+                "model %s changed (version %s -> %s): its %d stored vectors were dropped; "
+                "indexing embeds the photos again",
+                self.model_id,
+                recorded,
+                current,
+                self.stale_vectors_dropped,
+            )
+        versions[self.model_id] = current
+        _write_json(self.data_dir / MODEL_VERSIONS_FILE, versions)
 
     def backend(self) -> SearchBackend:
         """What answers queries: exact matching on the GPU when one works, else the HNSW

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from mmsearch.encoders import AnySpec, ClipSpec, ModelError, is_model_dir, load_spec
 from mmsearch.encoders.clip import available_specs
-from mmsearch.index.hnsw import index_file_stem
 from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path
 from mmsearch.services.indexing import Indexer, IndexReport, ProgressCallback
 from mmsearch.services.library import Library, read_active_model, write_active_model
@@ -222,8 +221,4 @@ def remove_model(data_dir: Path, model_id: str) -> int:
     os.replace(path, trash / model_id)  # gone from the app's view at once
     shutil.rmtree(trash, ignore_errors=True)
     with Library(data_dir, model_id) as lib:
-        dropped = lib.catalog.delete_model_data(model_id)
-        for suffix in (".hnsw", ".json"):
-            index_file = lib.index_dir / f"{index_file_stem(model_id)}{suffix}"
-            index_file.unlink(missing_ok=True)
-    return dropped
+        return lib.forget_vectors()
