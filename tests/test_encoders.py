@@ -328,3 +328,35 @@ def test_squash_resamples_the_whole_photo(bundled_model_dir: Path) -> None:
     want_pixels = (np.asarray(want, np.float32) / 255 - model.spec.mean) / model.spec.std
     got = model.image.preprocess(photo).transpose(1, 2, 0)
     assert np.abs(got - want_pixels).mean() < 2e-3  # the reducing gap's cheap first shrink
+
+
+def test_fp16_twins_of_our_model_embed_like_the_fp32_graphs(
+    model: Model, bundled_model_dir: Path, tmp_path: Path
+) -> None:
+    """What a GPU runs (made once, cached by id and version), checked on the CPU."""
+    from mmsearch.encoders import load_any_model
+    from mmsearch.encoders.half import fp16_twins, graph_names
+    from tests.conftest import SAMPLE_PHOTOS, skimage_photo
+
+    cache = tmp_path / "fp16"
+    half = load_any_model(bundled_model_dir, fp16=True, fp16_cache=cache)
+    assert isinstance(half, Model) and half.fusion is not None and model.fusion is not None
+    twins = fp16_twins(bundled_model_dir, model.spec, cache)  # already made: returned as is
+    assert twins.parent == cache and twins.name.endswith(model.spec.version)
+    for name in graph_names(model.spec):
+        assert (twins / name).stat().st_size < 0.6 * (bundled_model_dir / name).stat().st_size
+    photos = []
+    for source in SAMPLE_PHOTOS.values():
+        with Image.open(skimage_photo(source)) as im:
+            photos.append(im.convert("RGB"))
+    pixels = np.stack([model.image.preprocess(p) for p in photos])
+    full, full_regions = model.image.encode_with_regions(pixels)
+    got, regions = half.image.encode_with_regions(pixels)
+    assert (full * got).sum(axis=1).min() > 0.999
+    assert full_regions is not None and regions is not None
+    texts = ["a cat on a sofa", "two kids on a beach at sunset", "a rocket", "café crème"]
+    assert (model.text.encode(texts) * half.text.encode(texts)).sum(axis=1).min() > 0.999
+    _, tokens, mask = model.text.encode_with_tokens(texts[:1])
+    want = model.fusion.text_against_photos(tokens[0], mask[0], full_regions)
+    logits = half.fusion.text_against_photos(tokens[0], mask[0], regions)
+    np.testing.assert_allclose(logits, want, atol=0.05 * float(np.abs(want).max()) + 0.05)

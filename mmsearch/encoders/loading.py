@@ -9,12 +9,16 @@ model has a fusion head; `fusion_parts` hands out the pieces the fused paths nee
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from mmsearch.encoders.clip import MODEL_FILE, ClipModel, ClipSpec, graph_file, load_clip_model
+from mmsearch.encoders.half import fp16_twins
 from mmsearch.encoders.onnx import FusionHead, Model, TextEncoder, load_model
 from mmsearch.encoders.spec import SPEC_FILE, ModelError, ModelSpec
+
+log = logging.getLogger(__name__)
 
 AnyModel = Model | ClipModel
 AnySpec = ModelSpec | ClipSpec
@@ -66,12 +70,21 @@ def load_any_model(
     verify: bool = False,
     providers: Sequence[str] | None = None,
     fp16: bool = False,
+    fp16_cache: Path | None = None,
 ) -> AnyModel:
-    """Open the model in `model_dir` (sessions start on first use). `fp16=True` runs the
-    fp16 graphs where the folder has them (meant for the GPU); otherwise fp32."""
+    """Open the model in `model_dir` (sessions start on first use). `fp16=True` (meant for
+    the GPU) runs fp16 graphs: a CLIP folder's own, or for our models twins made once in
+    `fp16_cache` (if that fails, fp32 with a warning); otherwise fp32."""
     model_dir = Path(model_dir)
     if (model_dir / SPEC_FILE).is_file():
-        return load_model(model_dir, threads, verify=verify, providers=providers)
+        graphs = None
+        if fp16 and fp16_cache is not None:
+            own = ModelSpec.load(model_dir)
+            try:
+                graphs = fp16_twins(model_dir, own, fp16_cache)
+            except Exception as e:  # a converter problem must not cost the user the model
+                log.warning("no fp16 graphs for %s (%s): running fp32", own.id, e)
+        return load_model(model_dir, threads, verify=verify, providers=providers, graphs=graphs)
     spec = ClipSpec.load(model_dir / MODEL_FILE)
     precision = "fp16" if fp16 and has_fp16(model_dir, spec) else "fp32"
     return load_clip_model(

@@ -33,6 +33,20 @@ _TEXT_BATCH = 64
 Float32Array = npt.NDArray[np.float32]
 
 
+def graph_session(
+    model_dir: Path,
+    graphs: Path | None,
+    name: str,
+    threads: int | None,
+    providers: Sequence[str] | None,
+) -> LazySession:
+    """The session of the graph `name`: from `graphs` (a folder of its fp16 twins, see
+    `mmsearch.encoders.half`) when given, else from the model folder."""
+    if graphs is None:
+        return LazySession(Path(model_dir) / name, threads, providers)
+    return LazySession(Path(graphs) / name, threads, providers, basic_optimizations=True)
+
+
 class ImageEncoder:
     """Photos to unit vectors: preprocessing owned by the spec, then the image graph."""
 
@@ -42,9 +56,10 @@ class ImageEncoder:
         model_dir: Path,
         threads: int | None = None,
         providers: Sequence[str] | None = None,
+        graphs: Path | None = None,
     ) -> None:
         self.spec = spec
-        self._session = LazySession(Path(model_dir) / spec.image_file, threads, providers)
+        self._session = graph_session(model_dir, graphs, spec.image_file, threads, providers)
         self._checked = False
         self._resample = _RESAMPLE[spec.interpolation]
         # (x / 255 - mean) / std  ==  x * scale - offset, one fused pass over the pixels
@@ -140,10 +155,11 @@ class TextEncoder:
         model_dir: Path,
         threads: int | None = None,
         providers: Sequence[str] | None = None,
+        graphs: Path | None = None,
     ) -> None:
         self.spec = spec
         self._model_dir = Path(model_dir)
-        self._session = LazySession(self._model_dir / spec.text_file, threads, providers)
+        self._session = graph_session(model_dir, graphs, spec.text_file, threads, providers)
         self._checked = False
         self._tokenizer: Tokenizer | None = None
         self._lock = threading.Lock()
@@ -234,12 +250,13 @@ class FusionHead:
         model_dir: Path,
         threads: int | None = None,
         providers: Sequence[str] | None = None,
+        graphs: Path | None = None,
     ) -> None:
         if spec.fusion is None:
             raise ModelError(f"model {spec.id!r} has no fusion head")
         self.spec = spec
         self.fusion = spec.fusion
-        self._session = LazySession(Path(model_dir) / spec.fusion.file, threads, providers)
+        self._session = graph_session(model_dir, graphs, spec.fusion.file, threads, providers)
         self._checked = False
 
     def score(
@@ -309,12 +326,14 @@ def load_model(
     *,
     verify: bool = False,
     providers: Sequence[str] | None = None,
+    graphs: Path | None = None,
 ) -> Model:
     """Load the model in `model_dir` (its spec.json and files); sessions start on first use.
 
     `threads` caps ONNX Runtime's intra-op threads (None: one per core). `verify=True` also
     checks every file's SHA-256 (reads them all; do it after an install or a download).
-    `providers` are ONNX Runtime execution providers, CPU by default.
+    `providers` are ONNX Runtime execution providers, CPU by default. `graphs` is a folder
+    of fp16 twins of the graphs to run instead (`mmsearch.encoders.half.fp16_twins`).
     Raises ModelError with a message naming the file at fault.
     """
     model_dir = Path(model_dir)
@@ -323,7 +342,7 @@ def load_model(
         spec.verify_files(model_dir)
     return Model(
         spec=spec,
-        image=ImageEncoder(spec, model_dir, threads, providers),
-        text=TextEncoder(spec, model_dir, threads, providers),
-        fusion=FusionHead(spec, model_dir, threads, providers) if spec.fusion else None,
+        image=ImageEncoder(spec, model_dir, threads, providers, graphs),
+        text=TextEncoder(spec, model_dir, threads, providers, graphs),
+        fusion=FusionHead(spec, model_dir, threads, providers, graphs) if spec.fusion else None,
     )

@@ -109,7 +109,12 @@ class Library:
     def model(self) -> AnyModel:
         """The model, its graphs on the chosen device (fp16 twins on a GPU, if it has them)."""
         choice = self.device
-        return load_any_model(self.model_dir, providers=choice.providers, fp16=choice.use_fp16)
+        return load_any_model(
+            self.model_dir,
+            providers=choice.providers,
+            fp16=choice.use_fp16,
+            fp16_cache=self.data_dir / "cache" / "fp16",
+        )
 
     @property
     def index_dir(self) -> Path:
