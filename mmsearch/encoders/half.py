@@ -22,6 +22,19 @@ def graph_names(spec: ModelSpec) -> list[str]:
     return [spec.image_file, spec.text_file] + ([spec.fusion.file] if spec.fusion else [])
 
 
+def write_fp16(src: Path, dst: Path) -> None:
+    """The graph at `src` with float16 weights and arithmetic, written to `dst`; its inputs
+    and outputs stay float32 (callers feed and read float32 whatever the weights are)."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    half = convert_float_to_float16(
+        onnx.load(str(src)), keep_io_types=True, disable_shape_infer=True
+    )
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(half, str(dst))
+
+
 def fp16_twins(model_dir: Path, spec: ModelSpec, cache: Path) -> Path:
     """The folder of fp16 twins of the model's graphs under `cache`, made if missing
     (atomically: a half-written folder is never used)."""
@@ -29,17 +42,11 @@ def fp16_twins(model_dir: Path, spec: ModelSpec, cache: Path) -> Path:
     names = graph_names(spec)
     if all((target / name).is_file() for name in names):
         return target
-    import onnx
-    from onnxruntime.transformers.float16 import convert_float_to_float16
-
     Path(cache).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{spec.id}-", dir=cache))
     try:
         for name in names:
-            graph = onnx.load(str(Path(model_dir) / name))
-            half = convert_float_to_float16(graph, keep_io_types=True, disable_shape_infer=True)
-            (work / name).parent.mkdir(parents=True, exist_ok=True)
-            onnx.save(half, str(work / name))
+            write_fp16(Path(model_dir) / name, work / name)
         if target.exists():
             shutil.rmtree(target)
         os.replace(work, target)

@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from mmsearch.encoders.clip import ClipSpec, graph_file
+from mmsearch.encoders.half import write_fp16
 from mmsearch.encoders.spec import sha256_file
 
 BEGIN_TOKEN = "<|startoftext|>"
@@ -559,17 +560,6 @@ def _export_one(module: Any, example: Any, side: Any, path: Path, opset: int) ->
         )
 
 
-def _write_fp16(src: Path, dst: Path) -> None:
-    import onnx
-    from onnxruntime.transformers.float16 import convert_float_to_float16
-
-    model = onnx.load(str(src))
-    # keep_io_types: callers feed and read float32 whatever the weights are.
-    half = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(half, str(dst))
-
-
 def export_clip(
     spec: ClipSpec,
     out: Path,
@@ -607,7 +597,7 @@ def export_clip(
         _export_graphs(model, spec, tmp, opset)
         if fp16:
             for name in (spec.image.file, spec.text.file):
-                _write_fp16(tmp / name, tmp / graph_file(name, "fp16"))
+                write_fp16(tmp / name, tmp / graph_file(name, "fp16"))
         manifest = {
             path.relative_to(tmp).as_posix(): {
                 "size": path.stat().st_size,
