@@ -133,13 +133,21 @@ def _report_dict(report: IndexReport) -> dict[str, Any]:
     }
 
 
-def _print_report(report: IndexReport, resume: str = "mmsearch index") -> None:
+def _print_report(
+    report: IndexReport, resume: str = "mmsearch index", model: str | None = None
+) -> None:
     rate = report.indexed / report.seconds if report.seconds else 0.0
-    _say(
-        f"indexed {report.added} new, {report.updated} changed, {report.moved} moved, "
-        f"{report.copied} copies; {report.unchanged} unchanged, {report.removed} removed "
-        f"({report.seconds:.1f} s, {rate:.1f} photos/s)"
-    )
+    if model is None:
+        _say(
+            f"indexed {report.added} new, {report.updated} changed, {report.moved} moved, "
+            f"{report.copied} copies; {report.unchanged} unchanged, {report.removed} removed "
+            f"({report.seconds:.1f} s, {rate:.1f} photos/s)"
+        )
+    else:  # a model switch: every photo without a vector of `model` was embedded
+        _say(
+            f"embedded {report.indexed} photos with {model}, {report.unchanged} had vectors "
+            f"of it already ({report.seconds:.1f} s, {rate:.1f} photos/s)"
+        )
     for path in report.missing_folders:
         _say(f"folder not found, its photos are kept until it is back: {_path_text(path)}")
     if report.failed:
@@ -374,16 +382,15 @@ def cmd_models(args: argparse.Namespace) -> int:
             _emit_json([e.to_dict() for e in entries])
             return EXIT_OK
         for e in entries:
-            mark = "*" if e.active else " "
-            where = {"available": "download" if e.downloadable else "import only"}.get(
+            where = {"available": "to download" if e.downloadable else "import only"}.get(
                 e.status, e.status
             )
-            langs = ",".join(e.languages)
+            _say(f"{'*' if e.active else ' '} {e.id}  {e.display_name}")
             _say(
-                f"{mark} {e.id:34s} {e.display_name:42s} {where:11s} {_human_size(e.size):>12s}"
-                f"  {e.embedded:6d} photos embedded  [{langs}] {e.license}"
+                f"      {where}, {_human_size(e.size)}, {e.embedded} photos embedded, "
+                f"languages {', '.join(e.languages)}; license {e.license}"
             )
-        _say("(* = active; `mmsearch models use ID` switches, `download ID` fetches)")
+        _say("(* active; `mmsearch models use ID` switches to one, `download ID` fetches one)")
         return EXIT_OK
     if action == "import":
         from mmsearch.model_import import import_model
@@ -463,7 +470,7 @@ def _use(model_id: str, data: Path, args: argparse.Namespace) -> int:
     if args.json:
         _emit_json({"model": model_id, "switched": result.switched, **_report_dict(result.report)})
     else:
-        _print_report(result.report, f"mmsearch models use {model_id}")
+        _print_report(result.report, f"mmsearch models use {model_id}", model_id)
         if result.switched:
             _say(f"{model_id} is now the active model")
         else:
@@ -744,3 +751,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mmsearch: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`mmsearch models list | head`): not an error of ours. Point
+        # stdout at /dev/null so Python's flush at exit doesn't complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

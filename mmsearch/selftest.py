@@ -381,8 +381,21 @@ def run(model_ids: Sequence[str] = (), gui: bool = True, reference_file: Path | 
             assert specs, "no CLIP model specs in this copy: the model manager offers nothing"
             return f"{len(specs)} downloadable models ({', '.join(s.id for s in specs)})"
 
+        def download_path() -> str:
+            from huggingface_hub import hf_hub_url
+
+            from mmsearch.encoders.clip import get_spec
+            from mmsearch.hub import download_model
+
+            assert callable(download_model)
+
+            spec = get_spec("clip-vit-b-32-openai")
+            assert spec.hub_repo, "the catalog names no hub repository"
+            return f"huggingface_hub ready ({hf_hub_url(spec.hub_repo, spec.runtime_files[0])})"
+
         results.check("default model present", default_model)
         results.check("model catalog", model_catalog)
+        results.check("model downloads", download_path)
         if model_ids and not chosen:
             results.check("models chosen", lambda: f"none of {model_ids} in this copy")
         windows: list[tuple[Path, str]] = []

@@ -189,6 +189,16 @@ def forbidden_in(names: Iterable[str]) -> list[str]:
     )
 
 
+def _code_in(models: Path) -> bool:
+    """Whether the bundle's `models/` holds more than the model catalog (specs/*.json): the
+    training and export code lives in the same folder of the checkout."""
+    return any(
+        f.suffix != ".json" or f.parent != models / "specs"
+        for f in models.rglob("*")
+        if f.is_file()
+    )
+
+
 def check(folder: Path = APP) -> None:
     """No torch and no training code, as files or as modules; the executables are there."""
     exe = ".exe" if sys.platform == "win32" else ""
@@ -200,7 +210,7 @@ def check(folder: Path = APP) -> None:
         for p in folder.rglob("*")
         if p.name in FORBIDDEN_MODULES[:-1]
         or p.name.startswith(FORBIDDEN_FILES)
-        or (p.is_dir() and p.name == "models" and p.parent.name == "_internal")
+        or (p.is_dir() and p.name == "models" and p.parent.name == "_internal" and _code_in(p))
     ]
     modules = archive_modules(folder / f"mmsearch{exe}")
     bad_modules = forbidden_in(modules)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -95,7 +96,11 @@ def test_bundle_holds_no_torch(app: Path) -> None:
     parts = {part for name in names for part in Path(name).parts}
     assert not parts & {"torch", "torchvision", "torchaudio", "transformers"}, parts
     assert not [n for n in names if Path(n).name.startswith(("libtorch", "libc10"))]
-    assert "_internal/models" not in names  # the training code's package
+    # `models/` of the checkout is the training code; only its catalog of specs may travel
+    shipped = [n for n in names if n.startswith("_internal/models/") and Path(n).suffix]
+    assert shipped and all(
+        re.fullmatch(r"_internal/models/specs/[\w.-]+\.json", n) for n in shipped
+    )
     assert any(Path(n).name.startswith("onnxruntime_pybind11_state") for n in names)
     # Inside the executable's archive too (module names, not files).
     pytest.importorskip("PyInstaller", reason="the package extra (pip install -e .[package])")
