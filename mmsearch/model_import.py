@@ -14,6 +14,7 @@ is unpickled.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -135,7 +136,9 @@ def install_model(
             else:
                 shutil.copyfile(src, dst)
         files = check_runtime_files(spec, staging)
-        installed = spec.with_files(files, installed=dict(origin or {}))
+        installed = spec.with_files(
+            files, installed=dict(origin or {}), version=installed_version(spec, files)
+        )
         with open(staging / MODEL_FILE, "w", encoding="utf-8") as f:
             json.dump(installed.to_dict(), f, indent=2, ensure_ascii=False)
             f.write("\n")
@@ -144,6 +147,16 @@ def install_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target_parent / spec.id
+
+
+def installed_version(spec: ClipSpec, files: Sequence[SourceFile]) -> str:
+    """The catalog version plus a digest of the installed files' SHA-256s: another hub
+    revision (new weights under the same id) is another version, so the vectors of the old
+    files are dropped instead of being searched with the new ones (see `Library`)."""
+    digest = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.name):
+        digest.update(f"{f.name}\0{f.sha256}\n".encode())
+    return f"{spec.version}-{digest.hexdigest()[:12]}"
 
 
 def _replace_dir(new: Path, target: Path) -> None:

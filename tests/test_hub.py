@@ -181,6 +181,8 @@ def test_download_installs_checks_and_resumes(
         assert (target / name).read_bytes() == (folder / name).read_bytes(), name
     installed = ClipSpec.load(target / MODEL_FILE)
     assert installed.data["installed"] == {"from": "hub", "repo": REPO, "revision": COMMIT}
+    # the version names the files: other weights under this id would be another version
+    assert re.fullmatch(rf"{re.escape(spec.version)}-[0-9a-f]{{12}}", installed.version)
     assert installed.file("visual/model.onnx").sha256 == manifest["visual/model.onnx"]["sha256"]
     assert not (tmp_path / "models" / ".partial" / spec.id).exists()
     assert seen[-1].done == seen[-1].total == sum(manifest[n]["size"] for n in spec.runtime_files)
@@ -355,6 +357,17 @@ def test_import_zip_installs(exported: tuple[ClipSpec, Path], tmp_path: Path) ->
     assert not (target / "textual" / "vocab.json").exists()  # only runtime files
     assert sorted(os.listdir(tmp_path / "data" / "models")) == [spec.id]
     installed.verify_files(target)
+    # The version follows the files: the same files from a folder give the same version,
+    # changed files (another hub revision) another one.
+    same = import_model(folder, tmp_path / "same", spec.id)
+    assert ClipSpec.load(same / MODEL_FILE).version == installed.version
+    changed = tmp_path / "changed"
+    for name in spec.runtime_files:
+        (changed / name).parent.mkdir(parents=True, exist_ok=True)
+        (changed / name).write_bytes((folder / name).read_bytes())
+    (changed / "config.json").write_text((folder / "config.json").read_text() + "\n")
+    other = import_model(changed, tmp_path / "other", spec.id)
+    assert ClipSpec.load(other / MODEL_FILE).version != installed.version
 
 
 @pytest.mark.slow
