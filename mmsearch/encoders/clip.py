@@ -31,7 +31,7 @@ from PIL import Image
 from tokenizers import Tokenizer
 
 from mmsearch.encoders.session import LazySession
-from mmsearch.encoders.spec import ModelError, sha256_file
+from mmsearch.encoders.spec import Fields, ModelError, check_relative, sha256_file
 from mmsearch.paths import repo_root
 
 FORMAT = "clip-onnx"
@@ -218,88 +218,8 @@ class ClipSpec:
                 )
 
 
-class _Obj:
-    """Typed access to one JSON object's fields; errors name the file and the field."""
-
-    def __init__(self, data: object, source: str, where: str = "") -> None:
-        if not isinstance(data, dict):
-            raise ModelError(f"{source}: {where or 'the top level'} must be a JSON object.")
-        self.data: dict[str, Any] = data
-        self.source = source
-        self.where = where
-
-    def bad(self, key: str, what: str) -> ModelError:
-        return ModelError(
-            f"{self.source}: field {self.where + key!r} must be {what}, not {self.data.get(key)!r}."
-        )
-
-    def get(self, key: str, default: object = ...) -> object:
-        if key in self.data:
-            return self.data[key]
-        if default is not ...:
-            return default
-        raise ModelError(f"{self.source}: field {self.where + key!r} is missing.")
-
-    def text(self, key: str, default: str | None = None) -> str:
-        value = self.get(key, ... if default is None else default)
-        if not isinstance(value, str):
-            raise self.bad(key, "a string")
-        return value
-
-    def optional_text(self, key: str) -> str | None:
-        value = self.get(key, None)
-        if value is not None and not isinstance(value, str):
-            raise self.bad(key, "a string or null")
-        return value
-
-    def integer(self, key: str, minimum: int = 0, default: int | None = None) -> int:
-        value = self.get(key, ... if default is None else default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.bad(key, f"an integer >= {minimum}")
-        return value
-
-    def number(self, key: str) -> float:
-        value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.bad(key, "a number")
-        return float(value)
-
-    def choice(self, key: str, choices: Sequence[str]) -> str:
-        value = self.text(key)
-        if value not in choices:
-            raise self.bad(key, "one of " + ", ".join(choices) + " (update mmsearch?)")
-        return value
-
-    def triple(self, key: str, positive: bool = False) -> tuple[float, float, float]:
-        value = self.get(key)
-        if (
-            not isinstance(value, list)
-            or len(value) != 3
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-            or (positive and not all(v > 0 for v in value))
-        ):
-            raise self.bad(key, "a list of 3 " + ("positive numbers" if positive else "numbers"))
-        return (float(value[0]), float(value[1]), float(value[2]))
-
-    def names(self, key: str, default: object = ...) -> tuple[str, ...]:
-        value = self.get(key, default)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.bad(key, "a list of strings")
-        for name in value:
-            _check_relative(name, self.source, self.where + key)
-        return tuple(value)
-
-
-def _check_relative(name: str, source: str, key: str) -> None:
-    """File names in a spec are relative POSIX paths inside the model folder, nothing else:
-    a spec must never make us read or write outside it."""
-    parts = name.split("/")
-    if not name or name.startswith("/") or "\\" in name or ":" in name or ".." in parts:
-        raise ModelError(f"{source}: {key} names {name!r}, not a relative path inside the model.")
-
-
 def _parse(data: object, source: str) -> ClipSpec:
-    top = _Obj(data, source)
+    top = Fields(data, source)
     if top.text("format") != FORMAT:
         raise top.bad("format", repr(FORMAT))
     schema = top.integer("schema", minimum=1)
@@ -308,9 +228,9 @@ def _parse(data: object, source: str) -> ClipSpec:
             f"{source} uses CLIP spec layout {schema}, newer than this mmsearch reads "
             f"({SCHEMA_VERSION}): update mmsearch."
         )
-    im = _Obj(top.get("image"), source, "image.")
-    tx = _Obj(top.get("text"), source, "text.")
-    src = _Obj(top.get("source"), source, "source.")
+    im = Fields(top.get("image"), source, "image.")
+    tx = Fields(top.get("text"), source, "text.")
+    src = Fields(top.get("source"), source, "source.")
     image = ImageSpec(
         file=im.text("file"),
         input=im.text("input", "image"),
@@ -338,8 +258,8 @@ def _parse(data: object, source: str) -> ClipSpec:
         raise src.bad("files", "an object of {name: {size, sha256}}")
     files = []
     for name, entry in files_data.items():
-        _check_relative(name, source, "source.files")
-        f = _Obj(entry, source, f"source.files.{name}.")
+        check_relative(name, source, "source.files")
+        f = Fields(entry, source, f"source.files.{name}.")
         size = f.get("size", None)
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
             raise f.bad("size", "an integer >= 0 or null")
@@ -351,10 +271,10 @@ def _parse(data: object, source: str) -> ClipSpec:
         files.append(SourceFile(name, size, sha))
     runtime_files = top.names("runtime_files")
     for key, name in (("image.file", image.file), ("text.file", text.file)):
-        _check_relative(name, source, key)
+        check_relative(name, source, key)
         if name not in runtime_files:
             raise ModelError(f"{source}: {key} {name!r} is not listed in 'runtime_files'.")
-    _check_relative(text.tokenizer_file, source, "text.tokenizer_file")
+    check_relative(text.tokenizer_file, source, "text.tokenizer_file")
     if text.tokenizer_file not in runtime_files:
         raise ModelError(f"{source}: text.tokenizer_file is not listed in 'runtime_files'.")
     model_id = top.text("id")

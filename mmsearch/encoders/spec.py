@@ -221,8 +221,9 @@ def sha256_file(path: Path) -> str:
 # -- parsing -------------------------------------------------------------------------------
 
 
-class _Fields:
-    """Typed access to the fields of one JSON object, with errors that name file and field."""
+class Fields:
+    """Typed access to the fields of one JSON object, with errors that name file and field.
+    Both spec formats (`spec.json` here, CLIP's `model.json`) are read through it."""
 
     def __init__(self, data: object, source: str, where: str = "") -> None:
         if not isinstance(data, dict):
@@ -231,7 +232,7 @@ class _Fields:
         self.source = source
         self.where = where
 
-    def _get(self, key: str, default: object = ...) -> object:
+    def get(self, key: str, default: object = ...) -> object:
         if key in self.data:
             return self.data[key]
         if default is not ...:
@@ -244,25 +245,31 @@ class _Fields:
         )
 
     def text(self, key: str, default: str | None = None) -> str:
-        value = self._get(key, ... if default is None else default)
+        value = self.get(key, ... if default is None else default)
         if not isinstance(value, str):
             raise self.bad(key, "a string")
         return value
 
+    def optional_text(self, key: str) -> str | None:
+        value = self.get(key, None)
+        if value is not None and not isinstance(value, str):
+            raise self.bad(key, "a string or null")
+        return value
+
     def number(self, key: str) -> float:
-        value = self._get(key)
+        value = self.get(key)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.bad(key, "a number")
         return float(value)
 
     def integer(self, key: str, default: int | None = None, minimum: int = 0) -> int:
-        value = self._get(key, ... if default is None else default)
+        value = self.get(key, ... if default is None else default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise self.bad(key, f"an integer >= {minimum}")
         return value
 
     def triple(self, key: str, positive: bool = False) -> tuple[float, float, float]:
-        value = self._get(key)
+        value = self.get(key)
         if (
             not isinstance(value, list)
             or len(value) != 3
@@ -278,16 +285,33 @@ class _Fields:
             raise self.bad(key, "one of " + ", ".join(choices) + " (update mmsearch?)")
         return value
 
+    def names(self, key: str, default: object = ...) -> tuple[str, ...]:
+        """A list of file names, each a relative path inside the model folder."""
+        value = self.get(key, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.bad(key, "a list of strings")
+        for name in value:
+            check_relative(name, self.source, self.where + key)
+        return tuple(value)
+
+
+def check_relative(name: str, source: str, key: str) -> None:
+    """File names in a spec are relative POSIX paths inside the model folder, nothing else:
+    a spec must never make us read or write outside it."""
+    parts = name.split("/")
+    if not name or name.startswith("/") or "\\" in name or ":" in name or ".." in parts:
+        raise ModelError(f"{source}: {key} names {name!r}, not a relative path inside the model.")
+
 
 def _parse(data: object, source: str) -> ModelSpec:
-    top = _Fields(data, source)
+    top = Fields(data, source)
     schema = top.integer("schema", minimum=1)
     if schema > SCHEMA_VERSION:
         raise ModelError(
             f"{source} uses spec layout {schema}, newer than this mmsearch reads "
             f"({SCHEMA_VERSION}): update mmsearch, or rebuild the model with this version."
         )
-    text_inputs = top._get("text_inputs")
+    text_inputs = top.get("text_inputs")
     if (
         not isinstance(text_inputs, list)
         or not text_inputs
@@ -295,22 +319,22 @@ def _parse(data: object, source: str) -> ModelSpec:
         or "input_ids" not in text_inputs
     ):
         raise top.bad("text_inputs", "a list of names among " + ", ".join(TEXT_INPUT_NAMES))
-    files_data = top._get("files")
+    files_data = top.get("files")
     if not isinstance(files_data, dict):
         raise top.bad("files", "an object of {name: {sha256, size}}")
     files = []
     for name, entry in files_data.items():
-        f = _Fields(entry, source, f"files.{name}.")
+        f = Fields(entry, source, f"files.{name}.")
         sha = f.text("sha256").lower()
         if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
             raise f.bad("sha256", "64 hex digits")
         files.append(ModelFile(name=name, sha256=sha, size=f.integer("size")))
-    sources_data = top._get("sources", [])
+    sources_data = top.get("sources", [])
     if not isinstance(sources_data, list):
         raise top.bad("sources", "a list")
     sources = []
     for i, entry in enumerate(sources_data):
-        s = _Fields(entry, source, f"sources[{i}].")
+        s = Fields(entry, source, f"sources[{i}].")
         sources.append(
             SourcePackage(
                 name=s.text("name"),
@@ -319,12 +343,12 @@ def _parse(data: object, source: str) -> ModelSpec:
                 role=s.text("role", ""),
             )
         )
-    recipe = top._get("recipe", {})
+    recipe = top.get("recipe", {})
     if not isinstance(recipe, dict):
         raise top.bad("recipe", "an object")
     fusion = None
     if top.data.get("fusion") is not None:
-        f = _Fields(top.data["fusion"], source, "fusion.")
+        f = Fields(top.data["fusion"], source, "fusion.")
         fusion = FusionSpec(
             file=f.text("file"),
             regions=f.integer("regions", minimum=1),
