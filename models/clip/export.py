@@ -43,7 +43,6 @@ import argparse
 import copy
 import gzip
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -55,6 +54,7 @@ from typing import Any
 from mmsearch.encoders.clip import ClipSpec, graph_file
 from mmsearch.encoders.half import write_fp16
 from mmsearch.encoders.spec import sha256_file
+from mmsearch.files import replace_dir
 
 BEGIN_TOKEN = "<|startoftext|>"
 END_TOKEN = "<|endoftext|>"
@@ -607,9 +607,7 @@ def export_clip(
             if path.is_file()
         }
         _write_json(tmp / "manifest.json", manifest)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

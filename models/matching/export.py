@@ -22,9 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +40,11 @@ from models.common import (
     export_onnx,
     load_bert,
     load_tokenizer,
+    new_model_folder,
     package_version,
-    replace_dir,
     tokenize,
     weights_package,
+    write_spec,
 )
 from models.matching.frozen import TokenStates, load_trunk
 from models.matching.model import (
@@ -389,15 +387,7 @@ def export(
             _rename(final, display_name)
         log(f"{final} is up to date ({weights.name}); --force rebuilds it")
         return final
-    start = time.monotonic()
-
-    def step(message: str) -> None:
-        log(f"[{time.monotonic() - start:5.1f}s] {message}")
-
-    out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{model_id}.", dir=out))
-    work.chmod(0o755)
-    try:
+    with new_model_folder(out, model_id, log) as (work, step):
         trained = load_trained(weights)
         config = trained.config
         step(f"loading {config.backbone} and all-MiniLM-L6-v2 with the heads of {weights.name}")
@@ -411,14 +401,7 @@ def export(
             f"{config.backbone.replace('efficientnet-lite', 'EfficientNet-Lite')} + MiniLM-L6 "
             "(trained matching model, offline)"
         )
-        spec = make_spec(work, model_id, name, trained, weights, graphs.image_size)
-        ModelSpec.from_dict(spec, work / SPEC_FILE)  # the runtime must accept what we write
-        (work / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
-        replace_dir(work, final)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    step(f"wrote {final}")
+        write_spec(work, make_spec(work, model_id, name, trained, weights, graphs.image_size))
     return final
 
 
