@@ -198,8 +198,7 @@ def cmd_folders(lib: Library, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_hits(hits: list[SearchHit], args: argparse.Namespace, lib: Library) -> int:
-    _warn_if_stale(lib)
+def _print_hits(hits: list[SearchHit], args: argparse.Namespace) -> int:
     if args.json:
         _emit_json([{"path": _path_text(h.path), "score": round(h.score, 6)} for h in hits])
     elif not hits:
@@ -218,7 +217,8 @@ def cmd_search(lib: Library, args: argparse.Namespace) -> int:
     hits = SearchEngine(lib).search(
         args.query, args.top, folder, args.after, args.before, rerank=args.rerank
     )
-    return _print_hits(hits, args, lib)
+    _warn_if_stale(lib)
+    return _print_hits(hits, args)
 
 
 def cmd_similar(lib: Library, args: argparse.Namespace) -> int:
@@ -227,7 +227,9 @@ def cmd_similar(lib: Library, args: argparse.Namespace) -> int:
     photo = Path(args.photo).expanduser()
     if not photo.is_file():
         raise UserError(f"{args.photo} is not a file")
-    return _print_hits(SearchEngine(lib).similar(photo.resolve(), args.top), args, lib)
+    hits = SearchEngine(lib).similar(photo.resolve(), args.top)
+    _warn_if_stale(lib)
+    return _print_hits(hits, args)
 
 
 def cmd_rank(lib: Library, args: argparse.Namespace) -> int:
@@ -317,9 +319,9 @@ _STALE = (
 )
 
 
-def _warn_if_stale(lib: Library, _warned: set[int] = set()) -> None:  # noqa: B006 - once
-    if lib.stale_vectors_dropped and id(lib) not in _warned:
-        _warned.add(id(lib))
+def _warn_if_stale(lib: Library) -> None:
+    """After the index was opened: say if it dropped vectors of an older model version."""
+    if lib.stale_vectors_dropped:
         print(f"mmsearch: {_STALE.format(n=lib.stale_vectors_dropped)}", file=sys.stderr)
 
 
@@ -549,6 +551,8 @@ def cmd_prompt(lib: Library, args: argparse.Namespace) -> int:
     if args.add:
         args.folders = args.add
         cmd_index(lib, args)
+    lib.index()  # opened now: drops stale vectors before they are counted
+    _warn_if_stale(lib)
     counts = lib.catalog.counts(lib.model_id)
     _say(
         f"{counts['embedded']} photos indexed. Type what to look for (empty line or Ctrl-D quits)."
@@ -564,7 +568,7 @@ def cmd_prompt(lib: Library, args: argparse.Namespace) -> int:
         if not query.strip():
             return EXIT_OK
         try:
-            _print_hits(engine.search(query, args.top), args, lib)
+            _print_hits(engine.search(query, args.top), args)
         except QueryError as e:
             _say(f"  {e}")
 

@@ -334,6 +334,14 @@ class Catalog:
             for start in range(0, len(ids), 500):
                 s.execute(delete(Photo).where(Photo.id.in_(ids[start : start + 500])))
 
+    def embedded_counts(self) -> dict[str, int]:
+        """How many photos have a vector, for every model id that has any."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Embedding.model_id, func.count()).group_by(Embedding.model_id)
+            ).all()
+        return {str(model_id): int(count) for model_id, count in rows}
+
     def delete_model_data(self, model_id: str) -> int:
         """Forget every vector and region of `model_id` (its model was removed); returns how
         many photos had a vector. Photos and the other models' data stay."""

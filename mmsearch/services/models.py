@@ -107,54 +107,53 @@ def removable(data_dir: Path, path: Path) -> bool:
 def list_models(data_dir: Path, library: Library | None = None) -> list[ModelEntry]:
     """Installed models first (the active one on top), then the catalog's others."""
     data_dir = Path(data_dir)
-    active = library.model_id if library is not None else active_model(data_dir)
-    own = library is None
-    lib = library or Library(data_dir, active)
-    try:
-        entries = []
-        for model_id, (spec, path) in installed(data_dir).items():
-            entries.append(
-                ModelEntry(
-                    id=model_id,
-                    display_name=spec.display_name,
-                    status="installed" if removable(data_dir, path) else "bundled",
-                    family=spec.family,
-                    dim=spec.dim,
-                    languages=_languages(spec),
-                    license=spec.license,
-                    path=path,
-                    size=_folder_size(path),
-                    downloadable=isinstance(spec, ClipSpec) and bool(spec.hub_repo),
-                    active=model_id == active,
-                    embedded=lib.catalog.counts(model_id)["embedded"],
-                )
+    if library is not None:
+        active, embedded = library.model_id, library.catalog.embedded_counts()
+    else:
+        active = active_model(data_dir)
+        with Library(data_dir, active) as lib:
+            embedded = lib.catalog.embedded_counts()
+    entries = []
+    for model_id, (spec, path) in installed(data_dir).items():
+        entries.append(
+            ModelEntry(
+                id=model_id,
+                display_name=spec.display_name,
+                status="installed" if removable(data_dir, path) else "bundled",
+                family=spec.family,
+                dim=spec.dim,
+                languages=_languages(spec),
+                license=spec.license,
+                path=path,
+                size=_folder_size(path),
+                downloadable=isinstance(spec, ClipSpec) and bool(spec.hub_repo),
+                active=model_id == active,
+                embedded=embedded.get(model_id, 0),
             )
-        present = {e.id for e in entries}
-        for clip in available_specs():
-            if clip.id in present:
-                continue
-            sizes = [f.size for f in clip.files if f.name in clip.runtime_files]
-            entries.append(
-                ModelEntry(
-                    id=clip.id,
-                    display_name=clip.display_name,
-                    status="available",
-                    family=clip.family,
-                    dim=clip.dim,
-                    languages=clip.text.languages,
-                    license=clip.license,
-                    path=None,
-                    size=sum(s for s in sizes if s is not None)
-                    if sizes and None not in sizes
-                    else None,
-                    downloadable=bool(clip.hub_repo),
-                    active=False,
-                    embedded=lib.catalog.counts(clip.id)["embedded"],
-                )
+        )
+    present = {e.id for e in entries}
+    for clip in available_specs():
+        if clip.id in present:
+            continue
+        sizes = [f.size for f in clip.files if f.name in clip.runtime_files]
+        entries.append(
+            ModelEntry(
+                id=clip.id,
+                display_name=clip.display_name,
+                status="available",
+                family=clip.family,
+                dim=clip.dim,
+                languages=clip.text.languages,
+                license=clip.license,
+                path=None,
+                size=sum(s for s in sizes if s is not None)
+                if sizes and None not in sizes
+                else None,
+                downloadable=bool(clip.hub_repo),
+                active=False,
+                embedded=embedded.get(clip.id, 0),
             )
-    finally:
-        if own:
-            lib.close()
+        )
     order = {"bundled": 1, "installed": 1, "available": 2}
     return sorted(entries, key=lambda e: (not e.active, order[e.status], e.display_name))
 

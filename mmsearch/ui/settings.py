@@ -117,16 +117,12 @@ class SettingsDialog(QDialog):
         self.entries = {e.id: e for e in models}
         self.model = QComboBox()
         for entry in models:
+            if entry.status == "available" and not entry.downloadable:
+                continue  # only `mmsearch models import` can install it
             label = f"{entry.display_name} ({entry.id})"
             if entry.status == "available":
                 size = f"{entry.size / 1e6:.0f} MB" if entry.size else ""
-                label += " — " + (
-                    self.tr("download {size}").format(size=size).strip()
-                    if entry.downloadable
-                    else self.tr("import only")
-                )
-                if not entry.downloadable:
-                    continue  # only `mmsearch models import` can install it
+                label += " — " + self.tr("download {size}").format(size=size).strip()
             self.model.addItem(label, entry.id)
             languages = ", ".join(entry.languages)
             tip = self.tr("Languages: {languages}. License: {license}.").format(

@@ -21,7 +21,6 @@ ZH_CN = {
     ", {n} photos could not be read (see Folders)": "，{n} 张照片无法读取（见“文件夹”）",
     "Could not switch the model: {error}": "无法切换模型：{error}",
     "download {size}": "下载 {size}",
-    "import only": "仅可导入",
     "Languages: {languages}. License: {license}.": "语言：{languages}。许可：{license}。",
     "Another model first looks at every photo again in the background; the current one answers searches until it is done.": "换用其他模型时，新模型会先在后台把每张照片重新看一遍；完成之前仍由当前模型回答搜索。",
     "Off": "关闭",

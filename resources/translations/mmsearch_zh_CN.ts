@@ -494,93 +494,88 @@
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="124" />
+        <location filename="../../mmsearch/ui/settings.py" line="125" />
         <source>download {size}</source>
         <translation>下载 {size}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="126" />
-        <source>import only</source>
-        <translation>仅可导入</translation>
-    </message>
-    <message>
-        <location filename="../../mmsearch/ui/settings.py" line="132" />
+        <location filename="../../mmsearch/ui/settings.py" line="128" />
         <source>Languages: {languages}. License: {license}.</source>
         <translation>语言：{languages}。许可：{license}。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="141" />
+        <location filename="../../mmsearch/ui/settings.py" line="137" />
         <source>Another model first looks at every photo again in the background; the current one answers searches until it is done.</source>
         <translation>换用其他模型时，新模型会先在后台把每张照片重新看一遍；完成之前仍由当前模型回答搜索。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="149" />
+        <location filename="../../mmsearch/ui/settings.py" line="145" />
         <source>Off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="153" />
+        <location filename="../../mmsearch/ui/settings.py" line="149" />
         <source>Models with a fusion head look again at this many of the best photos of a text search and re-order them. Other models ignore it.</source>
         <translation>带融合头的模型会对文字搜索的这么多张最佳照片再看一遍并重新排序。其他模型忽略此项。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="158" />
+        <location filename="../../mmsearch/ui/settings.py" line="154" />
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="159" />
+        <location filename="../../mmsearch/ui/settings.py" line="155" />
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="160" />
+        <location filename="../../mmsearch/ui/settings.py" line="156" />
         <source>GPU (CUDA)</source>
         <translation>GPU（CUDA）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="169" />
+        <location filename="../../mmsearch/ui/settings.py" line="165" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="176" />
+        <location filename="../../mmsearch/ui/settings.py" line="172" />
         <source>System</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="179" />
+        <location filename="../../mmsearch/ui/settings.py" line="175" />
         <source>A new device, data folder or language takes effect at the next start.</source>
         <translation>新的设备、数据文件夹或语言将在下次启动时生效。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="188" />
+        <location filename="../../mmsearch/ui/settings.py" line="184" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="190" />
+        <location filename="../../mmsearch/ui/settings.py" line="186" />
         <source>Re-rank best results</source>
         <translation>重排最佳结果</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="191" />
+        <location filename="../../mmsearch/ui/settings.py" line="187" />
         <source>Device</source>
         <translation>设备</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="192" />
+        <location filename="../../mmsearch/ui/settings.py" line="188" />
         <source>Thumbnail cache</source>
         <translation>缩略图缓存</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="193" />
-        <location filename="../../mmsearch/ui/settings.py" line="200" />
+        <location filename="../../mmsearch/ui/settings.py" line="189" />
+        <location filename="../../mmsearch/ui/settings.py" line="196" />
         <source>Data folder</source>
         <translation>数据文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="194" />
+        <location filename="../../mmsearch/ui/settings.py" line="190" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
