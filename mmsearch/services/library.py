@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 from mmsearch.catalog import Catalog
 from mmsearch.encoders import AnyModel, find_model_dir, load_any_model
 from mmsearch.encoders.providers import DeviceChoice, device_for
+from mmsearch.files import write_json
 from mmsearch.index import VectorIndex
 from mmsearch.index.backend import DeviceBackend, SearchBackend, make_search_backend
 from mmsearch.index.hnsw import index_file_stem
@@ -29,17 +29,6 @@ from}. A model whose version changed (new weights under the same id, e.g. after 
 has its old vectors dropped before anything searches them."""
 
 log = logging.getLogger(__name__)
-
-
-def _write_json(path: Path, value: object) -> None:
-    """Write JSON atomically: a crash leaves the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(value, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _read_json(path: Path) -> object:
@@ -59,7 +48,7 @@ def read_active_model(data: Path) -> str | None:
 def write_active_model(data: Path, model_id: str) -> None:
     """Make `model_id` the data folder's active model (atomically: a crash leaves the old
     choice or the new one, never a broken file)."""
-    _write_json(Path(data) / ACTIVE_MODEL_FILE, {"model": model_id})
+    write_json(Path(data) / ACTIVE_MODEL_FILE, {"model": model_id})
 
 
 def read_model_versions(data: Path) -> dict[str, str]:
@@ -162,7 +151,7 @@ class Library:
                 self.stale_vectors_dropped,
             )
         versions[self.model_id] = current
-        _write_json(self.data_dir / MODEL_VERSIONS_FILE, versions)
+        write_json(self.data_dir / MODEL_VERSIONS_FILE, versions)
 
     def backend(self) -> SearchBackend:
         """What answers queries: exact matching on the GPU when one works, else the HNSW

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ import torch
 from torch import nn
 
 from mmsearch.encoders.spec import SCHEMA_VERSION, SPEC_FILE, ModelSpec, sha256_file
+from mmsearch.files import write_json
 from models.common import (
     CONTEXT_LENGTH,
     LITE_MEAN,
@@ -363,9 +363,7 @@ def _rename(folder: Path, display_name: str) -> None:
     if data.get("display_name") == display_name:
         return
     data["display_name"] = display_name
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, data, indent=2)
 
 
 def export(
