@@ -18,7 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from mmsearch.catalog.db import FolderInfo, KnownPhoto, PhotoRecord
-from mmsearch.media import DecodeError, FoundFile, decode_photo, file_hash, scan_folder
+from mmsearch.media import (
+    DecodedPhoto,
+    DecodeError,
+    FoundFile,
+    decode_photo,
+    file_hash,
+    scan_folder,
+)
 from mmsearch.media.batch_decode import BatchDecoder, CpuDecoder, choose_decoder
 from mmsearch.services.library import Library
 from mmsearch.services.workers import bounded_map, default_workers
@@ -260,26 +267,27 @@ class Indexer:
         for item, result in zip(pending, decoded, strict=True):
             if isinstance(result, DecodeError):
                 out.append(_Failed(item.found, str(result)))
-                continue
-            out.append(
-                _Decoded(
-                    item.found,
-                    item.content_hash,
-                    self.model.image.preprocess(result.image),
-                    result.width,
-                    result.height,
-                    result.taken_at,
-                    result.camera,
-                )
-            )
+            else:
+                out.append(self._prepared(item.found, item.content_hash, result))
         return out
+
+    def _prepared(self, found: FoundFile, content_hash: str, photo: DecodedPhoto) -> _Decoded:
+        """A decoded photo, preprocessed for the model's image graph."""
+        return _Decoded(
+            found,
+            content_hash,
+            self.model.image.preprocess(photo.image),
+            photo.width,
+            photo.height,
+            photo.taken_at,
+            photo.camera,
+        )
 
     def _read_all(
         self, todo: list[tuple[FoundFile, KnownPhoto | None]], known_hashes: set[str]
     ) -> Iterator[_Result]:
         """Hash and decode files on the worker threads, yielding results as they complete."""
         size = self.model.spec.image_size
-        preprocess = self.model.image.preprocess
 
         def read(found: FoundFile, photo: KnownPhoto | None) -> _Result:
             try:
@@ -293,19 +301,9 @@ class Indexer:
             if self.batch_decoder is not None:
                 return _Pending(found, content_hash)
             try:
-                decoded = decode_photo(found.path, min_side=size)
-                pixels = preprocess(decoded.image)
+                return self._prepared(found, content_hash, decode_photo(found.path, min_side=size))
             except DecodeError as e:
                 return _Failed(found, str(e))
-            return _Decoded(
-                found,
-                content_hash,
-                pixels,
-                decoded.width,
-                decoded.height,
-                decoded.taken_at,
-                decoded.camera,
-            )
 
         return bounded_map(lambda item: read(*item), todo, self.workers, self.cancel)
 
