@@ -208,7 +208,6 @@ class ModelSwitchController(QObject):
         self._running, self.model_id = True, model_id
         self._cancel = threading.Event()
         cancel, data_dir = self._cancel, self.data_dir
-        report = rate_reporter(self.progress.emit)
         kept: list[Library] = []
 
         def run() -> tuple[SwitchResult, Library | None]:
@@ -223,6 +222,7 @@ class ModelSwitchController(QObject):
                     progress=lambda p: self.download_progress.emit(p.done, p.total),
                     cancel=cancel,
                 )
+            report = rate_reporter(self.progress.emit)  # photos/s from here, not the download
             result = use_model(data_dir, model_id, report, cancel, on_library=kept.append)
             if not result.switched:
                 for lib in kept:
