@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -13,12 +14,13 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
 from mmsearch import __version__
 from mmsearch.catalog import CatalogError
+from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError, writer_lock
 from mmsearch.encoders import ModelError
 from mmsearch.paths import data_dir
 from mmsearch.services.evaluation import EvalError
@@ -28,11 +30,50 @@ from mmsearch.services.search import RERANK_TOP, QueryError, SearchHit
 if TYPE_CHECKING:
     from mmsearch.services.indexing import IndexReport
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# Exit codes (docs/cli.md): 0 done; 1 the work ran and failed (nothing could be indexed, a
+# switch did not finish); 2 a problem the user can fix (arguments, query, a missing file or
+# model); 3 another writer holds the library and --no-wait was given; 4 the data folder or
+# a model is damaged, read-only or full; 5 an internal error (a bug: its details go to a
+# crash file); 130 interrupted.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_DATA, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 
 
 class UserError(Exception):
-    """A problem the user can fix; printed without a traceback."""
+    """A problem the user can fix; printed without a traceback. `hint` says what to do."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class _UsageError(Exception):
+    """argparse found the command line wrong; `usage` is the sub-command's usage line."""
+
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors main() reports (as JSON under --json) instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message, self.format_usage())
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return value
+
+    return parse
 
 
 def _say(text: str = "") -> None:
@@ -85,13 +126,14 @@ def _progress_bar(description: str, enabled: bool) -> Callable[[int, int, object
 def cmd_index(lib: Library, args: argparse.Namespace) -> int:
     from mmsearch.services.indexing import Indexer
 
-    for folder in args.folders:
-        _add_folder(lib, folder, args)
-    if not lib.catalog.folders():
-        raise UserError("no folders to index: run `mmsearch index FOLDER` to add one")
-    with _ctrl_c_cancels("stopping after the current batch") as cancel:
-        indexer = Indexer(lib, _progress_bar("indexing", not args.json), cancel)
-        report = indexer.run()
+    with _writing(lib.data_dir, args, "indexing run"):
+        for folder in args.folders:
+            _add_folder(lib, folder, args)
+        if not lib.catalog.folders():
+            raise UserError("no folders to index: run `mmsearch index FOLDER` to add one")
+        with _ctrl_c_cancels("stopping after the current batch") as cancel:
+            indexer = Indexer(lib, _progress_bar("indexing", not args.json), cancel)
+            report = indexer.run()
     if args.json:
         _emit_json(_report_dict(report))
     else:
@@ -115,6 +157,22 @@ def _ctrl_c_cancels(what: str) -> Iterator[threading.Event]:
         yield cancel
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _writing(data: Path, args: argparse.Namespace, purpose: str) -> Iterator[None]:
+    """Hold the library's writer lock; wait (saying so) unless --no-wait was given."""
+
+    def waiting(holder: LockHolder) -> None:
+        print(
+            f"mmsearch: {holder.describe()}; waiting for it to finish "
+            "(Ctrl-C to stop, --no-wait not to wait)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    with writer_lock(data, purpose, wait=not args.no_wait, on_wait=waiting):
+        yield
 
 
 def _report_dict(report: IndexReport) -> dict[str, Any]:
@@ -171,17 +229,19 @@ def _add_folder(lib: Library, folder: str, args: argparse.Namespace) -> None:
 
 def cmd_folders(lib: Library, args: argparse.Namespace) -> int:
     if args.action == "add":
-        for folder in args.paths:
-            _add_folder(lib, folder, args)
+        with _writing(lib.data_dir, args, "folder change"):
+            for folder in args.paths:
+                _add_folder(lib, folder, args)
     elif args.action == "remove":
-        for folder in args.paths:
-            removed = lib.catalog.remove_folder(Path(folder).expanduser())
-            if removed is None:
-                raise UserError(f"{folder} is not one of the indexed folders")
-            lib.index().remove(np.asarray(removed))
-            lib.index().save()
-            if not args.json:
-                _say(f"removed {folder} ({len(removed)} photos forgotten, files untouched)")
+        with _writing(lib.data_dir, args, "folder change"):
+            for folder in args.paths:
+                removed = lib.catalog.remove_folder(Path(folder).expanduser())
+                if removed is None:
+                    raise UserError(f"{folder} is not one of the indexed folders")
+                lib.index().remove(np.asarray(removed))
+                lib.index().save()
+                if not args.json:
+                    _say(f"removed {folder} ({len(removed)} photos forgotten, files untouched)")
     folders = lib.catalog.folders()
     if args.json:
         _emit_json(
@@ -404,7 +464,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     if action == "use":
         return _use(args.target, data, args)
     if action == "remove":
-        dropped = models.remove_model(data, args.target)
+        with _writing(data, args, "model removal"):
+            dropped = models.remove_model(data, args.target)
         if args.json:
             _emit_json({"removed": args.target, "vectors_dropped": dropped})
         else:
@@ -465,7 +526,10 @@ def _use(model_id: str, data: Path, args: argparse.Namespace) -> int:
             f"model {model_id!r} is not installed: `mmsearch models download {model_id}` "
             "or `mmsearch models import PATH` first (`mmsearch models list` shows them)"
         )
-    with _ctrl_c_cancels("stopping; the current model stays active") as cancel:
+    with (
+        _writing(data, args, "model switch"),
+        _ctrl_c_cancels("stopping; the current model stays active") as cancel,
+    ):
         result = models.use_model(
             data, model_id, _progress_bar(f"embedding with {model_id}", not args.json), cancel
         )
@@ -577,11 +641,14 @@ def cmd_prompt(lib: Library, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON for machines")
-    parser = argparse.ArgumentParser(
-        prog="mmsearch", description="Find photos on your disk by what they show."
+    common.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="when another run is changing the library, exit (code 3) instead of waiting",
     )
+    parser = _Parser(prog="mmsearch", description="Find photos on your disk by what they show.")
     parser.add_argument("--version", action="version", version=f"mmsearch {__version__}")
     parser.add_argument(
         "--data-dir", help="data folder (default: $MMSEARCH_HOME or the platform's data dir)"
@@ -599,13 +666,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_folders)
 
     def add_filters(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--top", type=int, default=20, help="how many photos (default 20)")
+        p.add_argument("--top", type=_count(1), default=20, help="how many photos (default 20)")
 
     def add_rerank(p: argparse.ArgumentParser, what: str) -> None:
         group = p.add_mutually_exclusive_group()
         group.add_argument(
             "--rerank",
-            type=int,
+            type=_count(0),
             metavar="N",
             help=f"re-rank the best N {what} with the model's fusion head "
             f"(default {RERANK_TOP}; models without one ignore it)",
@@ -722,26 +789,98 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", parents=[common], help="indexing and query speed figures")
     p.add_argument("--photos", help="folder of large real photos (default: ../shared/photos-large)")
-    p.add_argument("--count", type=int, default=200, help="12 MP photos to generate (200)")
-    p.add_argument("--vectors", type=int, default=100_000, help="synthetic vectors (100k)")
+    p.add_argument("--count", type=_count(1), default=200, help="12 MP photos to generate (200)")
+    p.add_argument("--vectors", type=_count(1), default=100_000, help="synthetic vectors (100k)")
     p.add_argument("--skip-indexing", action="store_true")
     p.add_argument("--skip-query", action="store_true")
     p.set_defaults(run=cmd_bench)
 
     p = sub.add_parser("prompt", parents=[common], help="an interactive search prompt")
     p.add_argument("--add", action="append", metavar="FOLDER", help="index this folder first")
-    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--top", type=_count(1), default=10)
     p.set_defaults(run=cmd_prompt)
     return parser
 
 
+#: Errors a user can meet, by type: (exit code, what to do when the message names no fix).
+_KNOWN_ERRORS: tuple[tuple[type[BaseException], int, str | None], ...] = (
+    (LibraryBusy, EXIT_BUSY, "wait for it to finish, or run again without --no-wait"),
+    (WriterLockError, EXIT_DATA, None),
+    (CatalogError, EXIT_DATA, "`mmsearch doctor` checks the data folder"),
+    (ModelError, EXIT_USAGE, "`mmsearch models list` shows the installed models"),
+    (QueryError, EXIT_USAGE, "see `mmsearch search --help` for the query syntax"),
+    (EvalError, EXIT_USAGE, None),
+    (UserError, EXIT_USAGE, None),
+)
+
+_ERRNO_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space and run the command again",
+    errno.EROFS: "the file system is read-only: choose another --data-dir to change the library",
+    errno.EACCES: "permission denied: check the folder's permissions",
+    errno.EPERM: "permission denied: check the folder's permissions",
+    errno.EIO: "an I/O error: is the drive still connected?",
+    errno.ENOENT: "check the path",
+}
+
+
+def _describe(error: BaseException) -> tuple[int, str, str | None]:
+    """(exit code, message, hint) for an error a user can meet; raises what is a bug."""
+    for kind, code, hint in _KNOWN_ERRORS:
+        if isinstance(error, kind):
+            return code, str(error), getattr(error, "hint", None) or hint
+    if isinstance(error, OSError):
+        where = f"{os.fsdecode(error.filename)}: " if error.filename is not None else ""
+        message = f"{where}{error.strerror or error}"
+        return EXIT_DATA, message, _ERRNO_HINTS.get(error.errno or 0)
+    raise error
+
+
+def _report_error(code: int, message: str, hint: str | None, as_json: bool) -> int:
+    if as_json:
+        _emit_json({"error": message, "hint": hint, "exit_code": code})
+    else:
+        print(f"mmsearch: {message}", file=sys.stderr)
+        if hint and hint not in message:
+            print(f"  {hint}", file=sys.stderr)
+    return code
+
+
+def _crash_report(error: BaseException, argv: Sequence[str] | None) -> Path:
+    """Write the traceback of an internal error where the user can find and send it."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(error))
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for folder in (data_dir() / "logs", Path(tempfile.gettempdir())):
+        path = folder / f"mmsearch-crash-{stamp}-{os.getpid()}.txt"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"mmsearch {__version__} {list(argv or sys.argv[1:])}\n{text}")
+            return path
+        except OSError:
+            continue
+    return Path("-")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every error a user can meet is a message (JSON under --json) and
+    an exit code, never a traceback (set MMSEARCH_DEBUG=1 for those)."""
     # Write non-UTF-8 file names back as the bytes they were instead of crashing.
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="surrogateescape")
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in words
+    try:
+        args = build_parser().parse_args(words)
+    except _UsageError as e:
+        if as_json:
+            return _report_error(EXIT_USAGE, str(e), "see `mmsearch --help`", True)
+        sys.stderr.write(e.usage)
+        print(f"mmsearch: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         if not getattr(args, "library", True):  # train, export: no data folder needed
             build_command: Callable[[argparse.Namespace], int] = args.run
@@ -749,9 +888,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         run: Callable[[Library, argparse.Namespace], int] = args.run
         with Library(args.data_dir, args.model) as lib:
             return run(lib, args)
-    except (UserError, QueryError, ModelError, CatalogError, EvalError) as e:
-        print(f"mmsearch: {e}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print("mmsearch: interrupted", file=sys.stderr)
         return 130
@@ -760,3 +896,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout at /dev/null so Python's flush at exit doesn't complain again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as e:
+        try:
+            return _report_error(*_describe(e), as_json)
+        except Exception:
+            if os.environ.get("MMSEARCH_DEBUG"):
+                raise
+            crash = _crash_report(e, words)
+            return _report_error(
+                EXIT_INTERNAL,
+                f"internal error ({type(e).__name__}: {e})",
+                f"this is a bug in mmsearch: please report it with {crash}",
+                as_json,
+            )

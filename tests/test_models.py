@@ -50,7 +50,7 @@ def test_models_list_shows_installed_and_downloadable(cli: CliRunner, home: Path
     openai = listed["clip-vit-b-32-openai"]
     assert openai["status"] == "available" and openai["downloadable"] and openai["dim"] == 512
     assert "zh" in listed["chinese-clip-vit-b-16"]["languages"]
-    assert cli("models", "use", "clip-vit-b-32-openai", expect=2) is None  # not installed
+    assert "not installed" in cli("models", "use", "clip-vit-b-32-openai", expect=2)["error"]
 
 
 def test_switch_embeds_in_the_background_and_never_mixes(
@@ -141,8 +141,8 @@ def test_use_and_remove_through_the_cli(
     assert switched["switched"] and switched["model"] == CONSE_MODEL_ID
     assert cli("status")["model"] == CONSE_MODEL_ID
     assert cli("search", "a cup of coffee", "--top", "1")[0]["path"].endswith("coffee.png")
-    assert cli("models", "remove", CONSE_MODEL_ID, expect=2) is None  # active
-    assert cli("models", "remove", BUNDLED_MODEL_ID, expect=2) is None  # ships with the app
+    assert cli("models", "remove", CONSE_MODEL_ID, expect=2)["error"]  # active
+    assert cli("models", "remove", BUNDLED_MODEL_ID, expect=2)["error"]  # ships with the app
     cli("models", "use", BUNDLED_MODEL_ID)
     removed = cli("models", "remove", CONSE_MODEL_ID)
     assert removed["vectors_dropped"] == 6

@@ -37,8 +37,17 @@ def test_photo_part(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     parts = parse_query("./ref.jpg + snow")
     assert parts == [QueryPart(1.0, photo=tmp_path / "ref.jpg"), QueryPart(1.0, text="snow")]
-    # a path that doesn't exist is just text
-    assert parse_query("./missing.jpg") == [QueryPart(1.0, text="./missing.jpg")]
+    # a photo part that doesn't exist says so instead of being searched as text
+    with pytest.raises(QueryError, match=r"no photo at \./missing\.jpg"):
+        parse_query("./missing.jpg + snow")
+    # words that merely mention a file type stay text
+    assert parse_query("a photo of a jpg sign") == [QueryPart(1.0, text="a photo of a jpg sign")]
+
+
+@pytest.mark.parametrize("weight", ["1" * 400, "1001", "-5000"])
+def test_weights_out_of_range_say_so(weight: str) -> None:
+    with pytest.raises(QueryError, match="out of range"):
+        parse_query(f"{weight}:beach + snow")
 
 
 @pytest.mark.parametrize("query", ["", "   ", "- people", "beach + ", "beach -", "+", "-1:beach"])

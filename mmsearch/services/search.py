@@ -51,10 +51,20 @@ class SearchHit:
         return self.photo.path
 
 
+#: The largest weight a query part may have: beyond it one part is the whole query anyway,
+#: and a weight like 1e400 would overflow to inf and give NaN scores.
+MAX_WEIGHT = 1000.0
+
+
 def _is_photo_path(term: str) -> bool:
     path = Path(term).expanduser()
     suffix = path.suffix.lower()
     return suffix in PHOTO_EXTENSIONS | RAW_EXTENSIONS and path.is_file()
+
+
+def _looks_like_photo_path(term: str) -> bool:
+    """A term that can only mean a photo file (`./ref.jpg`, `~/a/b.heic`, `IMG_1.JPG`)."""
+    return " " not in term and Path(term).suffix.lower() in PHOTO_EXTENSIONS | RAW_EXTENSIONS
 
 
 def parse_query(query: str) -> list[QueryPart]:
@@ -80,10 +90,21 @@ def parse_query(query: str) -> list[QueryPart]:
         match = _WEIGHT.match(term)
         if match and not _is_photo_path(term):
             weight, term = float(match.group(1)), match.group(2).strip()
+            if not abs(weight) <= MAX_WEIGHT:
+                raise QueryError(
+                    f"the weight {match.group(1)[:20]}{'...' if len(match.group(1)) > 20 else ''}"
+                    f" of {term!r} is out of range: use a number from -{MAX_WEIGHT:g} to "
+                    f"{MAX_WEIGHT:g}, e.g. 2:{term}"
+                )
         if not term:
             raise QueryError(f"an operator in {query!r} has nothing on one side")
         if _is_photo_path(term):
             parts.append(QueryPart(term_sign * weight, photo=Path(term).expanduser().resolve()))
+        elif _looks_like_photo_path(term):
+            raise QueryError(
+                f"there is no photo at {term} (a term ending in "
+                f"{Path(term).suffix} is read as a photo): check the path"
+            )
         else:
             parts.append(QueryPart(term_sign * weight, text=term))
     if all(p.weight <= 0 for p in parts):
