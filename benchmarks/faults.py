@@ -101,7 +101,7 @@ def kill9(trials: int, photos_count: int, seed: int) -> None:
             proc = subprocess.Popen(
                 index_cmd(photos), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )
-            delay = rng.uniform(0.2, 6.0)
+            delay = rng.uniform(0.2, 10.0)
             time.sleep(delay)
             finished = proc.poll() is not None
             proc.send_signal(signal.SIGKILL)
