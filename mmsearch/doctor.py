@@ -300,8 +300,13 @@ def format_restore(result: dict[str, Any]) -> str:
         f"restored the catalog from {b['path']} (taken {b['taken_at'][:16]}): "
         f"{b['photos']:,} photos in {b['folders']} folders",
     ]
-    for p in result["moved_aside"]:
-        lines.append(f"the {result['replaced_state']} catalog was moved aside to {p} (kept)")
+    moved = result["moved_aside"]
+    if moved:
+        sides = [p[len(moved[0]) :] for p in moved[1:]]
+        also = f" (with its {', '.join(sides)} files)" if sides else ""
+        lines.append(
+            f"the {result['replaced_state']} catalog was moved aside to {moved[0]}{also} (kept)"
+        )
     for s in result["skipped_backups"]:
         lines.append(f"skipped the newer backup {s['path']}: {s['problem']}")
     lines.append("photos indexed since the backup was taken are indexed again by `mmsearch index`")

@@ -4,6 +4,7 @@ SQLite files, the real CLI in a subprocess (stderr must never hold a traceback).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -229,26 +230,59 @@ def test_backups_rotate_daily_keep_three_and_never_for_a_damaged_catalog(home: P
     assert photo_count(home) == 300
 
 
-@pytest.fixture
-def read_only_home(indexed: int, home: Path) -> Iterator[Path]:
-    """The indexed data folder, bind-mounted read-only onto itself (root ignores modes)."""
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[Path]:
+    """`folder` bind-mounted read-only onto itself (root ignores modes); chmod otherwise."""
     if os.geteuid() != 0:
-        home.chmod(0o555)
-        yield home
-        home.chmod(0o755)
+        folder.chmod(0o555)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o755)
         return
     mounted = subprocess.run(
-        f"mount --bind '{home}' '{home}' && mount -o remount,ro,bind '{home}'",
+        f"mount --bind '{folder}' '{folder}' && mount -o remount,ro,bind '{folder}'",
         shell=True,
         capture_output=True,
     )
     if mounted.returncode != 0:
-        subprocess.run(["umount", str(home)], capture_output=True)
+        subprocess.run(["umount", str(folder)], capture_output=True)
         pytest.skip(f"no read-only bind mount here: {mounted.stderr.decode().strip()}")
     try:
-        yield home
+        yield folder
     finally:
-        subprocess.run(["umount", "-l", str(home)], check=True)
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+@pytest.fixture
+def read_only_home(indexed: int, home: Path) -> Iterator[Path]:
+    with read_only(home):
+        yield home
+
+
+def test_read_only_folder_with_a_wal_reads_it_or_says_why_not(tmp_path: Path) -> None:
+    """A catalog left with changes in its WAL (a writer still had it open): with the -shm
+    file beside it, a read-only open sees them; without it, SQLite can't, and it says so
+    instead of showing an old state."""
+    data = tmp_path / "data"
+    add_fillers(data, 50)
+    writer = sqlite3.connect(data / "catalog.sqlite")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    with writer:
+        writer.execute("DELETE FROM photos WHERE id > 20")  # only in the WAL
+    assert Path(f"{data / 'catalog.sqlite'}-wal").stat().st_size > 0
+    # a copy as a backup tool that skips -shm files would make it
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("catalog.sqlite", "catalog.sqlite-wal"):
+        (copy / name).write_bytes((data / name).read_bytes())
+    with read_only(data):
+        catalog = Catalog.open(data)
+        assert catalog.read_only and catalog.counts("filler-model")["photos"] == 20
+        catalog.close()
+    writer.close()
+    with read_only(copy), pytest.raises(CatalogReadOnly, match="only a writer can read"):
+        Catalog.open(copy)
 
 
 def test_read_only_data_folder_searches_and_refuses_to_write(

@@ -58,13 +58,23 @@ def check_connection(conn: sqlite3.Connection) -> str | None:
         return str(e)
     if rows == [("ok",)]:
         return None
-    return str(rows[0][0]) if rows else "quick_check returned nothing"
+    lines = [line for row in rows for line in str(row[0]).splitlines()]
+    lines = [line.strip() for line in lines if line.strip() and not line.startswith("***")]
+    return f"database disk image is malformed: {lines[0] if lines else 'quick_check failed'}"
 
 
 def check_file(path: Path) -> str | None:
-    """`check_connection` on a database file, opened read-only (immutable when its folder
-    is read-only: SQLite could not create the WAL's shared-memory file there)."""
-    params = "mode=ro" if os.access(path.parent, os.W_OK) else "immutable=1"
+    """`check_connection` on a database file. In a writable folder through an ordinary
+    connection (`mode=rw`: never creates the file), which removes the WAL and SHM files it
+    creates when it closes (a read-only one would leave them behind, and the catalog would
+    look changed); in a read-only folder `mode=ro` if its WAL and SHM are there, else
+    `immutable=1` (SQLite could not create them)."""
+    if os.access(path.parent, os.W_OK):
+        params = "mode=rw"
+    elif Path(f"{path}-wal").exists() and Path(f"{path}-shm").exists():
+        params = "mode=ro"
+    else:
+        params = "immutable=1"
     try:
         conn = sqlite3.connect(_uri(path, params), uri=True, timeout=30)
     except sqlite3.Error as e:
@@ -140,6 +150,8 @@ def backup_catalog(
     now = (now or datetime.now()).replace(microsecond=0)
     if not source.is_file() or source.stat().st_size == 0:
         return None
+    if not os.access(data_dir, os.W_OK):
+        return None  # a read-only folder: nothing was written, nothing can be
     existing = list_backups(data_dir)
     good = [b for b in existing if b.readable]
     if good and now - good[0].taken_at < min_interval:
@@ -150,7 +162,8 @@ def backup_catalog(
         return None
     tmp = folder / f".{final.name}.tmp"
     try:
-        src = connect_read_only(source)
+        # An ordinary connection (it cleans up the WAL files it creates), that only reads.
+        src = sqlite3.connect(_uri(source, "mode=rw"), uri=True, timeout=30)
     except sqlite3.Error as e:
         raise CatalogDamaged(source, str(e), existing) from e
     try:
