@@ -306,3 +306,15 @@ def test_read_only_data_folder_searches_and_refuses_to_write(
     with pytest.raises(CatalogReadOnly):
         catalog.remove_folder(photo_folder)
     catalog.close()
+
+
+def test_read_only_folder_that_needs_a_migration_says_so(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    add_fillers(data, 10)
+    with sqlite3.connect(data / "catalog.sqlite") as db:
+        db.execute("DROP TABLE regions")  # as an older app left it: schema 0001
+        db.execute("UPDATE alembic_version SET version_num = '0001'")
+    db.close()
+    with read_only(data), pytest.raises(CatalogReadOnly, match="upgrade from schema 0001"):
+        Catalog.open(data)
+    assert Catalog.open(data).schema_version() == "0002"  # writable again: migrated
