@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 
 from mmsearch import __version__
-from mmsearch.catalog import CatalogError
+from mmsearch.catalog import BackupFailed, CatalogError, CatalogReadOnly, backup_catalog
 from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError, writer_lock
 from mmsearch.encoders import ModelError
 from mmsearch.paths import data_dir
@@ -126,6 +126,8 @@ def _progress_bar(description: str, enabled: bool) -> Callable[[int, int, object
 def cmd_index(lib: Library, args: argparse.Namespace) -> int:
     from mmsearch.services.indexing import Indexer
 
+    if lib.catalog.read_only:
+        raise CatalogReadOnly(lib.data_dir)
     with _writing(lib.data_dir, args, "indexing run"):
         for folder in args.folders:
             _add_folder(lib, folder, args)
@@ -134,11 +136,24 @@ def cmd_index(lib: Library, args: argparse.Namespace) -> int:
         with _ctrl_c_cancels("stopping after the current batch") as cancel:
             indexer = Indexer(lib, _progress_bar("indexing", not args.json), cancel)
             report = indexer.run()
+        backup = _backup(lib)
     if args.json:
-        _emit_json(_report_dict(report))
+        _emit_json({**_report_dict(report), "backup": backup and str(backup)})
     else:
         _print_report(report)
+        if backup is not None:
+            _say(f"catalog backed up to {backup}")
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _backup(lib: Library) -> Path | None:
+    """After a run: the daily backup of the catalog (a damaged catalog raises, and no good
+    backup is rotated out); a backup that can't be written is a warning, not a failed run."""
+    try:
+        return backup_catalog(lib.data_dir)
+    except BackupFailed as e:
+        print(f"mmsearch: warning: {e}", file=sys.stderr)
+        return None
 
 
 @contextlib.contextmanager
@@ -545,16 +560,50 @@ def _use(model_id: str, data: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Which device and provider are used and why; the model; what GPU decoding needs."""
-    from mmsearch.doctor import doctor_report, format_doctor
+    """Which device and provider are used and why; the model; what GPU decoding needs; the
+    catalog's state and backups. `--restore` / `--new-catalog` repair the catalog. Nothing
+    here opens the library, so it works when the catalog can't be opened."""
+    from mmsearch.doctor import (
+        catalog_report,
+        doctor_report,
+        format_doctor,
+        format_restore,
+        new_catalog_report,
+        restore_catalog,
+    )
+    from mmsearch.encoders import find_model_dir
+    from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path
+    from mmsearch.services.library import read_active_model
 
     data = data_dir(args.data_dir)
+    if args.restore:
+        result = restore_catalog(data)
+        _emit_json(result) if args.json else _say(format_restore(result))
+        return EXIT_OK
+    if args.new_catalog:
+        result = new_catalog_report(data)
+        if args.json:
+            _emit_json(result)
+        else:
+            for moved in result["moved_aside"]:
+                _say(f"moved the old catalog aside to {moved} (kept)")
+            _say(f"started an empty catalog {result['catalog']}: `mmsearch index FOLDER` next")
+        return EXIT_OK
     report = doctor_report(data, probe_torch=not args.quick)
-    with Library(data, args.model) as lib:
-        try:
-            report["model"] = {"id": lib.model_id, "dir": str(lib.model_dir)}
-        except ModelError as e:
-            report["model"] = {"id": lib.model_id, "error": str(e)}
+    report["catalog"] = catalog_report(data)
+    model_id = (
+        args.model
+        or os.environ.get("MMSEARCH_MODEL")
+        or read_active_model(data)
+        or BUNDLED_MODEL_ID
+    )
+    try:
+        report["model"] = {
+            "id": model_id,
+            "dir": str(find_model_dir(model_id, model_search_path(data))),
+        }
+    except ModelError as e:
+        report["model"] = {"id": model_id, "error": str(e)}
     if args.json:
         _emit_json(report)
     else:
@@ -782,9 +831,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_models, library=False)
 
     p = sub.add_parser(
-        "doctor", parents=[common], help="which device (GPU or CPU) is used, and why"
+        "doctor",
+        parents=[common],
+        help="which device (GPU or CPU) is used, and why; the catalog's health and backups",
     )
     p.add_argument("--quick", action="store_true", help="don't check torch (GPU JPEG decoding)")
+    repair = p.add_mutually_exclusive_group()
+    repair.add_argument(
+        "--restore",
+        action="store_true",
+        help="put the newest good backup of the catalog back (the current one is kept aside)",
+    )
+    repair.add_argument(
+        "--new-catalog",
+        action="store_true",
+        help="start an empty catalog on purpose (the current one is kept aside)",
+    )
     p.set_defaults(run=cmd_doctor, library=False)
 
     p = sub.add_parser("bench", parents=[common], help="indexing and query speed figures")
@@ -840,7 +902,7 @@ def _report_error(code: int, message: str, hint: str | None, as_json: bool) -> i
         _emit_json({"error": message, "hint": hint, "exit_code": code})
     else:
         print(f"mmsearch: {message}", file=sys.stderr)
-        if hint and hint not in message:
+        if hint and "`mmsearch" not in message:  # the message names no fix of its own
             print(f"  {hint}", file=sys.stderr)
     return code
 

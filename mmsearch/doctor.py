@@ -4,16 +4,22 @@ Python and ONNX Runtime versions, the installed ONNX Runtime packages (the CPU a
 overwrite each other), its execution providers, the device the encoders and the matcher
 use with the reason, NVIDIA GPUs (via nvidia-smi, when there is one), torch for GPU JPEG
 decoding, and the settings that steer all this. Every probe is guarded: a broken GPU setup
-is reported, never raised.
+is reported, never raised. The catalog's state and its backups; `--restore` puts the newest
+good backup back, `--new-catalog` starts an empty catalog on purpose (both keep the old file
+aside). None of this opens a library, so it works on a catalog that can't be opened.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 from pathlib import Path
 from typing import Any
 
+from mmsearch.catalog.backup import check_file, list_backups, new_catalog, restore_backup
+from mmsearch.catalog.db import library_traces
+from mmsearch.catalog.errors import CATALOG_FILE, BackupInfo, CatalogDamaged, CatalogMissing
 from mmsearch.encoders.providers import (
     CPU_DIST,
     ENV_VAR,
@@ -188,6 +194,120 @@ def format_doctor(report: dict[str, Any]) -> str:
     if "gpu_reason" in decode:
         state = "available" if decode["gpu_available"] else "unavailable"
         lines.append(f"  GPU decode:  {state}: {decode['gpu_reason']}")
+    if "catalog" in report:
+        lines += format_catalog(report["catalog"])
     for warning in report.get("warnings", []):
         lines.append(f"warning:       {warning}")
+    return "\n".join(lines)
+
+
+# -- the catalog: is it sound, which backups are there, restoring one --------------------------
+
+
+def _backup_dict(b: BackupInfo) -> dict[str, Any]:
+    return {
+        "path": str(b.path),
+        "taken_at": b.taken_at.isoformat(sep=" "),
+        "photos": b.photos,
+        "folders": b.folders,
+    }
+
+
+def catalog_report(data_dir: Path) -> dict[str, Any]:
+    """The catalog's state without opening (or creating) a library: "sound", "damaged",
+    "missing", "empty" (0 bytes) or "new" (a data folder that never held a library), the
+    problem and the fix, and the backups. Runs the full `PRAGMA quick_check` (0.4 s on a
+    catalog of 100,000 photos with a warm page cache)."""
+    path = Path(data_dir) / CATALOG_FILE
+    backups = list_backups(data_dir)
+    out: dict[str, Any] = {
+        "path": str(path),
+        "read_only": path.parent.is_dir() and not os.access(path.parent, os.W_OK),
+        "backups": [_backup_dict(b) for b in backups],
+    }
+    traces = library_traces(Path(data_dir))
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = None
+    out["size"] = size
+    if not size:
+        if traces:
+            out["state"] = "missing" if size is None else "empty"
+            out["problem"] = str(
+                CatalogMissing(
+                    path, "is missing" if size is None else "is empty (0 bytes)", traces, backups
+                )
+            )
+        else:
+            out["state"] = "new"
+        return out
+    problem = check_file(path)
+    if problem is None:
+        out["state"] = "sound"
+    else:
+        out["state"] = "damaged"
+        out["problem"] = str(CatalogDamaged(path, problem, backups))
+    return out
+
+
+def restore_catalog(data_dir: Path) -> dict[str, Any]:
+    """`mmsearch doctor --restore`: the newest good backup back in place (NoBackup if there
+    is none); what was restored and what was moved aside, as a JSON-able dict."""
+    before = catalog_report(data_dir)
+    result = restore_backup(data_dir)
+    return {
+        "restored": _backup_dict(result.backup),
+        "catalog": str(result.catalog),
+        "replaced_state": before["state"],
+        "moved_aside": [str(p) for p in result.moved_aside],
+        "skipped_backups": [{"path": str(b.path), "problem": why} for b, why in result.skipped],
+    }
+
+
+def new_catalog_report(data_dir: Path) -> dict[str, Any]:
+    """`mmsearch doctor --new-catalog`: an empty catalog on purpose (the old one kept aside)."""
+    moved = new_catalog(data_dir)
+    return {"catalog": str(Path(data_dir) / CATALOG_FILE), "moved_aside": [str(p) for p in moved]}
+
+
+def format_catalog(catalog: dict[str, Any]) -> list[str]:
+    state = catalog["state"]
+    backups = catalog["backups"]
+    if state == "sound":
+        lines = [f"catalog:       {catalog['path']}: sound ({catalog['size'] / 1e6:.1f} MB)"]
+    elif state == "new":
+        lines = [f"catalog:       {catalog['path']}: none yet (a new data folder)"]
+    else:
+        lines = [f"catalog:       {state.upper()}: {catalog['problem']}"]
+    if catalog["read_only"]:
+        lines.append("  read-only:   searching works, indexing needs write access")
+    if backups:
+        newest = backups[0]
+        photos = "unreadable" if newest["photos"] is None else f"{newest['photos']:,} photos"
+        lines.append(
+            f"  backups:     {len(backups)}, newest {newest['taken_at'][:16]} ({photos}), "
+            f"in {Path(newest['path']).parent}"
+        )
+    else:
+        lines.append("  backups:     none yet (one is made after an indexing run, daily)")
+    return lines
+
+
+def format_restore(result: dict[str, Any]) -> str:
+    b = result["restored"]
+    lines = [
+        f"restored the catalog from {b['path']} (taken {b['taken_at'][:16]}): "
+        f"{b['photos']:,} photos in {b['folders']} folders",
+    ]
+    moved = result["moved_aside"]
+    if moved:
+        sides = [p[len(moved[0]) :] for p in moved[1:]]
+        also = f" (with its {', '.join(sides)} files)" if sides else ""
+        lines.append(
+            f"the {result['replaced_state']} catalog was moved aside to {moved[0]}{also} (kept)"
+        )
+    for s in result["skipped_backups"]:
+        lines.append(f"skipped the newer backup {s['path']}: {s['problem']}")
+    lines.append("photos indexed since the backup was taken are indexed again by `mmsearch index`")
     return "\n".join(lines)

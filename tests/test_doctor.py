@@ -163,3 +163,28 @@ def test_encoders_whose_gpu_session_fails_run_on_the_cpu(
         assert text_session.device is not None and text_session.device.device == "cpu"
         assert "out of memory" in (text_session.device.warning or "")
     assert "did not start" in caplog.text and "using CPU" in caplog.text
+
+
+def test_catalog_state_and_backups_are_reported(tmp_path: Path) -> None:
+    """`mmsearch doctor` checks the catalog without opening (or creating) a library."""
+    from mmsearch.catalog import Catalog, backup_catalog
+
+    data = tmp_path / "data"
+    assert doctor.catalog_report(data)["state"] == "new" and not data.exists()
+    catalog = Catalog.open(data)
+    catalog.add_folder(tmp_path / "photos")
+    catalog.close()
+    report = doctor.catalog_report(data)
+    assert report["state"] == "sound" and report["backups"] == []
+    assert "backups:     none yet" in "\n".join(doctor.format_catalog(report))
+    assert backup_catalog(data) is not None
+    report = doctor.catalog_report(data)
+    assert report["backups"][0]["photos"] == 0 and report["backups"][0]["folders"] == 1
+    (data / "catalog.sqlite").write_bytes(b"")
+    report = doctor.catalog_report(data)
+    assert report["state"] == "empty" and "mmsearch doctor --restore" in report["problem"]
+    result = doctor.restore_catalog(data)
+    assert result["replaced_state"] == "empty" and len(result["moved_aside"]) == 1
+    text = doctor.format_restore(result)
+    assert "0 photos in 1 folders" in text and "moved aside to" in text
+    assert doctor.catalog_report(data)["state"] == "sound"

@@ -14,6 +14,7 @@ and other threads of the process wait like another process would.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import threading
@@ -22,6 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from mmsearch.catalog.errors import CatalogReadOnly
 
 LOCK_FILE = "writer.lock"
 POLL_SECONDS = 0.2
@@ -170,6 +173,8 @@ def _try(lock: _ProcessLock, data_dir: Path, purpose: str) -> bool:
         data_dir.mkdir(parents=True, exist_ok=True)
         return lock.try_acquire(purpose)
     except OSError as e:
+        if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise CatalogReadOnly(data_dir) from e
         raise WriterLockError(
             f"cannot take the writer lock {lock.path}: {e.strerror}. Changing the library "
             "needs a writable data folder (searching does not); choose another with "
