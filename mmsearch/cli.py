@@ -20,6 +20,7 @@ import numpy as np
 from mmsearch import __version__
 from mmsearch.catalog import CatalogError
 from mmsearch.encoders import ModelError
+from mmsearch.files import WriteError
 from mmsearch.paths import data_dir
 from mmsearch.services.evaluation import EvalError
 from mmsearch.services.library import Library
@@ -752,6 +753,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, QueryError, ModelError, CatalogError, EvalError) as e:
         print(f"mmsearch: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except WriteError as e:  # a full or read-only disk: the old file is kept, and it says so
+        print(f"mmsearch: {e}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("mmsearch: interrupted", file=sys.stderr)
         return 130
