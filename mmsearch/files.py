@@ -40,9 +40,10 @@ class WriteError(OSError):
 def file_digest(path: Path) -> tuple[int, str]:
     """(size in bytes, SHA-256 hex) of a file's content, read in 1 MiB chunks.
 
-    Cost: SHA-256 runs at about 1.7 GB/s on one core with the CPU's SHA extensions (measured
-    here: a 256 MiB buffer), so a 1M x 512 index (about 2.3 GB) takes about 1.5 s from the page
-    cache on top of reading it; hnswlib reads the whole file anyway when it loads one."""
+    Cost: SHA-256 runs at about 1.7 GB/s on one idle core with the CPU's SHA extensions
+    (measured on a 256 MiB buffer), so a 1M x 512 index (2.3 GB) takes about 1.5 s from the
+    page cache, on top of reading it (hnswlib reads the whole file anyway when it loads one);
+    on a busy 2-core machine it took 11 s. Memory: one 1 MiB buffer."""
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb", buffering=0) as f:

@@ -94,6 +94,7 @@ class VectorIndex:
         self.model_id = model_id
         self.dim = dim
         self._lock = threading.RLock()  # re-entrant: subscribe() calls vectors()
+        self._save_lock = threading.Lock()  # one save at a time: each pair of files matches
         self._index = hnswlib.Index(space="ip", dim=dim)
         if empty:  # else load() fills it from a file
             self._index.init_index(
@@ -124,6 +125,10 @@ class VectorIndex:
         """Write the index and its header, each to a temporary file that is checked and synced
         before both are renamed over the old ones. Raises `WriteError` (the old files kept,
         the temporary ones removed) when that fails: a full disk, a read-only folder."""
+        with self._save_lock:
+            self._save()
+
+    def _save(self) -> None:
         temps: list[Path] = []
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
