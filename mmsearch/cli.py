@@ -22,6 +22,7 @@ from mmsearch import __version__
 from mmsearch.catalog import BackupFailed, CatalogError, CatalogReadOnly, backup_catalog
 from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError, writer_lock
 from mmsearch.encoders import ModelError
+from mmsearch.files import WriteError
 from mmsearch.paths import data_dir
 from mmsearch.services.evaluation import EvalError
 from mmsearch.services.library import Library
@@ -868,6 +869,7 @@ def build_parser() -> argparse.ArgumentParser:
 _KNOWN_ERRORS: tuple[tuple[type[BaseException], int, str | None], ...] = (
     (LibraryBusy, EXIT_BUSY, "wait for it to finish, or run again without --no-wait"),
     (WriterLockError, EXIT_DATA, None),
+    (WriteError, EXIT_DATA, None),  # a full or read-only disk: the old file is kept, it says so
     (CatalogError, EXIT_DATA, "`mmsearch doctor` checks the data folder"),
     (ModelError, EXIT_USAGE, "`mmsearch models list` shows the installed models"),
     (QueryError, EXIT_USAGE, "see `mmsearch search --help` for the query syntax"),

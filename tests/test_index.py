@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mmsearch.index import VectorIndex, exact_top_k, label_checksum
 
@@ -90,3 +92,38 @@ def test_save_load_and_rebuild_when_inconsistent(tmp_path: Path) -> None:
     index.index_path.write_bytes(b"garbage")
     assert VectorIndex.load(tmp_path, "m", 32) is None
     assert VectorIndex.load(tmp_path, "other", 32) is None
+
+
+def test_save_checks_what_hnswlib_wrote(tmp_path: Path) -> None:
+    """hnswlib doesn't report a short write: the file's own layout says what size it must
+    have, so a cut file is never taken for a whole one (nor handed to hnswlib)."""
+    from mmsearch.index.hnsw import hnsw_file_size
+
+    index = VectorIndex(tmp_path, "m", 32)
+    index.add(np.arange(300), unit_rows(300))
+    index.save()
+    size = index.index_path.stat().st_size
+    assert hnsw_file_size(index.index_path, 32, 300) == size
+    data = index.index_path.read_bytes()
+    for cut in (size - 1, size - 200, size // 2, 100):
+        index.index_path.write_bytes(data[:cut])
+        assert hnsw_file_size(index.index_path, 32) > cut
+    index.index_path.write_bytes(data[:50])
+    with pytest.raises(ValueError):
+        hnsw_file_size(index.index_path, 32)
+    with pytest.raises(ValueError):  # another index's shape
+        index.index_path.write_bytes(data)
+        hnsw_file_size(index.index_path, 64)
+
+
+def test_saved_files_follow_the_umask_and_leave_no_temporary_files(tmp_path: Path) -> None:
+    index = VectorIndex(tmp_path, "m", 32)
+    index.add(np.arange(10), unit_rows(10))
+    old = os.umask(0o022)
+    try:
+        index.save()
+        index.save()
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.hnsw", "m.json"]
+    assert {p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == {0o644}

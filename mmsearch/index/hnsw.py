@@ -1,26 +1,51 @@
 """An hnswlib index per model, saved atomically beside the catalog.
 
-The index is derived data: its header records the model id, the number of vectors and a
-checksum of their labels (photo ids), and whoever opens it compares those with the catalog
-and rebuilds the index when they disagree (a crash between a catalog commit and an index
-save, a deleted or corrupt file, another model).
+The index is derived data: its header (`<model>.json`) records the model id, the number of
+vectors, a checksum of their labels (photo ids), and the size and SHA-256 of the `.hnsw`
+file. Whoever opens it checks the file against the header before hnswlib sees a byte of it
+(hnswlib trusts its input: a garbled file can make it allocate without bound, raise anything
+or crash the process), compares the header with the catalog, and rebuilds the index from the
+catalog when anything disagrees or fails (a crash between a catalog commit and an index save,
+a deleted, truncated or garbled file, another model). A rebuilt index that can't be saved (a
+read-only or full disk) still answers, from memory.
+
+Saving writes both files to temporary files, checks them (hnswlib does not report a short
+write: the `.hnsw` file's layout is walked to find the size it should have), syncs them and
+renames them over the old ones, so a full disk keeps the previous index and says so
+(`mmsearch.files.WriteError`).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import logging
 import os
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import hnswlib
 import numpy as np
 
-FORMAT = 1
+from mmsearch.files import (
+    WriteError,
+    file_digest,
+    finish_temp,
+    short_write,
+    sync_dir,
+    temp_beside,
+    write_error,
+)
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+FORMAT = 2  # 2: the header records the .hnsw file's size and SHA-256 (format 1 rebuilds once)
 M = 32  # graph degree: with EF_SEARCH below, recall@10 is about 0.99 at 100k x 384
 EF_CONSTRUCTION = 200
 EF_SEARCH = 384  # about 2 ms a query at 100k vectors on one core
@@ -49,6 +74,11 @@ class IndexHeader:
     dim: int
     count: int
     checksum: str
+    """Of the labels (see `label_checksum`)."""
+
+
+_SAVE_FIX = "run `mmsearch index` again"
+_KEPT = "the previous index is kept (the catalog has every photo; the index follows it)"
 
 
 def index_file_stem(model_id: str) -> str:
@@ -64,6 +94,7 @@ class VectorIndex:
         self.model_id = model_id
         self.dim = dim
         self._lock = threading.RLock()  # re-entrant: subscribe() calls vectors()
+        self._save_lock = threading.Lock()  # one save at a time: each pair of files matches
         self._index = hnswlib.Index(space="ip", dim=dim)
         if empty:  # else load() fills it from a file
             self._index.init_index(
@@ -73,6 +104,8 @@ class VectorIndex:
         self._active: set[int] = set()
         self._deleted: set[int] = set()
         self._listeners: list[IndexListener] = []
+        self.unsaved: WriteError | None = None
+        """Set by `open` when a rebuilt index could not be saved (it answers from memory)."""
 
     # -- files --------------------------------------------------------------------------------
 
@@ -89,38 +122,97 @@ class VectorIndex:
         return IndexHeader(FORMAT, self.model_id, self.dim, len(labels), label_checksum(labels))
 
     def save(self) -> None:
-        """Write the index and then its header, each through a temp file and a rename."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            header = self.header()
-            tmp = self.index_path.with_suffix(".hnsw.tmp")
-            self._index.save_index(str(tmp))
-            _fsync(tmp)
-            os.replace(tmp, self.index_path)
-            deleted = sorted(self._deleted)
-        tmp_header = self.header_path.with_suffix(".json.tmp")
-        tmp_header.write_text(json.dumps({**asdict(header), "deleted": deleted}))
-        _fsync(tmp_header)
-        os.replace(tmp_header, self.header_path)
+        """Write the index and its header, each to a temporary file that is checked and synced
+        before both are renamed over the old ones. Raises `WriteError` (the old files kept,
+        the temporary ones removed) when that fails: a full disk, a read-only folder."""
+        with self._save_lock:
+            self._save()
+
+    def _save(self) -> None:
+        temps: list[Path] = []
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tmp_index = temp_beside(self.index_path)
+            temps.append(tmp_index)
+            with self._lock:  # a consistent snapshot; checking it needs no lock
+                header = self.header()
+                deleted = sorted(self._deleted)
+                stored = self._index.get_current_count()
+                self._index.save_index(str(tmp_index))
+            try:
+                size = hnsw_file_size(tmp_index, self.dim, stored)
+            except ValueError as e:
+                written = tmp_index.stat().st_size
+                if written < _HNSW_HEADER.size:  # not even the header made it to the disk
+                    raise short_write(tmp_index, written, _HNSW_HEADER.size) from e
+                raise OSError(errno.EIO, f"hnswlib wrote a file that can't be checked: {e}") from e
+            digest = finish_temp(tmp_index, size)
+            data = json.dumps(
+                {**asdict(header), "deleted": deleted, "file_size": size, "file_sha256": digest}
+            ).encode("utf-8")
+            tmp_header = temp_beside(self.header_path)
+            temps.append(tmp_header)
+            with open(tmp_header, "wb") as f:
+                f.write(data)
+            finish_temp(tmp_header, len(data), hashlib.sha256(data).hexdigest())
+            # A crash between the two renames leaves a header that doesn't describe the file
+            # beside it: the next open sees that and rebuilds.
+            os.replace(tmp_index, self.index_path)
+            temps.remove(tmp_index)
+            os.replace(tmp_header, self.header_path)
+            temps.remove(tmp_header)
+            sync_dir(self.directory)
+        except OSError as e:
+            raise write_error(e, self.directory, "the index", _SAVE_FIX, _KEPT) from e
+        finally:
+            for tmp in temps:
+                tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, directory: Path, model_id: str, dim: int) -> VectorIndex | None:
-        """The saved index, or None if it is missing, unreadable or of another model/dim."""
-        index = cls(directory, model_id, dim, empty=False)
+        """The saved index, or None if it is missing, damaged in any way, or of another
+        model/dim. Never raises: whatever a damaged file makes fail means "rebuild"."""
         try:
-            raw = json.loads(index.header_path.read_text())
-            header = IndexHeader(
-                raw["format"], raw["model_id"], raw["dim"], raw["count"], raw["checksum"]
-            )
-            if (header.format, header.model_id, header.dim) != (FORMAT, model_id, dim):
-                return None
-            index._index.load_index(str(index.index_path), max_elements=0)
-            index._index.set_ef(EF_SEARCH)
-            labels = set(int(i) for i in index._index.get_ids_list())
-            index._deleted = set(int(i) for i in raw.get("deleted", []))
-            index._active = labels - index._deleted
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError):
+            return cls._load(directory, model_id, dim)
+        except Exception as e:  # OverflowError, MemoryError, RuntimeError, UnicodeError, ...
+            log.info("index %s in %s not usable (%s: %s)", model_id, directory, type(e), e)
             return None
+
+    @classmethod
+    def _load(cls, directory: Path, model_id: str, dim: int) -> VectorIndex | None:
+        index = cls(directory, model_id, dim, empty=False)
+        if not index.header_path.is_file() or not index.index_path.is_file():
+            return None
+        raw = json.loads(index.header_path.read_bytes().decode("utf-8"))
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+            return None
+        header = IndexHeader(
+            _typed(raw, "format", int),
+            _typed(raw, "model_id", str),
+            _typed(raw, "dim", int),
+            _typed(raw, "count", int),
+            _typed(raw, "checksum", str),
+        )
+        if (header.model_id, header.dim) != (model_id, dim):
+            return None
+        deleted = raw.get("deleted", [])
+        if not isinstance(deleted, list) or not all(type(i) is int for i in deleted):
+            return None
+        # The file must be the one the header describes before hnswlib reads it.
+        file_size = _typed(raw, "file_size", int)
+        if index.index_path.stat().st_size != file_size:
+            return None
+        if file_digest(index.index_path) != (file_size, _typed(raw, "file_sha256", str)):
+            return None
+        if hnsw_file_size(index.index_path, dim) != file_size:
+            return None
+        index._index.load_index(str(index.index_path), max_elements=0)
+        index._index.set_ef(EF_SEARCH)
+        labels = set(int(i) for i in index._index.get_ids_list())
+        index._deleted = set(deleted)
+        if not index._deleted <= labels:
+            return None
+        index._active = labels - index._deleted
         if index.header() != header:
             return None
         return index
@@ -146,7 +238,13 @@ class VectorIndex:
         ids, matrix = load_vectors()
         if len(ids):
             index.add(ids, matrix)
-        index.save()
+        try:
+            index.save()
+        except WriteError as e:
+            # A read-only or full disk: the rebuilt index still answers, from memory, and the
+            # next save (an indexing run, once the cause is gone) writes it.
+            index.unsaved = e
+            log.warning("the index was rebuilt from the catalog and answers from memory: %s", e)
         return index, True
 
     # -- contents -----------------------------------------------------------------------------
@@ -234,9 +332,57 @@ class VectorIndex:
         return labels[0].astype(np.int64), (1.0 - distances[0]).astype(np.float32)
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _typed(raw: dict[str, object], key: str, kind: type[_T]) -> _T:
+    value = raw[key]
+    if type(value) is not kind:
+        raise TypeError(f"{key} is {type(value).__name__}, not {kind.__name__}")
+    return value
+
+
+# hnswlib 0.8's file: a fixed header, then every element's level-0 block, then for each
+# element a uint32 byte count and its upper-level links (HierarchicalNSW::saveIndex).
+_HNSW_HEADER = struct.Struct("<QQQQQQiIQQQdQ")
+
+
+def hnsw_file_size(path: Path, dim: int, count: int | None = None) -> int:
+    """The size an hnswlib file of `dim`-wide float vectors (and `count` elements, if
+    given) must have, found by walking its layout; raises ValueError when it is not one.
+
+    It finds a short write that hnswlib doesn't report, and (after the checksum) keeps a
+    file whose numbers hnswlib would act on blindly (allocate `max_elements` blocks, follow
+    link counts) from reaching it. Reads the header and the upper-level links only, a few
+    bytes per element, never the vectors."""
+    with open(path, "rb") as f:
+        head = f.read(_HNSW_HEADER.size)
+        if len(head) < _HNSW_HEADER.size:
+            raise ValueError("shorter than an hnswlib header")
+        (level0, max_elements, elements, per_element, label_offset, data_offset, _maxlevel,
+         entry, max_m, max_m0, m, _mult, _ef) = _HNSW_HEADER.unpack(head)  # fmt: skip
+        links0 = max_m0 * 4 + 4
+        if (
+            level0 != 0
+            or not 0 < m <= 10_000
+            or max_m != m
+            or max_m0 != 2 * m
+            or data_offset != links0
+            or label_offset != links0 + dim * 4
+            or per_element != label_offset + 8
+            or elements > max_elements
+            or max_elements > 1 << 40
+            or (count is not None and elements != count)
+            or (elements and entry >= elements)
+        ):
+            raise ValueError("not an hnswlib file of this index's shape")
+        links_per_level = max_m * 4 + 4
+        pos = _HNSW_HEADER.size + elements * per_element
+        f.seek(pos)
+        rest = f.read()
+    offset = 0
+    for _ in range(elements):
+        if offset + 4 > len(rest):
+            return int(pos + len(rest) + 4)  # short: more is expected than is there
+        (links,) = struct.unpack_from("<I", rest, offset)
+        if links % links_per_level:
+            raise ValueError("upper-level links of a wrong size")
+        offset += 4 + links
+    return int(pos + offset)

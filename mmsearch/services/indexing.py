@@ -8,6 +8,7 @@ every few batches and rebuilt from the catalog when it disagrees with it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -145,7 +146,7 @@ class Indexer:
         except KeyboardInterrupt:
             self.cancel.set()
         finally:
-            self.index.save()
+            self.index.save()  # a WriteError ends the run with its reason (the catalog keeps all)
         self.report.interrupted = self.cancel.is_set()
         self.report.seconds = time.perf_counter() - started
         return self.report
@@ -391,8 +392,12 @@ class Indexer:
                 self.report.added += 1
         self._since_save += len(batch)
         if self._since_save >= SAVE_EVERY:
-            self.index.save()
             self._since_save = 0
+            # A WriteError (full or read-only disk; the old index kept): the catalog has the
+            # batch, so carry on; the save at the end of the run tries again and ends the run
+            # with the reason if it still fails.
+            with contextlib.suppress(OSError):
+                self.index.save()
 
     def _remove_missing(self, missing: dict[Path, KnownPhoto]) -> None:
         if not missing:

@@ -12,7 +12,7 @@ from pathlib import Path
 from mmsearch.catalog import Catalog
 from mmsearch.encoders import AnyModel, find_model_dir, load_any_model
 from mmsearch.encoders.providers import DeviceChoice, device_for
-from mmsearch.files import write_json
+from mmsearch.files import WriteError, write_json
 from mmsearch.index import VectorIndex
 from mmsearch.index.backend import DeviceBackend, SearchBackend, make_search_backend
 from mmsearch.index.hnsw import index_file_stem
@@ -48,7 +48,13 @@ def read_active_model(data: Path) -> str | None:
 def write_active_model(data: Path, model_id: str) -> None:
     """Make `model_id` the data folder's active model (atomically: a crash leaves the old
     choice or the new one, never a broken file)."""
-    write_json(Path(data) / ACTIVE_MODEL_FILE, {"model": model_id})
+    write_json(
+        Path(data) / ACTIVE_MODEL_FILE,
+        {"model": model_id},
+        what="the choice of model",
+        fix=f"run `mmsearch models use {model_id}` again",
+        # (the vectors are in the catalog: choosing it again switches at once)
+    )
 
 
 def read_model_versions(data: Path) -> dict[str, str]:
@@ -110,7 +116,9 @@ class Library:
         return self.data_dir / "index"
 
     def index(self) -> VectorIndex:
-        """The vector index of the active model, rebuilt from the catalog if it disagrees."""
+        """The vector index of the active model, rebuilt from the catalog if it disagrees
+        or is damaged. On a read-only or full disk a rebuilt index that can't be saved
+        answers from memory (`index_unsaved` says why; a warning is logged once)."""
         with self._index_lock:
             if self._index is None:
                 self._drop_stale_vectors()
@@ -122,6 +130,11 @@ class Library:
                     lambda: self.catalog.vectors(self.model_id),
                 )
             return self._index
+
+    @property
+    def index_unsaved(self) -> WriteError | None:
+        """Why the opened index lives in memory only (it was rebuilt and couldn't be saved)."""
+        return None if self._index is None else self._index.unsaved
 
     def forget_vectors(self) -> int:
         """Delete this model's vectors, regions and index files (not its model folder);
@@ -151,7 +164,19 @@ class Library:
                 self.stale_vectors_dropped,
             )
         versions[self.model_id] = current
-        write_json(self.data_dir / MODEL_VERSIONS_FILE, versions)
+        try:
+            write_json(
+                self.data_dir / MODEL_VERSIONS_FILE,
+                versions,
+                what="the record of model versions",
+                fix="run `mmsearch index` again",
+            )
+        except WriteError as e:
+            if recorded is not None:
+                raise  # vectors were dropped: their version must be on record before use
+            # First sight of this model on a read-only or full disk: nothing depends on the
+            # record yet (it is written by the next open that can).
+            log.info("%s", e)
 
     def backend(self) -> SearchBackend:
         """What answers queries: exact matching on the GPU when one works, else the HNSW
