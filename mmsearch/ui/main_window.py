@@ -56,7 +56,6 @@ from mmsearch.ui.jobs import IndexController, JobQueue, ModelSwitchController
 from mmsearch.ui.results import (
     SORT_DATE,
     SORT_RELEVANCE,
-    HitRole,
     ResultsModel,
     ThumbnailDelegate,
     display_name,
@@ -224,6 +223,7 @@ class MainWindow(QMainWindow):
         self.watcher = FolderWatcher(parent=self)
         self._search_seq = 0
         self._similar_to: Path | None = None
+        self._folder_choices: list[Path | None] = [None]  # the folder filter's, by row
         self.folders_dialog: FoldersDialog | None = None
         self.setWindowTitle("mmsearch")
         self.resize(1280, 820)
@@ -327,7 +327,7 @@ class MainWindow(QMainWindow):
         self.results = ResultsModel(self.thumbnails, self)
         self.grid = ResultsView()
         self.grid.setModel(self.results)
-        self.grid.setItemDelegate(ThumbnailDelegate(self.grid))
+        self.grid.setItemDelegate(ThumbnailDelegate(self.results, self.grid))
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.grid.doubleClicked.connect(lambda _index: self.open_current())
         self.grid.open_requested.connect(self.open_current)
@@ -426,17 +426,19 @@ class MainWindow(QMainWindow):
         """Re-read folders and counts (cheap catalog queries) into the window."""
         folders = self.library.catalog.folders()
         counts = self.library.catalog.counts(self.library.model_id)
-        current = self.folder_filter.currentData()
+        current = self.selected_folder()
         self.folder_filter.blockSignals(True)
         self.folder_filter.clear()
-        self.folder_filter.addItem(self.tr("All folders"), None)
+        self.folder_filter.addItem(self.tr("All folders"))
+        self._folder_choices = [None]
         for f in folders:
-            self.folder_filter.addItem(display_name(f.path) or os.fsdecode(f.path), f.path)
+            self.folder_filter.addItem(display_name(f.path) or os.fsdecode(f.path))
             self.folder_filter.setItemData(
                 self.folder_filter.count() - 1, os.fsdecode(f.path), Qt.ItemDataRole.ToolTipRole
             )
-        index = self.folder_filter.findData(current)
-        self.folder_filter.setCurrentIndex(max(0, index))
+            self._folder_choices.append(f.path)
+        index = self._folder_choices.index(current) if current in self._folder_choices else 0
+        self.folder_filter.setCurrentIndex(index)
         self.folder_filter.blockSignals(False)
         try:
             name = self.library.model.spec.display_name
@@ -583,8 +585,15 @@ class MainWindow(QMainWindow):
             self.similar_label.setVisible(False)
         self._debounce.start()
 
+    def selected_folder(self) -> Path | None:
+        """The folder filter's folder (None: all). Kept in a Python list rather than item
+        data: None through `QComboBox.currentData()` is the conversion PySide6 6.12.0
+        miscounts (see `ResultsModel.hit_at`)."""
+        row = self.folder_filter.currentIndex()
+        return self._folder_choices[row] if 0 <= row < len(self._folder_choices) else None
+
     def _filters(self) -> tuple[Path | None, datetime | None, datetime | None]:
-        folder = self.folder_filter.currentData()
+        folder = self.selected_folder()
         after = before = None
         if self.after_check.isChecked():
             after = datetime.combine(self.after_date.date().toPython(), datetime.min.time())  # type: ignore[arg-type]
@@ -698,8 +707,8 @@ class MainWindow(QMainWindow):
     # -- the selected photo -------------------------------------------------------------------
 
     def current_hit(self) -> SearchHit | None:
-        index = self.grid.currentIndex()
-        return index.data(HitRole) if index.isValid() else None
+        index = self.grid.currentIndex()  # the model itself, not index.data(): results.py
+        return self.results.hit_at(index.row()) if index.isValid() else None
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         hit = self.current_hit()
