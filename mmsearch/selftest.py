@@ -271,9 +271,11 @@ def check_window(results: Results, data: Path, model_id: str, work: Path) -> Non
     from mmsearch.services.library import Library
     from mmsearch.ui.app import TRANSLATIONS, icon_path
     from mmsearch.ui.main_window import MainWindow
+    from mmsearch.ui.qtcheck import check_qt_binding
     from mmsearch.ui.settings import Preferences
 
     results.out("window")
+    results.check("Qt binding counts None", check_qt_binding)
     qInstallMessageHandler(_quiet_qt)
     app = QApplication.instance() or QApplication(["mmsearch"])
     assert isinstance(app, QApplication)

@@ -89,8 +89,20 @@ def render_icons() -> None:
     log(f"icons in {GENERATED}")
 
 
+def qt_binding() -> None:
+    """Refuse to bundle a PySide6 that miscounts None (6.12.0 on Python 3.11: the window
+    aborts after about 100 searches): probed on the binding itself, not by version."""
+    from mmsearch.ui.qtcheck import check_qt_binding
+
+    try:
+        log(check_qt_binding())
+    except AssertionError as e:
+        raise SystemExit(f"not building: {e}") from None
+
+
 def app() -> None:
     """The one-folder build, from a clean PyInstaller work folder."""
+    qt_binding()
     prepare()
     shutil.rmtree(APP, ignore_errors=True)
     start = time.monotonic()

@@ -145,8 +145,9 @@ def test_caption_ranking_panel(qtbot: QtBot, window: MainWindow, photo_folder: P
         "a cat sleeping",
     ]
     drop_files(panel, [photo_folder / "coffee.png"])  # dropping the photo ranks at once
-    qtbot.waitUntil(lambda: panel.ranked.count() == 3, timeout=30_000)
-    assert panel.ranked.item(0).text() == "a cup of coffee on a saucer"
+    qtbot.waitUntil(lambda: panel.ranking.rowCount() == 3, timeout=30_000)
+    best = panel.ranking.entry(0)
+    assert best is not None and best.caption == "a cup of coffee on a saucer"
     qtbot.waitUntil(
         lambda: panel.photo_label.pixmap() is not None and not panel.photo_label.pixmap().isNull(),
         timeout=20_000,

@@ -80,12 +80,19 @@ def report_when_ready(app: QApplication, window: MainWindow) -> None:
     QTimer.singleShot(0, poll)
 
 
+def chosen_data_dir(data_dir: str | None, prefs: Preferences) -> str | None:
+    """The data folder to open: --data-dir, else $MMSEARCH_HOME, else the one chosen in
+    Settings, else None (the platform's). The environment beats the stored setting: a
+    setting saved once must not make MMSEARCH_HOME silently stop working."""
+    return data_dir or os.environ.get("MMSEARCH_HOME") or prefs.data_dir or None
+
+
 def create_window(
     data_dir: str | None = None, model: str | None = None, prefs: Preferences | None = None
 ) -> MainWindow:
     """The main window on a library (the caller owns the QApplication)."""
     prefs = prefs or Preferences()
-    library = Library(data_dir or prefs.data_dir or None, model, prefs.device)
+    library = Library(chosen_data_dir(data_dir, prefs), model, prefs.device)
     return MainWindow(library, prefs)
 
 
@@ -96,7 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return selftest(args_list[1:])
     parser = argparse.ArgumentParser(prog="mmsearch-gui", description="mmsearch's window")
-    parser.add_argument("--data-dir", help="data folder (default: settings, then platform's)")
+    parser.add_argument(
+        "--data-dir",
+        help="data folder (default: $MMSEARCH_HOME, then Settings, then the platform's)",
+    )
     parser.add_argument(
         "--model", help="model id (default: the data folder's active model, else the bundled one)"
     )

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
+    QListView,
     QPlainTextEdit,
     QPushButton,
     QStyledItemDelegate,
@@ -62,8 +70,62 @@ class CaptionList(QPlainTextEdit):
         return [line.strip() for line in self.toPlainText().splitlines() if line.strip()]
 
 
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class RankedRow:
+    caption: str
+    score: float
+    bar: float  # 0.1 (worst) .. 1.0 (best): the bar's length
+
+
+class RankingModel(QAbstractListModel):
+    """The ranked captions, best first."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[RankedRow] = []
+
+    def set_ranking(self, ranked: list[RankedCaption]) -> None:
+        rows: list[RankedRow] = []
+        if ranked:
+            low, high = min(r.score for r in ranked), max(r.score for r in ranked)
+            span = high - low or 1.0
+            rows = [
+                RankedRow(r.caption, r.score, 0.1 + 0.9 * (r.score - low) / span) for r in ranked
+            ]
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def entry(self, row: int) -> RankedRow | None:
+        """The row's caption, score and bar (what the delegate reads: see
+        `ResultsModel.hit_at` for why not `QModelIndex.data()`)."""
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        entry = self.entry(index.row()) if index.isValid() else None
+        if entry is None:
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return entry.caption
+        if role == ScoreRole:
+            return entry.score
+        if role == BarRole:
+            return entry.bar
+        return None
+
+
 class ScoreBarDelegate(QStyledItemDelegate):
     """A caption with its score and a bar showing how it compares with the others."""
+
+    def __init__(self, model: RankingModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ranking = model
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -76,11 +138,13 @@ class ScoreBarDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
+        entry = self.ranking.entry(index.row())
+        if entry is None:
+            return
         painter.save()
         rect: QRect = option.rect.adjusted(6, 4, -6, -4)
         palette = option.palette
-        fraction = float(index.data(BarRole) or 0.0)
-        bar = QRect(rect.x(), rect.bottom() - 8, int(rect.width() * fraction), 8)
+        bar = QRect(rect.x(), rect.bottom() - 8, int(rect.width() * entry.bar), 8)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(palette.alternateBase())
@@ -88,15 +152,14 @@ class ScoreBarDelegate(QStyledItemDelegate):
         painter.setBrush(QColor(palette.highlight().color()))
         painter.drawRoundedRect(bar, 4, 4)
         painter.setPen(palette.text().color())
-        score = float(index.data(ScoreRole) or 0.0)
         text_rect = QRect(rect.x(), rect.y(), rect.width(), rect.height() - 10)
-        score_text = f"{score:.3f}"
+        score_text = f"{entry.score:.3f}"
         width = painter.fontMetrics().horizontalAdvance(score_text) + 8
         painter.drawText(
             text_rect.adjusted(0, 0, -width, 0),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             painter.fontMetrics().elidedText(
-                index.data(Qt.ItemDataRole.DisplayRole) or "",
+                entry.caption,
                 Qt.TextElideMode.ElideRight,
                 text_rect.width() - width,
             ),
@@ -131,8 +194,10 @@ class CaptionPanel(QWidget):
         self.rank_button.clicked.connect(self.request_rank)
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.ranked = QListWidget()
-        self.ranked.setItemDelegate(ScoreBarDelegate(self.ranked))
+        self.ranking = RankingModel(self)
+        self.ranked = QListView()
+        self.ranked.setModel(self.ranking)
+        self.ranked.setItemDelegate(ScoreBarDelegate(self.ranking, self.ranked))
         layout = QVBoxLayout(self)
         layout.addWidget(self.photo_label)
         layout.addWidget(self.captions, 1)
@@ -173,17 +238,9 @@ class CaptionPanel(QWidget):
         self.rank_requested.emit(self.photo, captions)
 
     def show_ranking(self, ranked: list[RankedCaption]) -> None:
-        self.ranked.clear()
-        if not ranked:
-            return
-        low, high = min(r.score for r in ranked), max(r.score for r in ranked)
-        span = high - low or 1.0
-        for r in ranked:
-            item = QListWidgetItem(r.caption)
-            item.setData(ScoreRole, r.score)
-            item.setData(BarRole, 0.1 + 0.9 * (r.score - low) / span)
-            self.ranked.addItem(item)
-        self.status.setText(self.tr("Best first."))
+        self.ranking.set_ranking(ranked)
+        if ranked:
+            self.status.setText(self.tr("Best first."))
 
     def show_error(self, message: str) -> None:
         self.status.setText(message)

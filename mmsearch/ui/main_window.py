@@ -56,7 +56,6 @@ from mmsearch.ui.jobs import IndexController, JobQueue, ModelSwitchController
 from mmsearch.ui.results import (
     SORT_DATE,
     SORT_RELEVANCE,
-    HitRole,
     ResultsModel,
     ThumbnailDelegate,
     display_name,
@@ -224,6 +223,7 @@ class MainWindow(QMainWindow):
         self.watcher = FolderWatcher(parent=self)
         self._search_seq = 0
         self._similar_to: Path | None = None
+        self._folder_choices: list[Path | None] = [None]  # the folder filter's, by row
         self.folders_dialog: FoldersDialog | None = None
         self.setWindowTitle("mmsearch")
         self.resize(1280, 820)
@@ -327,8 +327,11 @@ class MainWindow(QMainWindow):
         self.results = ResultsModel(self.thumbnails, self)
         self.grid = ResultsView()
         self.grid.setModel(self.results)
-        self.grid.setItemDelegate(ThumbnailDelegate(self.grid))
+        self.grid.setItemDelegate(ThumbnailDelegate(self.results, self.grid))
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
+        # A new search (or filter) resets the model without a selection signal: the preview
+        # must not keep showing a photo of the previous results.
+        self.results.modelReset.connect(self._show_current)
         self.grid.doubleClicked.connect(lambda _index: self.open_current())
         self.grid.open_requested.connect(self.open_current)
         self.grid.photo_dropped.connect(self.search_similar)
@@ -426,17 +429,19 @@ class MainWindow(QMainWindow):
         """Re-read folders and counts (cheap catalog queries) into the window."""
         folders = self.library.catalog.folders()
         counts = self.library.catalog.counts(self.library.model_id)
-        current = self.folder_filter.currentData()
+        current = self.selected_folder()
         self.folder_filter.blockSignals(True)
         self.folder_filter.clear()
-        self.folder_filter.addItem(self.tr("All folders"), None)
+        self.folder_filter.addItem(self.tr("All folders"))
+        self._folder_choices = [None]
         for f in folders:
-            self.folder_filter.addItem(display_name(f.path) or os.fsdecode(f.path), f.path)
+            self.folder_filter.addItem(display_name(f.path) or os.fsdecode(f.path))
             self.folder_filter.setItemData(
                 self.folder_filter.count() - 1, os.fsdecode(f.path), Qt.ItemDataRole.ToolTipRole
             )
-        index = self.folder_filter.findData(current)
-        self.folder_filter.setCurrentIndex(max(0, index))
+            self._folder_choices.append(f.path)
+        index = self._folder_choices.index(current) if current in self._folder_choices else 0
+        self.folder_filter.setCurrentIndex(index)
         self.folder_filter.blockSignals(False)
         try:
             name = self.library.model.spec.display_name
@@ -525,12 +530,22 @@ class MainWindow(QMainWindow):
         return widgets
 
     def _indexing_started(self) -> None:
+        self.photos_label.setText(self.tr("Looking for photos…"))
         for widget in self._progress_widgets():
             widget.start()
         if self.folders_dialog is not None:
             self.folders_dialog.set_indexing(True)
 
     def _indexing_progress(self, done: int, total: int, rate: float, left: float) -> None:
+        # The first report (0 of total) comes once the scan has counted the work: until
+        # then the label says the window is looking, not "0 photos".
+        self.photos_label.setText(
+            self.tr("Indexing {done} of {total} new or changed photos…").format(
+                done=f"{done:,}", total=f"{total:,}"
+            )
+            if total
+            else self.tr("No new or changed photos")
+        )
         for widget in self._progress_widgets():
             widget.update_progress(done, total, rate, left)
         # An occasional refresh only: catalog queries on the GUI thread cost GIL time.
@@ -544,7 +559,11 @@ class MainWindow(QMainWindow):
         if self.folders_dialog is not None:
             self.folders_dialog.set_indexing(False)
             self.folders_dialog.show_report(report)
-        message = self.tr("Indexed {n} photos").format(n=report.indexed)
+        message = (
+            self.tr("Indexed {n} photos").format(n=f"{report.indexed:,}")
+            if report.indexed
+            else self.tr("Up to date: no new or changed photos")
+        )
         if report.failed:
             message += self.tr(", {n} could not be read (see Folders)").format(n=len(report.failed))
         if report.interrupted:
@@ -583,8 +602,15 @@ class MainWindow(QMainWindow):
             self.similar_label.setVisible(False)
         self._debounce.start()
 
+    def selected_folder(self) -> Path | None:
+        """The folder filter's folder (None: all). Kept in a Python list rather than item
+        data: None through `QComboBox.currentData()` is the conversion PySide6 6.12.0
+        miscounts (see `ResultsModel.hit_at`)."""
+        row = self.folder_filter.currentIndex()
+        return self._folder_choices[row] if 0 <= row < len(self._folder_choices) else None
+
     def _filters(self) -> tuple[Path | None, datetime | None, datetime | None]:
-        folder = self.folder_filter.currentData()
+        folder = self.selected_folder()
         after = before = None
         if self.after_check.isChecked():
             after = datetime.combine(self.after_date.date().toPython(), datetime.min.time())  # type: ignore[arg-type]
@@ -645,13 +671,50 @@ class MainWindow(QMainWindow):
         elif not self.library.catalog.folders():
             self.pages.setCurrentIndex(PAGE_EMPTY)
         else:
-            self.message.setText(
-                self.tr("No photos match. Try other words, or lower the minimum score.")
-                if hits
-                else self.tr("No photos indexed yet: add a folder, or wait for indexing.")
-            )
+            self.message.setText(self.empty_result_message(bool(hits)))
             self.pages.setCurrentIndex(PAGE_MESSAGE)
         self.search_finished.emit()
+
+    def empty_result_message(self, had_hits: bool) -> str:
+        """Why nothing is shown: the filters that hid every match, or that nothing is
+        indexed, or plainly no match."""
+        if had_hits:  # the search found photos; the window's own filters hid them
+            hidden_by = []
+            if self.type_filter.currentIndex() > 0:
+                hidden_by.append(
+                    self.tr("the file type filter ({type})").format(
+                        type=self.type_filter.currentText()
+                    )
+                )
+            if self.threshold.value() > 0:
+                hidden_by.append(
+                    self.tr("the minimum score ({score})").format(
+                        score=f"{self.threshold.value() / 100.0:.2f}"
+                    )
+                )
+            return self.tr("Every match is hidden by {filters}: change it to see them.").format(
+                filters=self.tr(" and ").join(hidden_by) or self.tr("the filters")
+            )
+        counts = self.library.catalog.counts(self.library.model_id)
+        if not counts["embedded"]:
+            if self.indexer.running:
+                return self.tr("No photos indexed yet: indexing is under way.")
+            return self.tr("No photos indexed yet: add a folder, or wait for indexing.")
+        folder, after, before = self._filters()
+        limits = []
+        if folder is not None:
+            limits.append(self.tr("in {folder}").format(folder=display_name(folder)))
+        if after is not None:
+            limits.append(self.tr("after {date}").format(date=f"{after:%Y-%m-%d}"))
+        if before is not None:
+            limits.append(self.tr("before {date}").format(date=f"{before:%Y-%m-%d}"))
+        if limits:
+            return self.tr(
+                "None of the {n} indexed photos is {limits}: change the folder or date filter."
+            ).format(n=f"{counts['embedded']:,}", limits=self.tr(", ").join(limits))
+        return self.tr("No match among {n} indexed photos. Try other words.").format(
+            n=f"{counts['embedded']:,}"
+        )
 
     def _show_error(self, seq: int, message: str) -> None:
         if seq != self._search_seq:
@@ -671,9 +734,7 @@ class MainWindow(QMainWindow):
         if self.results.total():
             self.pages.setCurrentIndex(PAGE_RESULTS if self.results.rowCount() else PAGE_MESSAGE)
             if not self.results.rowCount():
-                self.message.setText(
-                    self.tr("No photos match. Lower the minimum score or change the filters.")
-                )
+                self.message.setText(self.empty_result_message(True))
 
     def min_score(self) -> float:
         """The slider's threshold; at 0 it is off (cosine scores can be negative)."""
@@ -698,10 +759,13 @@ class MainWindow(QMainWindow):
     # -- the selected photo -------------------------------------------------------------------
 
     def current_hit(self) -> SearchHit | None:
-        index = self.grid.currentIndex()
-        return index.data(HitRole) if index.isValid() else None
+        index = self.grid.currentIndex()  # the model itself, not index.data(): results.py
+        return self.results.hit_at(index.row()) if index.isValid() else None
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self._show_current()
+
+    def _show_current(self) -> None:
         hit = self.current_hit()
         if hit is None:
             self.preview.clear()
@@ -714,10 +778,22 @@ class MainWindow(QMainWindow):
             None,
         )
 
-    def open_current(self) -> None:
+    def open_current(self) -> bool:
+        """Open the current photo with the system's viewer; if none opens it, say so in
+        the status bar with what else to do. True if a viewer took it."""
         hit = self.current_hit()
-        if hit is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(os.fsdecode(hit.path)))
+        if hit is None:
+            return False
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(os.fsdecode(hit.path))):
+            return True
+        self.statusBar().showMessage(
+            self.tr(
+                "No application opened {name}: right-click it for “Open containing folder” "
+                "or “Copy path”."
+            ).format(name=os.fsdecode(hit.path)),
+            15_000,
+        )
+        return False
 
     def _context_menu(self, pos: QPoint) -> None:
         hit = self.current_hit()

@@ -16,7 +16,7 @@ from PySide6.QtCore import (
     Qt,
     QUrl,
 )
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from mmsearch.services.search import SearchHit
@@ -82,6 +82,15 @@ class ResultsModel(QAbstractListModel):
 
     def hit(self, row: int) -> SearchHit:
         return self._shown[row]
+
+    def hit_at(self, row: int) -> SearchHit | None:
+        """The hit shown in `row`, or None: what the delegate and the window read instead
+        of `QModelIndex.data()`, whose None results PySide6-Essentials 6.12.0 miscounts
+        (None's reference count drops by one per call until Python aborts)."""
+        return self._shown[row] if 0 <= row < len(self._shown) else None
+
+    def thumbnail(self, hit: SearchHit) -> QImage | None:
+        return self.thumbnails.get(hit.path)
 
     def hits(self) -> list[SearchHit]:
         return list(self._shown)
@@ -154,12 +163,20 @@ def display_name(path: Path) -> str:
 
 class ThumbnailDelegate(QStyledItemDelegate):
     """Draws a thumbnail centred in its cell, the file name under it and the score in a
-    corner badge."""
+    corner badge. It reads the hit from `model` directly, never through
+    `QModelIndex.data()` (see `ResultsModel.hit_at`)."""
+
+    def __init__(self, model: ResultsModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.results = model
 
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         return CELL
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
+        hit = self.results.hit_at(index.row())
+        if hit is None:
+            return
         painter.save()
         rect: QRect = option.rect.adjusted(4, 4, -4, -4)
         palette: QPalette = option.palette
@@ -167,7 +184,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         if selected:
             painter.fillRect(rect, palette.highlight())
         image_rect = rect.adjusted(4, 4, -4, -26)
-        image = index.data(Qt.ItemDataRole.DecorationRole)
+        image = self.results.thumbnail(hit)
         if image is not None and not image.isNull():
             # Thumbnails come pre-sized for this box (THUMB_BOX): no rescaling while painting.
             if image.width() > image_rect.width() or image.height() > image_rect.height():
@@ -181,24 +198,22 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawImage(x, y, image)
         else:
             painter.fillRect(image_rect, palette.alternateBase())
-        name = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        name = display_name(hit.path)
         text_rect = QRect(rect.x() + 4, rect.bottom() - 22, rect.width() - 8, 20)
         painter.setPen(palette.highlightedText().color() if selected else palette.text().color())
         metrics = painter.fontMetrics()
         elided = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, text_rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, elided)
-        score = index.data(ScoreRole)
-        if score is not None:
-            badge = f"{score:.2f}"
-            font = QFont(painter.font())
-            font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
-            painter.setFont(font)
-            width = painter.fontMetrics().horizontalAdvance(badge) + 10
-            badge_rect = QRect(image_rect.right() - width - 2, image_rect.y() + 2, width, 18)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setBrush(QColor(0, 0, 0, 160))
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.drawRoundedRect(badge_rect, 6, 6)
-            painter.setPen(QColor("white"))
-            painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
+        badge = f"{hit.score:.2f}"
+        font = QFont(painter.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        painter.setFont(font)
+        width = painter.fontMetrics().horizontalAdvance(badge) + 10
+        badge_rect = QRect(image_rect.right() - width - 2, image_rect.y() + 2, width, 18)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(QColor(0, 0, 0, 160))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawRoundedRect(badge_rect, 6, 6)
+        painter.setPen(QColor("white"))
+        painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
         painter.restore()

@@ -122,7 +122,7 @@ def main() -> int:
         )
         window.rank_photo(photos / "coffee.png")
         window.captions.request_rank()
-        wait_for(lambda: window.captions.ranked.count() == 5, 60)
+        wait_for(lambda: window.captions.ranking.rowCount() == 5, 60)
         wait_for(
             lambda: (
                 window.captions.photo_label.pixmap() is not None

@@ -61,7 +61,12 @@ class Preferences:
 
     @data_dir.setter
     def data_dir(self, value: str) -> None:
-        self.qsettings.setValue("data_dir", value)
+        """An empty value removes the setting: the default (MMSEARCH_HOME or the platform's
+        folder) applies again."""
+        if value:
+            self.qsettings.setValue("data_dir", value)
+        else:
+            self.qsettings.remove("data_dir")
 
     @property
     def language(self) -> str:
@@ -161,7 +166,8 @@ class SettingsDialog(QDialog):
         self.cache.setRange(50, 100_000)
         self.cache.setSuffix(" MB")
         self.cache.setValue(prefs.thumbnail_cache_mb)
-        self.data_dir = QLineEdit(prefs.data_dir or str(current_data_dir))
+        self._shown_data_dir = str(current_data_dir)  # what the window uses now
+        self.data_dir = QLineEdit(self._shown_data_dir)
         browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse)
         data_row = QHBoxLayout()
@@ -207,6 +213,10 @@ class SettingsDialog(QDialog):
         self.prefs.rerank = self.rerank.value()
         self.prefs.device = str(self.device.currentData())
         self.prefs.thumbnail_cache_mb = self.cache.value()
-        self.prefs.data_dir = self.data_dir.text().strip()
+        data_dir = self.data_dir.text().strip()
+        if data_dir != self._shown_data_dir:
+            # Only a folder the user chose is stored: storing the one shown would pin it
+            # and make MMSEARCH_HOME (or a later default) stop working.
+            self.prefs.data_dir = data_dir
         self.prefs.language = str(self.language.currentData())
         self.prefs.sync()

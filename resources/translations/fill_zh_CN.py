@@ -129,6 +129,22 @@ ZH_CN = {
     "{path} is not a folder.": "{path} 不是文件夹。",
     "{rate:.1f} photos/s, {eta} left": "每秒 {rate:.1f} 张，剩余 {eta}",
     "{shown} of {total} photos": "显示 {shown} / {total} 张照片",
+    "the file type filter ({type})": "文件类型筛选（{type}）",
+    "the minimum score ({score})": "最低分数（{score}）",
+    "Every match is hidden by {filters}: change it to see them.": "所有匹配的照片都被{filters}隐藏了：更改后即可看到。",
+    " and ": "和",
+    "the filters": "筛选条件",
+    "No photos indexed yet: indexing is under way.": "还没有已索引的照片：正在索引。",
+    "in {folder}": "在 {folder} 中",
+    "after {date}": "晚于 {date}",
+    "before {date}": "早于 {date}",
+    "None of the {n} indexed photos is {limits}: change the folder or date filter.": "已索引的 {n} 张照片中没有{limits}的：请更改文件夹或日期筛选。",
+    ", ": "、",
+    "No match among {n} indexed photos. Try other words.": "已索引的 {n} 张照片中没有匹配的。换个说法试试。",
+    "No application opened {name}: right-click it for “Open containing folder” or “Copy path”.": "没有应用程序能打开 {name}：右键点击它，选择“打开所在文件夹”或“复制路径”。",
+    "Indexing {done} of {total} new or changed photos…": "正在索引新增或更改的照片：{done} / {total}…",
+    "No new or changed photos": "没有新增或更改的照片",
+    "Up to date: no new or changed photos": "已是最新：没有新增或更改的照片",
 }
 
 
