@@ -455,3 +455,78 @@ def test_open_without_a_launcher_says_so(
     message = window.statusBar().currentMessage()
     assert os.fsdecode(path) in message and "Open containing folder" in message, message
     assert "Copy path" in message
+
+
+# -- the library's faults, as the window meets them ---------------------------------------------
+
+
+def click_in_next_dialog(qtbot: QtBot, label_part: str, seen: list[str]) -> None:
+    """When the next modal message box opens, note its text and click the button whose
+    label contains `label_part` (as a person would)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, click)
+            return
+        seen.append(box.text())
+        for button in box.buttons():
+            if label_part in button.text():
+                button.click()
+                return
+        raise AssertionError(f"no button {label_part!r} in {[b.text() for b in box.buttons()]}")
+
+    QTimer.singleShot(50, click)
+
+
+def test_a_damaged_catalog_at_start_is_restored_from_its_backup(
+    qtbot: QtBot,
+    cli: object,
+    home: Path,
+    photo_folder: Path,
+    prefs: Preferences,
+) -> None:
+    from mmsearch.catalog import CatalogDamaged
+    from mmsearch.ui.app import offer_repair
+    from tests.test_faults_catalog import add_fillers, garble_middle, photo_count
+
+    add_fillers(home)
+    assert cli("index", str(photo_folder))["backup"]  # type: ignore[operator]
+    before = photo_count(home)
+    garble_middle(home / "catalog.sqlite")
+    with pytest.raises(CatalogDamaged) as damaged:
+        create_window(str(home), prefs=prefs)
+    seen: list[str] = []
+    click_in_next_dialog(qtbot, "Restore the backup", seen)
+    assert offer_repair(damaged.value, home)
+    assert "is damaged" in seen[0] and "mmsearch doctor --restore" in seen[0]
+    win = create_window(str(home), prefs=prefs)
+    qtbot.addWidget(win)
+    assert photo_count(home) == before
+    assert any(p.name.startswith("catalog.sqlite.damaged-") for p in home.iterdir())  # kept
+    win.close()
+
+
+def test_the_window_waits_for_another_writer_and_refuses_folder_changes_meanwhile(
+    qtbot: QtBot, window: MainWindow, photo_folder: Path
+) -> None:
+    from tests.test_faults_lock import hold_in_child
+
+    other = hold_in_child(window.library.data_dir, 3)
+    try:
+        seen: list[str] = []
+        click_in_next_dialog(qtbot, "OK", seen)
+        window.add_folder(photo_folder)  # refused: another process is changing the library
+        assert seen and f"another indexing run, pid {other.pid}" in seen[0]
+        assert not window.library.catalog.folders()
+        window.library.catalog.add_folder(photo_folder)
+        window.request_indexing()
+        qtbot.waitUntil(lambda: "Waiting" in window.photos_label.text(), timeout=10_000)
+        assert f"pid {other.pid}" in window.photos_label.text()
+        with qtbot.waitSignal(window.indexer.finished, timeout=INDEX_TIMEOUT) as done:
+            pass
+        assert done.args[0].added == 6  # once the other one finished, indexing ran
+    finally:
+        other.wait(timeout=30)

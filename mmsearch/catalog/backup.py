@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +32,7 @@ from mmsearch.catalog.errors import (
     CatalogError,
     NoBackup,
 )
+from mmsearch.catalog.lock import LibraryBusy, writer_lock
 
 BACKUP_DIR = "backups"
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
@@ -280,8 +283,9 @@ def restore_backup(
             src.close()
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        moved = move_aside(data_dir, now)
-        os.replace(tmp, data_dir / CATALOG_FILE)
+        with _sole_writer(data_dir, "catalog restore"):
+            moved = move_aside(data_dir, now)
+            os.replace(tmp, data_dir / CATALOG_FILE)
         _fsync_dir(data_dir)
     except (OSError, sqlite3.Error) as e:
         tmp.unlink(missing_ok=True)
@@ -295,9 +299,21 @@ def new_catalog(data_dir: Path, now: datetime | None = None) -> list[Path]:
     from mmsearch.catalog.db import Catalog
 
     data_dir = Path(data_dir)
-    try:
-        moved = move_aside(data_dir, now)
-    except OSError as e:
-        raise CatalogError(f"could not move the catalog in {data_dir} aside: {e}") from e
-    Catalog.open(data_dir, start_empty=True).close()
+    with _sole_writer(data_dir, "new catalog"):
+        try:
+            moved = move_aside(data_dir, now)
+        except OSError as e:
+            raise CatalogError(f"could not move the catalog in {data_dir} aside: {e}") from e
+        Catalog.open(data_dir, start_empty=True).close()
     return moved
+
+
+@contextmanager
+def _sole_writer(data_dir: Path, purpose: str) -> Iterator[None]:
+    """The writer lock, without waiting: an indexing run would go on writing into the
+    catalog that is moved aside. (Searching processes read the old file until they reopen.)"""
+    try:
+        with writer_lock(data_dir, purpose, wait=False):
+            yield
+    except LibraryBusy as e:
+        raise CatalogError(f"{e.holder.describe()}: try again when it has finished") from e

@@ -11,10 +11,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from mmsearch import __version__
-from mmsearch.catalog import CatalogError
+from mmsearch.catalog import (
+    CatalogDamaged,
+    CatalogError,
+    CatalogMissing,
+    new_catalog,
+    restore_backup,
+)
+from mmsearch.paths import data_dir as resolve_data_dir
 from mmsearch.paths import repo_root
 from mmsearch.services.library import Library
 from mmsearch.ui.main_window import MainWindow
@@ -96,6 +103,39 @@ def create_window(
     return MainWindow(library, prefs)
 
 
+def _tr(text: str) -> str:
+    return QApplication.translate("CatalogRepair", text)
+
+
+def offer_repair(error: CatalogError, data: Path, parent: QWidget | None = None) -> bool:
+    """The catalog can't be opened: say why, and for a damaged or lost one offer to restore
+    the newest backup, or to start with an empty catalog (the old one is moved aside, never
+    deleted). True when something was repaired and opening again may work."""
+    box = QMessageBox(QMessageBox.Icon.Critical, "mmsearch", str(error), parent=parent)
+    restore = empty = None
+    if isinstance(error, (CatalogDamaged, CatalogMissing)):
+        good = [b for b in error.backups if b.readable]
+        if good:
+            restore = box.addButton(
+                _tr("Restore the backup of {when}").format(when=good[0].describe()),
+                QMessageBox.ButtonRole.AcceptRole,
+            )
+        empty = box.addButton(_tr("Start with an empty catalog"), QMessageBox.ButtonRole.ResetRole)
+    box.addButton(QMessageBox.StandardButton.Close)
+    box.exec()
+    clicked = box.clickedButton()
+    try:
+        if restore is not None and clicked is restore:
+            restore_backup(data)
+            return True
+        if empty is not None and clicked is empty:
+            new_catalog(data)
+            return True
+    except CatalogError as e:
+        QMessageBox.critical(parent, "mmsearch", str(e))
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["--self-test"]:  # as in the packaged build (packaging/launcher.py)
@@ -129,11 +169,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setStyle("Fusion")  # follows the system's light or dark colour scheme
     prefs = Preferences()
     install_translators(app, prefs.language)
-    try:
-        window = create_window(args.data_dir, args.model, prefs)
-    except CatalogError as e:
-        QMessageBox.critical(None, "mmsearch", str(e))
-        return 2
+    while True:
+        try:
+            window = create_window(args.data_dir, args.model, prefs)
+            break
+        except CatalogError as e:
+            data = resolve_data_dir(chosen_data_dir(args.data_dir, prefs))
+            if not offer_repair(e, data):
+                return 2
     window.show()
     if os.environ.get(READY_PROBE_ENV):
         report_when_ready(app, window)

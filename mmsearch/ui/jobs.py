@@ -15,7 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from mmsearch.catalog import CatalogError
+from mmsearch.catalog import BackupFailed, CatalogError, backup_catalog
+from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError, writer_lock
 from mmsearch.encoders import ModelError
 from mmsearch.services.indexing import Indexer, IndexReport, ProgressCallback
 from mmsearch.services.library import Library
@@ -24,7 +25,7 @@ from mmsearch.services.search import QueryError
 log = logging.getLogger(__name__)
 
 #: Errors whose message is written for a person; anything else is a bug, logged in full.
-USER_ERRORS = (QueryError, ModelError, CatalogError, OSError, ValueError)
+USER_ERRORS = (QueryError, ModelError, CatalogError, WriterLockError, OSError, ValueError)
 
 
 def user_message(exc: BaseException) -> str:
@@ -121,6 +122,7 @@ class IndexController(QObject):
     """
 
     started = Signal()
+    waiting = Signal(str)  # another process is changing the library: who, in words
     progress = Signal(int, int, float, float)  # done, total, photos/s, seconds left (-1: ?)
     finished = Signal(object)  # IndexReport
     failed = Signal(str)
@@ -150,10 +152,25 @@ class IndexController(QObject):
 
         def run() -> IndexReport:
             lower_thread_priority()
-            return Indexer(self.library, report, cancel).run()
+            library = self.library
+            try:
+                with writer_lock(
+                    library.data_dir, "indexing run", on_wait=self._tell_waiting, cancel=cancel
+                ):
+                    result = Indexer(library, report, cancel).run()
+                    try:
+                        backup_catalog(library.data_dir)  # at most daily; the last 3 kept
+                    except BackupFailed as e:  # a warning, not a failed run
+                        log.warning("%s", e)
+            except LibraryBusy:  # cancelled while another process held the library
+                return IndexReport(interrupted=True)
+            return result
 
         self.started.emit()
         self._queue.submit(run, self._on_result, self._on_error)
+
+    def _tell_waiting(self, holder: LockHolder) -> None:
+        self.waiting.emit(holder.describe())
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -223,7 +240,8 @@ class ModelSwitchController(QObject):
                     cancel=cancel,
                 )
             report = rate_reporter(self.progress.emit)  # photos/s from here, not the download
-            result = use_model(data_dir, model_id, report, cancel, on_library=kept.append)
+            with writer_lock(data_dir, "model switch", cancel=cancel):
+                result = use_model(data_dir, model_id, report, cancel, on_library=kept.append)
             if not result.switched:
                 for lib in kept:
                     lib.close()

@@ -4,6 +4,7 @@ folders with background indexing, all long work off the GUI thread."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -44,7 +45,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmsearch.catalog import CatalogError
 from mmsearch.catalog.db import PhotoInfo
+from mmsearch.catalog.lock import LibraryBusy, WriterLockError, writer_lock
 from mmsearch.services.indexing import IndexReport
 from mmsearch.services.library import Library, compute_device
 from mmsearch.services.models import SwitchResult, list_models
@@ -237,6 +240,7 @@ class MainWindow(QMainWindow):
         self._debounce.timeout.connect(self.run_search)
         self.indexer.started.connect(self._indexing_started)
         self.indexer.progress.connect(self._indexing_progress)
+        self.indexer.waiting.connect(self._indexing_waits)
         self.indexer.finished.connect(self._indexing_finished)
         self.indexer.failed.connect(self._indexing_failed)
         self.watcher.changed.connect(self.request_indexing)
@@ -487,20 +491,49 @@ class MainWindow(QMainWindow):
                 self, "mmsearch", self.tr("{path} is not a folder.").format(path=path)
             )
             return
-        self.library.catalog.add_folder(path)
-        self.refresh_library()
-        self.request_indexing()
+        if self._change_library(lambda: self.library.catalog.add_folder(path)):
+            self.refresh_library()
+            self.request_indexing()
 
     def remove_folder(self, path: Path) -> None:
-        removed = self.library.catalog.remove_folder(path)
-        if removed:
-            import numpy as np
+        def remove() -> None:
+            removed = self.library.catalog.remove_folder(path)
+            if removed:
+                import numpy as np
 
-            index = self.library.index()
-            index.remove(np.asarray(removed))
-            index.save()
+                index = self.library.index()
+                index.remove(np.asarray(removed))
+                index.save()
+
+        self._change_library(remove)
         self.refresh_library()
         self.run_search()
+
+    def _change_library(self, change: Callable[[], object]) -> bool:
+        """Make a small change to the library (add or remove a folder) under the writer
+        lock, without waiting on the GUI thread: when another process holds the lock, say
+        so and change nothing. Our own indexing thread holding it is no obstacle (the
+        window's jobs coordinate among themselves, and SQLite serialises the writes).
+        False when nothing was changed; errors are shown, not raised."""
+        try:
+            try:
+                with writer_lock(self.library.data_dir, "folder change", wait=False):
+                    change()
+            except LibraryBusy as busy:
+                if busy.holder.pid != os.getpid():
+                    QMessageBox.information(
+                        self,
+                        "mmsearch",
+                        self.tr("{who}: try again when it has finished.").format(
+                            who=busy.holder.describe()
+                        ),
+                    )
+                    return False
+                change()
+        except (CatalogError, WriterLockError, OSError) as e:
+            QMessageBox.warning(self, "mmsearch", str(e))
+            return False
+        return True
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder of photos"))
@@ -535,6 +568,13 @@ class MainWindow(QMainWindow):
             widget.start()
         if self.folders_dialog is not None:
             self.folders_dialog.set_indexing(True)
+
+    def _indexing_waits(self, who: str) -> None:
+        # `who` is the lock holder's own description ("another indexing run, pid N, ...").
+        self.photos_label.setText(self.tr("Waiting: {who}").format(who=who))
+        self.statusBar().showMessage(
+            self.tr("Waiting: {who}. Indexing starts when it has finished.").format(who=who)
+        )
 
     def _indexing_progress(self, done: int, total: int, rate: float, left: float) -> None:
         # The first report (0 of total) comes once the scan has counted the work: until
