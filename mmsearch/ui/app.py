@@ -103,10 +103,6 @@ def create_window(
     return MainWindow(library, prefs)
 
 
-def _tr(text: str) -> str:
-    return QApplication.translate("CatalogRepair", text)
-
-
 def offer_repair(error: CatalogError, data: Path, parent: QWidget | None = None) -> bool:
     """The catalog can't be opened: say why, and for a damaged or lost one offer to restore
     the newest backup, or to start with an empty catalog (the old one is moved aside, never
@@ -117,10 +113,15 @@ def offer_repair(error: CatalogError, data: Path, parent: QWidget | None = None)
         good = [b for b in error.backups if b.readable]
         if good:
             restore = box.addButton(
-                _tr("Restore the backup of {when}").format(when=good[0].describe()),
+                QApplication.translate("CatalogRepair", "Restore the backup of {when}").format(
+                    when=good[0].describe()
+                ),
                 QMessageBox.ButtonRole.AcceptRole,
             )
-        empty = box.addButton(_tr("Start with an empty catalog"), QMessageBox.ButtonRole.ResetRole)
+        empty = box.addButton(
+            QApplication.translate("CatalogRepair", "Start with an empty catalog"),
+            QMessageBox.ButtonRole.ResetRole,
+        )
     box.addButton(QMessageBox.StandardButton.Close)
     box.exec()
     clicked = box.clickedButton()

@@ -145,6 +145,11 @@ ZH_CN = {
     "Indexing {done} of {total} new or changed photos…": "正在索引新增或更改的照片：{done} / {total}…",
     "No new or changed photos": "没有新增或更改的照片",
     "Up to date: no new or changed photos": "已是最新：没有新增或更改的照片",
+    "Waiting: {who}": "等待中：{who}",
+    "Waiting: {who}. Indexing starts when it has finished.": "等待中：{who}。它结束后开始索引。",
+    "{who}: try again when it has finished.": "{who}：请在它结束后再试。",
+    "Restore the backup of {when}": "恢复 {when} 的备份",
+    "Start with an empty catalog": "从空目录开始",
 }
 
 

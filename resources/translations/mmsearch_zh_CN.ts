@@ -39,6 +39,19 @@
     </message>
 </context>
 <context>
+    <name>CatalogRepair</name>
+    <message>
+        <location filename="../../mmsearch/ui/app.py" line="116" />
+        <source>Restore the backup of {when}</source>
+        <translation>恢复 {when} 的备份</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/app.py" line="122" />
+        <source>Start with an empty catalog</source>
+        <translation>从空目录开始</translation>
+    </message>
+</context>
+<context>
     <name>FoldersDialog</name>
     <message>
         <location filename="../../mmsearch/ui/folders.py" line="103" />
@@ -147,358 +160,373 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="255" />
+        <location filename="../../mmsearch/ui/main_window.py" line="259" />
         <source>Describe a photo, e.g. “two kids on a beach at sunset” — or drop a photo here</source>
         <translation>描述一张照片，例如“夕阳下海滩上的两个孩子”——或把照片拖到这里</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="265" />
+        <location filename="../../mmsearch/ui/main_window.py" line="269" />
         <source>After</source>
         <translation>晚于</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="267" />
+        <location filename="../../mmsearch/ui/main_window.py" line="271" />
         <source>Before</source>
         <translation>早于</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="281" />
+        <location filename="../../mmsearch/ui/main_window.py" line="285" />
         <source>All types</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="286" />
+        <location filename="../../mmsearch/ui/main_window.py" line="290" />
         <source>Other</source>
         <translation>其他</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="291" />
+        <location filename="../../mmsearch/ui/main_window.py" line="295" />
         <source>Best match first</source>
         <translation>最匹配优先</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="292" />
+        <location filename="../../mmsearch/ui/main_window.py" line="296" />
         <source>Newest first</source>
         <translation>最新优先</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="298" />
+        <location filename="../../mmsearch/ui/main_window.py" line="302" />
         <source>Hide matches weaker than this score</source>
         <translation>隐藏低于此分数的匹配</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="309" />
+        <location filename="../../mmsearch/ui/main_window.py" line="313" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="317" />
+        <location filename="../../mmsearch/ui/main_window.py" line="321" />
         <source>Min. score</source>
         <translation>最低分数</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="343" />
-        <location filename="../../mmsearch/ui/main_window.py" line="458" />
+        <location filename="../../mmsearch/ui/main_window.py" line="347" />
+        <location filename="../../mmsearch/ui/main_window.py" line="462" />
         <source>Find your photos by what they show</source>
         <translation>按照片内容查找你的照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="351" />
+        <location filename="../../mmsearch/ui/main_window.py" line="355" />
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="374" />
+        <location filename="../../mmsearch/ui/main_window.py" line="378" />
         <source>Preview</source>
         <translation>预览</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="375" />
+        <location filename="../../mmsearch/ui/main_window.py" line="379" />
         <source>Caption ranking</source>
         <translation>标题排序</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="403" />
+        <location filename="../../mmsearch/ui/main_window.py" line="407" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="404" />
+        <location filename="../../mmsearch/ui/main_window.py" line="408" />
         <source>&amp;Add folder…</source>
         <translation>添加文件夹(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="407" />
+        <location filename="../../mmsearch/ui/main_window.py" line="411" />
         <source>&amp;Folders…</source>
         <translation>文件夹(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="409" />
+        <location filename="../../mmsearch/ui/main_window.py" line="413" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="412" />
+        <location filename="../../mmsearch/ui/main_window.py" line="416" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="419" />
+        <location filename="../../mmsearch/ui/main_window.py" line="423" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="420" />
+        <location filename="../../mmsearch/ui/main_window.py" line="424" />
         <source>&amp;About mmsearch</source>
         <translation>关于 mmsearch(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="435" />
+        <location filename="../../mmsearch/ui/main_window.py" line="439" />
         <source>All folders</source>
         <translation>全部文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="449" />
+        <location filename="../../mmsearch/ui/main_window.py" line="453" />
         <source>missing ({error})</source>
         <translation>缺失（{error}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="450" />
+        <location filename="../../mmsearch/ui/main_window.py" line="454" />
         <source>Model: {name}</source>
         <translation>模型：{name}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="452" />
+        <location filename="../../mmsearch/ui/main_window.py" line="456" />
         <source>Device: {device}</source>
         <translation>设备：{device}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="455" />
+        <location filename="../../mmsearch/ui/main_window.py" line="459" />
         <source>{count} photos indexed</source>
         <translation>已索引 {count} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="461" />
+        <location filename="../../mmsearch/ui/main_window.py" line="465" />
         <source>Add a folder of photos to start. mmsearch looks at every photo once, on this computer, with its built-in model; then type what you are looking for, or drop a photo to find similar ones.</source>
         <translation>先添加一个照片文件夹。mmsearch 会在本机用内置模型把每张照片看一遍；然后输入你要找的内容，或拖入一张照片查找相似照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="469" />
+        <location filename="../../mmsearch/ui/main_window.py" line="473" />
         <source>What are you looking for?</source>
         <translation>你在找什么？</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="472" />
+        <location filename="../../mmsearch/ui/main_window.py" line="476" />
         <source>Type a description above — “a dog on a beach”, “snowy mountains”. Combine parts with + and -, or drop a photo to find similar ones.</source>
         <translation>在上方输入描述——“海滩上的狗”“雪山”。可用 + 和 - 组合多个部分，或拖入照片查找相似照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="487" />
+        <location filename="../../mmsearch/ui/main_window.py" line="491" />
         <source>{path} is not a folder.</source>
         <translation>{path} 不是文件夹。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="506" />
+        <location filename="../../mmsearch/ui/main_window.py" line="527" />
+        <source>{who}: try again when it has finished.</source>
+        <translation>{who}：请在它结束后再试。</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="539" />
         <source>Add a folder of photos</source>
         <translation>添加照片文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="533" />
+        <location filename="../../mmsearch/ui/main_window.py" line="566" />
         <source>Looking for photos…</source>
         <translation>正在查找照片…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="543" />
+        <location filename="../../mmsearch/ui/main_window.py" line="574" />
+        <source>Waiting: {who}</source>
+        <translation>等待中：{who}</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="576" />
+        <source>Waiting: {who}. Indexing starts when it has finished.</source>
+        <translation>等待中：{who}。它结束后开始索引。</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="583" />
         <source>Indexing {done} of {total} new or changed photos…</source>
         <translation>正在索引新增或更改的照片：{done} / {total}…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="547" />
+        <location filename="../../mmsearch/ui/main_window.py" line="587" />
         <source>No new or changed photos</source>
         <translation>没有新增或更改的照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="563" />
+        <location filename="../../mmsearch/ui/main_window.py" line="603" />
         <source>Indexed {n} photos</source>
         <translation>已索引 {n} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="565" />
+        <location filename="../../mmsearch/ui/main_window.py" line="605" />
         <source>Up to date: no new or changed photos</source>
         <translation>已是最新：没有新增或更改的照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="568" />
+        <location filename="../../mmsearch/ui/main_window.py" line="608" />
         <source>, {n} could not be read (see Folders)</source>
         <translation>，{n} 个无法读取（见“文件夹”）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="570" />
+        <location filename="../../mmsearch/ui/main_window.py" line="610" />
         <source>Indexing cancelled; it resumes where it stopped next time</source>
         <translation>索引已取消；下次会从中断处继续</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="581" />
+        <location filename="../../mmsearch/ui/main_window.py" line="621" />
         <source>Indexing stopped: {error}</source>
         <translation>索引已停止：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="660" />
+        <location filename="../../mmsearch/ui/main_window.py" line="700" />
         <source>Similar to: {name}</source>
         <translation>相似于：{name}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="685" />
+        <location filename="../../mmsearch/ui/main_window.py" line="725" />
         <source>the file type filter ({type})</source>
         <translation>文件类型筛选（{type}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="691" />
+        <location filename="../../mmsearch/ui/main_window.py" line="731" />
         <source>the minimum score ({score})</source>
         <translation>最低分数（{score}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="695" />
+        <location filename="../../mmsearch/ui/main_window.py" line="735" />
         <source>Every match is hidden by {filters}: change it to see them.</source>
         <translation>所有匹配的照片都被{filters}隐藏了：更改后即可看到。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="696" />
+        <location filename="../../mmsearch/ui/main_window.py" line="736" />
         <source> and </source>
         <translation>和</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="696" />
+        <location filename="../../mmsearch/ui/main_window.py" line="736" />
         <source>the filters</source>
         <translation>筛选条件</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="701" />
+        <location filename="../../mmsearch/ui/main_window.py" line="741" />
         <source>No photos indexed yet: indexing is under way.</source>
         <translation>还没有已索引的照片：正在索引。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="706" />
+        <location filename="../../mmsearch/ui/main_window.py" line="746" />
         <source>in {folder}</source>
         <translation>在 {folder} 中</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="708" />
+        <location filename="../../mmsearch/ui/main_window.py" line="748" />
         <source>after {date}</source>
         <translation>晚于 {date}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="710" />
+        <location filename="../../mmsearch/ui/main_window.py" line="750" />
         <source>before {date}</source>
         <translation>早于 {date}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="713" />
+        <location filename="../../mmsearch/ui/main_window.py" line="753" />
         <source>None of the {n} indexed photos is {limits}: change the folder or date filter.</source>
         <translation>已索引的 {n} 张照片中没有{limits}的：请更改文件夹或日期筛选。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="714" />
+        <location filename="../../mmsearch/ui/main_window.py" line="754" />
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="715" />
+        <location filename="../../mmsearch/ui/main_window.py" line="755" />
         <source>No match among {n} indexed photos. Try other words.</source>
         <translation>已索引的 {n} 张照片中没有匹配的。换个说法试试。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="702" />
+        <location filename="../../mmsearch/ui/main_window.py" line="742" />
         <source>No photos indexed yet: add a folder, or wait for indexing.</source>
         <translation>还没有已索引的照片：请添加文件夹，或等待索引完成。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="746" />
+        <location filename="../../mmsearch/ui/main_window.py" line="786" />
         <source>off</source>
         <translation>关</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="753" />
+        <location filename="../../mmsearch/ui/main_window.py" line="793" />
         <source>{n} photos</source>
         <translation>{n} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="756" />
+        <location filename="../../mmsearch/ui/main_window.py" line="796" />
         <source>{shown} of {total} photos</source>
         <translation>显示 {shown} / {total} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="791" />
+        <location filename="../../mmsearch/ui/main_window.py" line="831" />
         <source>No application opened {name}: right-click it for “Open containing folder” or “Copy path”.</source>
         <translation>没有应用程序能打开 {name}：右键点击它，选择“打开所在文件夹”或“复制路径”。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="803" />
+        <location filename="../../mmsearch/ui/main_window.py" line="843" />
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="805" />
+        <location filename="../../mmsearch/ui/main_window.py" line="845" />
         <source>Open containing folder</source>
         <translation>打开所在文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="809" />
+        <location filename="../../mmsearch/ui/main_window.py" line="849" />
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="813" />
+        <location filename="../../mmsearch/ui/main_window.py" line="853" />
         <source>Find similar photos</source>
         <translation>查找相似照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="814" />
+        <location filename="../../mmsearch/ui/main_window.py" line="854" />
         <source>Rank captions for this photo</source>
         <translation>为这张照片排序标题</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="875" />
+        <location filename="../../mmsearch/ui/main_window.py" line="915" />
         <source>A model switch is already running.</source>
         <translation>已有一个模型切换正在进行。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="897" />
+        <location filename="../../mmsearch/ui/main_window.py" line="937" />
         <source>Switching to {model}</source>
         <translation>正在切换到 {model}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="904" />
+        <location filename="../../mmsearch/ui/main_window.py" line="944" />
         <source>Model switch cancelled; the current model stays. Choosing it again resumes where it stopped.</source>
         <translation>已取消切换模型，继续使用当前模型。再次选择它会从中断处继续。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="911" />
+        <location filename="../../mmsearch/ui/main_window.py" line="951" />
         <source>Now searching with {model}</source>
         <translation>现在使用 {model} 搜索</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="913" />
+        <location filename="../../mmsearch/ui/main_window.py" line="953" />
         <source>, {n} photos could not be read (see Folders)</source>
         <translation>，{n} 张照片无法读取（见“文件夹”）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="926" />
+        <location filename="../../mmsearch/ui/main_window.py" line="966" />
         <source>Could not switch the model: {error}</source>
         <translation>无法切换模型：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="946" />
+        <location filename="../../mmsearch/ui/main_window.py" line="986" />
         <source>About mmsearch</source>
         <translation>关于 mmsearch</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="947" />
+        <location filename="../../mmsearch/ui/main_window.py" line="987" />
         <source>mmsearch finds photos on your disk by what they show.</source>
         <translation>mmsearch 按内容查找你磁盘上的照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="949" />
+        <location filename="../../mmsearch/ui/main_window.py" line="989" />
         <source>Everything runs on this computer; your photos never leave it.</source>
         <translation>一切都在本机运行；你的照片不会离开这台电脑。</translation>
     </message>
@@ -506,48 +534,48 @@
 <context>
     <name>PreviewPanel</name>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="147" />
-        <location filename="../../mmsearch/ui/main_window.py" line="198" />
+        <location filename="../../mmsearch/ui/main_window.py" line="150" />
+        <location filename="../../mmsearch/ui/main_window.py" line="201" />
         <source>Select a photo to see it here.</source>
         <translation>选择一张照片，在这里查看。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="154" />
+        <location filename="../../mmsearch/ui/main_window.py" line="157" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="155" />
+        <location filename="../../mmsearch/ui/main_window.py" line="158" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="156" />
+        <location filename="../../mmsearch/ui/main_window.py" line="159" />
         <source>File size</source>
         <translation>文件大小</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="157" />
+        <location filename="../../mmsearch/ui/main_window.py" line="160" />
         <source>Dimensions</source>
         <translation>尺寸</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="158" />
+        <location filename="../../mmsearch/ui/main_window.py" line="161" />
         <source>Taken</source>
         <translation>拍摄时间</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="159" />
+        <location filename="../../mmsearch/ui/main_window.py" line="162" />
         <source>Camera</source>
         <translation>相机</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="160" />
+        <location filename="../../mmsearch/ui/main_window.py" line="163" />
         <source>Score</source>
         <translation>分数</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="182" />
+        <location filename="../../mmsearch/ui/main_window.py" line="185" />
         <source>Loading…</source>
         <translation>加载中…</translation>
     </message>
