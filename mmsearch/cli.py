@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 
 from mmsearch import __version__
-from mmsearch.catalog import BackupFailed, CatalogError, CatalogReadOnly, backup_catalog
+from mmsearch.catalog import BackupFailed, CatalogError, backup_catalog
 from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError, writer_lock
 from mmsearch.encoders import ModelError
 from mmsearch.files import WriteError
@@ -128,7 +128,7 @@ def cmd_index(lib: Library, args: argparse.Namespace) -> int:
     from mmsearch.services.indexing import Indexer
 
     if lib.catalog.read_only:
-        raise CatalogReadOnly(lib.data_dir)
+        raise lib.catalog.write_refusal()
     with _writing(lib.data_dir, args, "indexing run"):
         for folder in args.folders:
             _add_folder(lib, folder, args)

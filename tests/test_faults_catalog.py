@@ -320,3 +320,37 @@ def test_read_only_folder_that_needs_a_migration_says_so(tmp_path: Path) -> None
     with read_only(data), pytest.raises(CatalogReadOnly, match="upgrade from schema 0001"):
         Catalog.open(data)
     assert Catalog.open(data).schema_version() == "0002"  # writable again: migrated
+
+
+def test_a_full_disk_under_the_whole_data_folder_is_a_message_and_loses_nothing(
+    tmp_path: Path, bundled_model_dir: Path
+) -> None:
+    """The catalog itself can't grow: the batch in flight is rolled back, the run says the
+    disk is full, and once there is room again the next run catches up."""
+    from tests.test_faults_index import _can_mount, fill, tmpfs
+    from tests.test_robustness import make_photos
+
+    if why := _can_mount():
+        pytest.skip(why)
+    first, second = tmp_path / "first", tmp_path / "second"
+    make_photos(first, 40)
+    make_photos(second, 120)
+    with tmpfs(tmp_path / "disk", "8m") as disk:
+        home = disk / "data"
+        done = run_cli(home, bundled_model_dir, "index", str(first), "--json")
+        assert done.returncode == 0, done.stderr
+        filler = fill(disk)
+        done = run_cli(home, bundled_model_dir, "index", str(second))
+        assert done.returncode == EXIT_DATA, done.stdout + done.stderr
+        assert "is full" in done.stderr and "every photo indexed before is kept" in done.stderr
+        assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+        status = run_cli(home, bundled_model_dir, "status", "--json")
+        assert status.returncode == 0, status.stderr
+        kept = json.loads(status.stdout)
+        assert kept["photos"] >= 40 and kept["photos"] == kept["embedded"]
+        filler.unlink()
+        done = run_cli(home, bundled_model_dir, "index", str(second), "--json")
+        assert done.returncode == 0, done.stderr
+        assert photo_count(home) == 160
+        state = json.loads(run_cli(home, bundled_model_dir, "status", "--json").stdout)
+        assert state["index"]["vectors"] == 160 and state["index"]["agrees_with_catalog"]

@@ -15,6 +15,7 @@ from mmsearch.catalog.errors import (
     CatalogError,
     CatalogMissing,
     CatalogReadOnly,
+    CatalogWriteFailed,
     NoBackup,
 )
 from mmsearch.catalog.models import Embedding, Failure, Folder, Photo, Regions
@@ -27,6 +28,7 @@ __all__ = [
     "CatalogError",
     "CatalogMissing",
     "CatalogReadOnly",
+    "CatalogWriteFailed",
     "Embedding",
     "Failure",
     "Folder",

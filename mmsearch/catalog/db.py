@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -31,6 +32,7 @@ from mmsearch.catalog.errors import CatalogDamaged as CatalogDamaged
 from mmsearch.catalog.errors import CatalogError as CatalogError
 from mmsearch.catalog.errors import CatalogMissing as CatalogMissing
 from mmsearch.catalog.errors import CatalogReadOnly as CatalogReadOnly
+from mmsearch.catalog.errors import CatalogWriteFailed
 from mmsearch.catalog.lock import writer_lock
 from mmsearch.catalog.models import Embedding, Failure, Folder, Photo, Regions
 from mmsearch.files import write_json
@@ -145,9 +147,21 @@ def _translate(
         return CatalogDamaged(db_path, text, list_backups(data_dir))
     if name.startswith("SQLITE_READONLY") or "readonly database" in lowered:
         return CatalogReadOnly(data_dir)
+    if name == "SQLITE_FULL" or "database or disk is full" in lowered:
+        return CatalogWriteFailed(db_path, text.splitlines()[0], full=True)
+    if name.startswith("SQLITE_IOERR") or "disk i/o error" in lowered:
+        # SQLite says "disk I/O error" when the WAL can't grow on a full disk, too.
+        return CatalogWriteFailed(db_path, text.splitlines()[0], full=_nearly_full(data_dir))
     if read_only and name.startswith("SQLITE_CANTOPEN"):
         return CatalogReadOnly(data_dir, f"SQLite can't open {db_path} read-only: {text}")
     return None
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
 
 
 def _writable(data_dir: Path, db_path: Path) -> bool:
@@ -158,7 +172,7 @@ def _writable(data_dir: Path, db_path: Path) -> bool:
     return not db_path.exists() or os.access(db_path, os.W_OK)
 
 
-def _read_only_engine(data_dir: Path, db_path: Path) -> Engine:
+def _read_only_engine(data_dir: Path, db_path: Path, full_disk: bool = False) -> Engine:
     """An engine that only reads. In a read-only folder, SQLite can't create the WAL's
     shared-memory file: without a WAL to read (a cleanly closed catalog) the file is opened
     `immutable=1`; with a WAL and its -shm both present, `mode=ro` reads them; a WAL without
@@ -174,7 +188,9 @@ def _read_only_engine(data_dir: Path, db_path: Path) -> Engine:
             f"its catalog has changes in {wal.name} that only a writer can read: "
             "open it once with write access",
         )
-    params = "mode=ro" if has_wal or folder_writable else "immutable=1"
+    # On a full disk, SQLite can't size the -shm to read even with mode=ro: a catalog with
+    # nothing in its WAL is read as the file it is (no writer can add to it meanwhile).
+    params = "mode=ro" if has_wal or (folder_writable and not full_disk) else "immutable=1"
     uri = f"file:{quote(os.fsencode(db_path))}?{params}"
 
     def connect() -> sqlite3.Connection:
@@ -253,7 +269,10 @@ class Catalog:
         self.data_dir = Path(".")
         self.path = Path(CATALOG_FILE)
         self.read_only = False
-        """Opened read-only (the data folder or the file is not writable)."""
+        """Opened read-only (the data folder or the file is not writable, or the disk is
+        full)."""
+        self.why_read_only: CatalogError | None = None
+        """What a write meets when it is read-only for another reason than permissions."""
         self._verified = False
         self._damage: CatalogDamaged | None = None
 
@@ -278,8 +297,23 @@ class Catalog:
         if not start_empty:
             _refuse_lost_catalog(data_dir, db_path)
         read_only = not _writable(data_dir, db_path)
+        try:
+            return cls._open(data_dir, db_path, read_only)
+        except CatalogWriteFailed as e:
+            if read_only or not e.full or not db_path.is_file():
+                raise
+            # A full disk: SQLite can't even size the WAL's shared memory to read. Searching
+            # still works from the file as it is; writes say the disk is full.
+            catalog = cls._open(data_dir, db_path, True, full_disk=True)
+            catalog.why_read_only = e
+            return catalog
+
+    @classmethod
+    def _open(
+        cls, data_dir: Path, db_path: Path, read_only: bool, full_disk: bool = False
+    ) -> Catalog:
         if read_only:
-            engine = _read_only_engine(data_dir, db_path)
+            engine = _read_only_engine(data_dir, db_path, full_disk)
         else:
             engine = create_engine(f"sqlite:///{db_path}", connect_args={"timeout": 30})
 
@@ -305,6 +339,8 @@ class Catalog:
                 catalog._damage = error
                 with suppress(OSError):  # no longer sound: the next open checks it again
                     (data_dir / VERIFIED_FILE).unlink(missing_ok=True)
+            if isinstance(error, CatalogReadOnly):
+                error = catalog.write_refusal()
             if error is not None:
                 raise error from context.original_exception
 
@@ -321,6 +357,10 @@ class Catalog:
             engine.dispose()
             raise CatalogError(f"the catalog {db_path} cannot be read ({e.orig})") from e
         return catalog
+
+    def write_refusal(self) -> CatalogError:
+        """The error a write to this read-only catalog meets: why it can't be written."""
+        return self.why_read_only or CatalogReadOnly(self.data_dir)
 
     def _check_if_changed(self) -> None:
         """`PRAGMA quick_check` unless the file is as it was when last found sound (see

@@ -82,5 +82,23 @@ class CatalogReadOnly(CatalogError):
         super().__init__(f"{text} ({detail})" if detail else text)
 
 
+class CatalogWriteFailed(CatalogError):
+    """SQLite could not write the catalog: the disk is full, or it reported an I/O error.
+    The transaction in flight was rolled back; everything committed before it is kept."""
+
+    def __init__(self, path: Path, reason: str, full: bool) -> None:
+        self.path, self.reason, self.full = path, reason, full
+        if full:
+            what = f"the disk holding the catalog {path} is full ({reason}): free some space"
+        else:
+            what = (
+                f"the catalog {path} could not be written ({reason}): check that the disk is "
+                "connected and has free space"
+            )
+        super().__init__(
+            f"{what}, then run `mmsearch index` again; every photo indexed before is kept"
+        )
+
+
 class NoBackup(CatalogError):
     """`mmsearch doctor --restore` found no backup it can restore."""

@@ -91,9 +91,11 @@ class _ProcessLock:
             if not _os_try_lock(fd):
                 os.close(fd)
                 return False
-            # Who we are, for the next writer's message; the OS lock is what counts.
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n{purpose}\n".encode(), 0)
+            # Who we are, for the next writer's message; the OS lock is what counts (on a
+            # full disk the text may not fit, and the lock holds all the same).
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n{purpose}\n".encode(), 0)
             self.owner, self.depth, self.fd = me, 1, fd
             return True
 
