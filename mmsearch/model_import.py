@@ -19,8 +19,10 @@ import json
 import os
 import shutil
 import stat
+import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,7 +35,10 @@ from mmsearch.encoders.clip import (
     ClipTokenizer,
     SourceFile,
     available_specs,
+    load_clip_model,
 )
+from mmsearch.encoders.integrity import record_verified
+from mmsearch.encoders.loading import probe_model
 from mmsearch.encoders.spec import ModelError, sha256_file
 from mmsearch.files import replace_dir
 
@@ -93,7 +98,18 @@ def check_runtime_files(spec: ClipSpec, folder: Path) -> list[SourceFile]:
         (spec.text.file, spec.text.input),
     ):
         _check_graph(folder / name, name, input_name, spec)
+    _probe(spec, folder)
     return found
+
+
+def _probe(spec: ClipSpec, folder: Path) -> None:
+    """Refuse graphs that load and take the right inputs but don't compute this model's
+    vectors (an Identity, a graph of another size): a fixed probe batch must give (2, dim)
+    finite vectors of unit length after normalising (`mmsearch.encoders.probe_model`)."""
+    try:
+        probe_model(load_clip_model(folder, spec=spec), f"files from {folder}")
+    except ModelError as e:
+        raise ModelImportError(f"{e} Not installed.") from e
 
 
 def _check_graph(path: Path, name: str, input_name: str, spec: ClipSpec) -> None:
@@ -131,11 +147,19 @@ def install_model(
     try:
         for name in spec.runtime_files:
             src, dst = Path(source) / name, staging / name
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if move:
-                os.replace(src, dst)
-            else:
-                shutil.copyfile(src, dst)
+            try:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                if move:
+                    os.replace(src, dst)
+                else:
+                    shutil.copyfile(src, dst)
+            except FileNotFoundError:
+                raise ModelImportError(f"{src} is missing (model {spec.id!r} needs it).") from None
+            except OSError as e:
+                raise ModelImportError(
+                    f"can't copy {src} into {staging}: {e.strerror or e}. Check that the file "
+                    "is readable and the disk has room, then try again."
+                ) from e
         files = check_runtime_files(spec, staging)
         installed = spec.with_files(
             files, installed=dict(origin or {}), version=installed_version(spec, files)
@@ -143,6 +167,8 @@ def install_model(
         with open(staging / MODEL_FILE, "w", encoding="utf-8") as f:
             json.dump(installed.to_dict(), f, indent=2, ensure_ascii=False)
             f.write("\n")
+        # The files were just hashed: the first start after the install needn't again.
+        record_verified(staging, {f.name: f.sha256 for f in files if f.sha256})
         replace_dir(staging, target_parent / spec.id)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -193,8 +219,40 @@ def import_model(
             origin={"from": "import", "path": str(path)},
         )
     if not zipfile.is_zipfile(path):
-        raise ModelImportError(f"{path} is neither a folder nor a zip archive.")
-    with zipfile.ZipFile(path) as archive:
+        raise ModelImportError(
+            f"{path} is neither a folder nor a zip archive (or the zip is truncated: its end "
+            "is missing): download or copy it again, or unpack it and import the folder."
+        )
+    try:
+        return _import_zip(path, data_dir, model_id, specs)
+    except _ZIP_ERRORS as e:
+        raise ModelImportError(
+            f"{path} is a damaged zip archive ({type(e).__name__}: {e}): download or copy it "
+            "again, or unpack it with another tool and import the folder."
+        ) from e
+
+
+# What zipfile, zlib and the OS raise for a lying, truncated or garbled archive (an
+# encrypted member gives RuntimeError, an unknown compression NotImplementedError).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+)
+
+
+def _import_zip(
+    path: Path, data_dir: Path, model_id: str | None, specs: Sequence[ClipSpec]
+) -> Path:
+    try:
+        opened = zipfile.ZipFile(path)
+    except OSError as e:
+        raise ModelImportError(f"can't read {path}: {e.strerror or e}.") from e
+    with opened as archive:
         members = _safe_members(archive)
         names = list(members)
 
@@ -268,16 +326,30 @@ def _safe_members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dst: Path) -> None:
     """Copy one member out, counting bytes: a header that lies about the size is caught
     while writing, not after the disk is full."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
     written = 0
-    with archive.open(info) as src, open(dst, "wb") as out:
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        out = open(dst, "wb")  # noqa: SIM115 - closed below, write errors told apart
+    except OSError as e:
+        raise ModelImportError(f"can't write {dst}: {e.strerror or e}.") from e
+    with archive.open(info) as src, out:
         while chunk := src.read(_COPY_CHUNK):
             written += len(chunk)
             if written > info.file_size:
                 raise ModelImportError(
                     f"the archive member {info.filename!r} unpacks to more than it declares."
                 )
-            out.write(chunk)
+            try:
+                out.write(chunk)
+            except OSError as e:
+                raise ModelImportError(
+                    f"can't write {dst}: {e.strerror or e}. Make room and try again."
+                ) from e
+    if written != info.file_size:
+        raise ModelImportError(
+            f"the archive member {info.filename!r} unpacks to {written:,} bytes, not the "
+            f"{info.file_size:,} it declares: the archive is damaged; copy it again."
+        )
 
 
 def _pick_spec(
