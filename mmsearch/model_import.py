@@ -109,7 +109,11 @@ def _probe(spec: ClipSpec, folder: Path) -> None:
     try:
         probe_model(load_clip_model(folder, spec=spec), f"files from {folder}")
     except ModelError as e:
-        raise ModelImportError(f"{e} Not installed.") from e
+        raise ModelImportError(
+            f"{e} Not installed.",
+            hint="get the model's files again from where they were published (or let "
+            f"`mmsearch models download {spec.id}` fetch them)",
+        ) from e
 
 
 def _check_graph(path: Path, name: str, input_name: str, spec: ClipSpec) -> None:
@@ -209,7 +213,12 @@ def import_model(
         raise ModelImportError(f"{path} does not exist.")
     specs = available_specs(catalog)
     if path.is_dir():
-        names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+        try:
+            names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+        except OSError as e:
+            raise ModelImportError(
+                f"can't read the folder {path}: {e.strerror or e} ({e.filename or path})."
+            ) from e
         spec = _pick_spec(specs, model_id, path.name, names, lambda n: (path / n).read_bytes())
         root = _find_root(spec, names)
         return install_model(
@@ -219,16 +228,18 @@ def import_model(
             origin={"from": "import", "path": str(path)},
         )
     if not zipfile.is_zipfile(path):
+        fix = "download or copy it again, or unpack it and import the folder"
         raise ModelImportError(
             f"{path} is neither a folder nor a zip archive (or the zip is truncated: its end "
-            "is missing): download or copy it again, or unpack it and import the folder."
+            f"is missing): {fix}.",
+            hint=fix,
         )
     try:
         return _import_zip(path, data_dir, model_id, specs)
     except _ZIP_ERRORS as e:
+        fix = "download or copy it again, or unpack it with another tool and import the folder"
         raise ModelImportError(
-            f"{path} is a damaged zip archive ({type(e).__name__}: {e}): download or copy it "
-            "again, or unpack it with another tool and import the folder."
+            f"{path} is a damaged zip archive ({type(e).__name__}: {e}): {fix}.", hint=fix
         ) from e
 
 
@@ -370,8 +381,8 @@ def _pick_spec(
     if len(manifests) == 1:
         try:
             found_id = json.loads(read(manifests[0])).get("id")
-        except (ValueError, AttributeError):
-            found_id = None
+        except (ValueError, AttributeError, OSError):
+            found_id = None  # unreadable, not UTF-8 or not JSON: the caller is asked to name it
         if isinstance(found_id, str):
             return _by_id(specs, found_id)
     raise ModelImportError(

@@ -41,6 +41,7 @@ from mmsearch.encoders.integrity import VERIFIED_FILE, forget_verified, verify_m
 from mmsearch.encoders.loading import load_spec, probe_model
 from mmsearch.model_import import ModelImportError, import_model, install_model
 from mmsearch.paths import BUNDLED_MODEL_ID
+from mmsearch.services import models as manager
 from mmsearch.services.library import Library
 
 CLIP_ID = "clip-vit-b-32-openai"
@@ -185,6 +186,11 @@ def test_a_read_only_model_folder_keeps_its_state_in_the_data_folder(
         tmp_path / "rw" / BUNDLED_MODEL_ID,
         ignore=shutil.ignore_patterns(VERIFIED_FILE),
     )
+    # A cache of its own, made stale (as in a package built elsewhere): every file touched.
+    writable = tmp_path / "rw" / BUNDLED_MODEL_ID
+    verify_model_files(writable, load_spec(writable))
+    for name in ("image.onnx", "text.onnx", "fusion.onnx", "tokenizer.json"):
+        os.utime(writable / name)
     folder = read_only / BUNDLED_MODEL_ID
     cache = tmp_path / "data" / "cache"
     spec = load_spec(folder)
@@ -192,9 +198,10 @@ def test_a_read_only_model_folder_keeps_its_state_in_the_data_folder(
     first = verify_model_files(folder, spec, cache)
     assert first.hashed == 4 and first.cache_file is not None
     assert first.cache_file.parent == cache / "verified-models"
-    assert not (folder / VERIFIED_FILE).exists()
+    stale = json.loads((folder / VERIFIED_FILE).read_text())  # still there, unchanged
     forget_verified()
     assert verify_model_files(folder, spec, cache).hashed == 0
+    assert json.loads((folder / VERIFIED_FILE).read_text()) == stale
     # With nowhere to write, it still works: hashed, remembered for this process only.
     forget_verified()
     nowhere = verify_model_files(folder, spec, None)
@@ -430,6 +437,7 @@ def test_specs_that_are_not_utf8_are_messages(
     assert code == 2 and f"{spec_file} is not UTF-8 text" in err and "make install" in err
     code, _ = run_cli(capsys, "models", "list")  # the broken folder is left out, no crash
     assert code == 0
+    assert "is not UTF-8 text" in manager.broken_models(home)[BUNDLED_MODEL_ID]
     # A CLIP folder's model.json.
     target = import_model(fake_clip(tmp_path / "src"), home, CLIP_ID)
     manifest = target / MODEL_FILE
@@ -469,3 +477,20 @@ def test_install_model_copy_errors_are_messages(tmp_path: Path) -> None:
     (folder / "textual" / "tokenizer_config.json").unlink()
     with pytest.raises(ModelImportError, match=r"tokenizer_config\.json is missing"):
         install_model(get_spec(CLIP_ID), folder, tmp_path / "data")
+
+
+def test_download_errors_nobody_expected_are_still_messages() -> None:
+    from mmsearch.hub import DownloadError, _translate
+
+    odd = _translate(ValueError("odd answer"), "org/repo", "visual/model.onnx", "main", None)
+    assert isinstance(odd, DownloadError) and "ValueError: odd answer" in str(odd)
+    denied = _translate(PermissionError(13, "Permission denied"), "org/repo", "x", "main", None)
+    assert isinstance(denied, DownloadError) and "Permission denied" in str(denied)
+
+
+def test_a_non_utf8_model_json_in_an_import_is_a_message(tmp_path: Path) -> None:
+    folder = fake_clip(tmp_path / "src")
+    (folder / "config.json").write_bytes(b"\xff not json")  # a model.json-like lie is harmless
+    (folder / "model.json").write_bytes(b"\xff\xfe")
+    with pytest.raises(ModelImportError, match="can't tell which model"):
+        import_model(folder, tmp_path / "data")

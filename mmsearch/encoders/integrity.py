@@ -156,7 +156,7 @@ def verify_model_files(
     report = VerifyReport()
     expected = recorded_hashes(spec)
     places = _cache_candidates(model_dir, cache_dir)
-    disk: dict[str, tuple[State, str]] | None = None
+    disk: list[dict[str, tuple[State, str]]] | None = None
     fresh: dict[str, tuple[State, str]] = {}
     for name, sha in expected.items():
         if sha is None:
@@ -165,9 +165,9 @@ def verify_model_files(
         try:
             state = _state(path)
         except OSError:
+            fix = reinstall_hint(spec, model_dir)
             raise ModelError(
-                f"the file {path} of model {spec.id!r} is missing: "
-                f"{reinstall_hint(spec, model_dir)}."
+                f"the file {path} of model {spec.id!r} is missing: {fix}.", hint=fix
             ) from None
         key = str(path.resolve())
         if not force:
@@ -178,10 +178,9 @@ def verify_model_files(
                 fresh[name] = (state, sha)
                 continue
             if disk is None:
-                disk = {}
-                for place in reversed(places):  # the model folder's wins
-                    disk.update(_read_cache(place))
-            if disk.get(name) == (state, sha):
+                disk = [_read_cache(place) for place in places]
+            # Any place will do: a read-only folder may carry a stale cache of its own.
+            if any(cache.get(name) == (state, sha) for cache in disk):
                 report.cached += 1
                 fresh[name] = (state, sha)
                 with _memo_lock:
@@ -198,15 +197,17 @@ def verify_model_files(
         if digest != sha:
             with _memo_lock:
                 _memo.pop(key, None)
+            fix = reinstall_hint(spec, model_dir)
             raise ModelError(
                 f"the file {path} of model {spec.id!r} is damaged (its SHA-256 differs from "
-                f"the one recorded when it was installed): {reinstall_hint(spec, model_dir)}."
+                f"the one recorded when it was installed): {fix}.",
+                hint=fix,
             )
         # The state after hashing: a file changed while we read it is hashed next time.
         fresh[name] = (state, sha)
         with _memo_lock:
             _memo[key] = (state, sha)
-    if report.hashed or (disk is not None and disk != fresh):
+    if report.hashed:  # nothing hashed: every file matched a cache, nothing to record
         report.cache_file = _write_cache(places, fresh)
     report.seconds = time.perf_counter() - started
     if report.hashed:

@@ -30,7 +30,11 @@ _INSTALL_HINT = "run `make install` (or `python -m models.bundled.build --out bu
 
 class ModelError(Exception):
     """A model folder is missing, incomplete or unusable; the message says which file and what
-    to do about it."""
+    to do about it. `hint`, when set, is that fix alone (the CLI's JSON errors carry it)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,24 @@ def installed(data_dir: Path) -> dict[str, tuple[AnySpec, Path]]:
     return found
 
 
+def broken_models(data_dir: Path) -> dict[str, str]:
+    """Model folders on the search path that `installed` leaves out because they can't be
+    read, by folder name: what is wrong with each (the ModelError's message, which names
+    the file and the fix). For `models use ID` and `doctor` to say why ID is not offered."""
+    broken: dict[str, str] = {}
+    for folder in model_search_path(Path(data_dir)):
+        if not folder.is_dir():
+            continue
+        for candidate in sorted(folder.iterdir()):
+            if candidate.name.startswith(".") or not is_model_dir(candidate):
+                continue
+            try:
+                load_spec(candidate)
+            except ModelError as e:
+                broken.setdefault(candidate.name, str(e))
+    return broken
+
+
 def removable(data_dir: Path, path: Path) -> bool:
     """Whether a model folder is the user's to remove (it is in the data folder)."""
     return Path(path).parent.resolve() == (Path(data_dir) / "models").resolve()
