@@ -65,7 +65,9 @@ def models_dir(data_dir: Path) -> Path:
 # -- install -------------------------------------------------------------------------------
 
 
-def check_runtime_files(spec: ClipSpec, folder: Path) -> list[SourceFile]:
+def check_runtime_files(
+    spec: ClipSpec, folder: Path, source: str | None = None
+) -> list[SourceFile]:
     """Check the runtime files in `folder` against `spec` and return their entries (size and
     SHA-256 as found). Raises ModelImportError naming the first file at fault: missing, size
     or SHA-256 different from the spec's, a tokenizer that doesn't load, a graph whose input
@@ -98,19 +100,21 @@ def check_runtime_files(spec: ClipSpec, folder: Path) -> list[SourceFile]:
         (spec.text.file, spec.text.input),
     ):
         _check_graph(folder / name, name, input_name, spec)
-    _probe(spec, folder)
+    _probe(spec, folder, source or str(folder))
     return found
 
 
-def _probe(spec: ClipSpec, folder: Path) -> None:
+def _probe(spec: ClipSpec, folder: Path, source: str) -> None:
     """Refuse graphs that load and take the right inputs but don't compute this model's
     vectors (an Identity, a graph of another size): a fixed probe batch must give (2, dim)
-    finite vectors of unit length after normalising (`mmsearch.encoders.probe_model`)."""
+    finite vectors of unit length after normalising (`mmsearch.encoders.probe_model`).
+    The message names the files as the user knows them (`source`), not the staging folder."""
     try:
-        probe_model(load_clip_model(folder, spec=spec), f"files from {folder}")
+        probe_model(load_clip_model(folder, spec=spec), f"files from {source}")
     except ModelError as e:
+        message = str(e).replace(f"{folder}{os.sep}", "")
         raise ModelImportError(
-            f"{e} Not installed.",
+            f"{message} Not installed.",
             hint="get the model's files again from where they were published (or let "
             f"`mmsearch models download {spec.id}` fetch them)",
         ) from e
@@ -164,7 +168,9 @@ def install_model(
                     f"can't copy {src} into {staging}: {e.strerror or e}. Check that the file "
                     "is readable and the disk has room, then try again."
                 ) from e
-        files = check_runtime_files(spec, staging)
+        where = dict(origin or {})
+        label = where.get("path") or where.get("repo") or str(source)
+        files = check_runtime_files(spec, staging, str(label))
         installed = spec.with_files(
             files, installed=dict(origin or {}), version=installed_version(spec, files)
         )

@@ -449,9 +449,8 @@ def test_specs_that_are_not_utf8_are_messages(
 def test_a_wrong_rank_model_in_the_models_folder_is_a_message_in_models_use(
     home: Path, photo_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A folder put there by hand (not through import, which probes): AxisError before."""
-    code, err = run_cli(capsys, "index", str(photo_folder))
-    assert code == 0, err
+    """A folder put there by hand (not through import, which probes): AxisError before.
+    `models use` probes it first, so even a library without photos refuses it."""
     folder = fake_clip(home / "models" / CLIP_ID, "rank1")
     spec = get_spec(CLIP_ID)
     files = [
@@ -459,6 +458,11 @@ def test_a_wrong_rank_model_in_the_models_folder_is_a_message_in_models_use(
         for n in spec.runtime_files
     ]
     (folder / MODEL_FILE).write_text(json.dumps(spec.with_files(files).to_dict()))
+    code, err = run_cli(capsys, "models", "use", CLIP_ID)  # no photos yet
+    assert code == 2 and "fails its probe" in err and "shape (2,)" in err
+    assert Library(home).model_id == BUNDLED_MODEL_ID
+    code, err = run_cli(capsys, "index", str(photo_folder))
+    assert code == 0, err
     code, err = run_cli(capsys, "models", "use", CLIP_ID)
     assert code == 2
     assert "visual/model.onnx of model 'clip-vit-b-32-openai' gives 'embedding' of shape" in err

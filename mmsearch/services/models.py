@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mmsearch.encoders import AnySpec, ClipSpec, ModelError, is_model_dir, load_spec
 from mmsearch.encoders.clip import available_specs
+from mmsearch.encoders.loading import probe_model
 from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path
 from mmsearch.services.indexing import Indexer, IndexReport, ProgressCallback
 from mmsearch.services.library import Library, read_active_model, write_active_model
@@ -197,14 +198,18 @@ def use_model(
 
     Runs the indexer with the new model over every folder (photos embedded before, e.g. by
     an earlier cancelled switch, are kept). Meanwhile the old model stays active. Returns
-    with `switched=False` if cancelled; raises ModelError if the model isn't installed or
-    can't be loaded. `on_library` receives the new model's Library before indexing (the
-    window keeps it to search with once switched).
+    with `switched=False` if cancelled; raises ModelError if the model isn't installed,
+    can't be loaded or fails its probe (`mmsearch.encoders.loading.probe_model`).
+    `on_library` receives the new model's Library before indexing (the window keeps it to
+    search with once switched).
     """
     data_dir = Path(data_dir)
     lib = Library(data_dir, model_id)
     try:
-        lib.model  # noqa: B018 - loads the spec: a missing or broken model fails here, early
+        # A missing, damaged (SHA-256) or fake model (a graph that doesn't give finite unit
+        # vectors of the spec's size) fails here, before anything is embedded with it, even
+        # in a library with no photos yet.
+        probe_model(lib.model, lib.model_dir)
         if on_library is not None:
             on_library(lib)
         report = Indexer(lib, progress, cancel).run()
