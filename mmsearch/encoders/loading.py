@@ -155,7 +155,7 @@ def probe_model(model: AnyModel, where: Path | str) -> None:
                 "on a probe input: the file is damaged or not this model."
             )
         norms = np.linalg.norm(out.astype(np.float64), axis=1)
-        if not np.allclose(norms, 1.0, atol=1e-3):
+        if not np.allclose(norms, 1.0, atol=0.02):  # fp16 graphs normalise in fp16
             raise ModelError(
                 f"model {spec.id!r} ({where}): its {part} graph gives vectors that can't be "
                 f"normalised (lengths {', '.join(f'{n:.3g}' for n in norms)}): it is not "
