@@ -38,7 +38,7 @@ from mmsearch.cli import main
 from mmsearch.encoders import ModelError, load_any_model
 from mmsearch.encoders.clip import MODEL_FILE, ClipSpec, get_spec, load_clip_model
 from mmsearch.encoders.integrity import VERIFIED_FILE, forget_verified, verify_model_files
-from mmsearch.encoders.loading import load_spec, probe_model
+from mmsearch.encoders.loading import load_spec, probe_images, probe_model
 from mmsearch.model_import import ModelImportError, import_model, install_model
 from mmsearch.paths import BUNDLED_MODEL_ID
 from mmsearch.services import models as manager
@@ -498,3 +498,14 @@ def test_a_non_utf8_model_json_in_an_import_is_a_message(tmp_path: Path) -> None
     (folder / "model.json").write_bytes(b"\xff\xfe")
     with pytest.raises(ModelImportError, match="can't tell which model"):
         import_model(folder, tmp_path / "data")
+
+
+def test_a_file_damaged_after_loading_is_caught_when_its_graph_starts(model_copy: Path) -> None:
+    """Sessions start on first use (the window may index hours after start-up): the graph's
+    file is checked again then if its state changed since it was verified."""
+    model = load_any_model(model_copy)
+    garble(model_copy / "image.onnx")
+    with pytest.raises(ModelError, match=r"image\.onnx of model .* is damaged"):
+        model.image.encode_images(probe_images())
+    os.utime(model_copy / "text.onnx")  # touched, not changed: hashed again, fine
+    assert model.text.encode(["a cat"]).shape == (1, 384)

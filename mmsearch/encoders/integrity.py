@@ -40,6 +40,8 @@ State = tuple[int, int, int]
 """(size, mtime_ns, ctime_ns) of a file: what, unchanged, spares a re-hash."""
 
 _memo: dict[str, tuple[State, str]] = {}
+_owners: dict[str, tuple[str, str]] = {}
+"""Resolved path -> (model id, fix) of every file verified in this process."""
 _memo_lock = threading.Lock()
 
 
@@ -207,6 +209,9 @@ def verify_model_files(
         fresh[name] = (state, sha)
         with _memo_lock:
             _memo[key] = (state, sha)
+    with _memo_lock:
+        for name in expected:
+            _owners[str((model_dir / name).resolve())] = (spec.id, reinstall_hint(spec, model_dir))
     if report.hashed:  # nothing hashed: every file matched a cache, nothing to record
         report.cache_file = _write_cache(places, fresh)
     report.seconds = time.perf_counter() - started
@@ -221,10 +226,40 @@ def verify_model_files(
     return report
 
 
+def check_unchanged(path: Path) -> None:
+    """Before a graph is read (sessions start on first use, maybe hours after the model was
+    loaded): if `path` was verified in this process and its state changed since, hash it
+    again; ModelError if it no longer has its SHA-256. Files never verified are left alone."""
+    key = str(Path(path).resolve())
+    with _memo_lock:
+        seen = _memo.get(key)
+        owner = _owners.get(key)
+    if seen is None:
+        return
+    try:
+        state = _state(Path(path))
+    except OSError:
+        return  # the session's own load names a missing file
+    if state == seen[0]:
+        return
+    model_id, fix = owner or ("?", "install the model again")
+    if sha256_file(Path(path)) != seen[1]:
+        with _memo_lock:
+            _memo.pop(key, None)
+        raise ModelError(
+            f"the file {path} of model {model_id!r} is damaged (its SHA-256 changed since the "
+            f"model was loaded): {fix}.",
+            hint=fix,
+        )
+    with _memo_lock:
+        _memo[key] = (state, seen[1])
+
+
 def forget_verified() -> None:
     """Drop the process's memo of verified files (tests measure cold and warm starts)."""
     with _memo_lock:
         _memo.clear()
+        _owners.clear()
 
 
 def record_verified(model_dir: Path, hashes: Mapping[str, str]) -> Path | None:
