@@ -276,8 +276,8 @@ def _check_space(folder: Path, needed: int) -> None:
 def _translate(
     error: Exception, repo: str, name: str, revision: str, endpoint: str | None
 ) -> Exception:
-    """The DownloadError a person should see for an error from huggingface_hub/httpx (an
-    error we don't recognise is returned as it is)."""
+    """The DownloadError a person should see for an error from huggingface_hub/httpx (one
+    we don't recognise keeps its type's name in the message)."""
     where = endpoint or "the model hub (HF_ENDPOINT)"
     if isinstance(error, DownloadError):
         return error
@@ -310,7 +310,16 @@ def _translate(
         return DownloadError(f"the transfer of {name} ended early: try again.")
     if isinstance(error, LocalEntryNotFoundError):
         return NoNetworkError(f"can't reach {where} to fetch {repo}/{name}: {error}")
-    return error
+    if isinstance(error, OSError):
+        return DownloadError(
+            f"can't write {name} of {repo}: {error.strerror or error}. Check the data folder "
+            "is writable and try again."
+        )
+    # Anything else (an answer the client didn't expect): still a message, never a traceback.
+    return DownloadError(
+        f"the download of {repo}/{name} failed ({type(error).__name__}: {error}): try again; "
+        "if it keeps failing, check HF_ENDPOINT and your proxy settings."
+    )
 
 
 def _causes(error: BaseException) -> list[BaseException]:

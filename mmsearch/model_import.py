@@ -19,8 +19,10 @@ import json
 import os
 import shutil
 import stat
+import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,7 +35,10 @@ from mmsearch.encoders.clip import (
     ClipTokenizer,
     SourceFile,
     available_specs,
+    load_clip_model,
 )
+from mmsearch.encoders.integrity import record_verified
+from mmsearch.encoders.loading import probe_model
 from mmsearch.encoders.spec import ModelError, sha256_file
 from mmsearch.files import replace_dir
 
@@ -60,7 +65,9 @@ def models_dir(data_dir: Path) -> Path:
 # -- install -------------------------------------------------------------------------------
 
 
-def check_runtime_files(spec: ClipSpec, folder: Path) -> list[SourceFile]:
+def check_runtime_files(
+    spec: ClipSpec, folder: Path, source: str | None = None
+) -> list[SourceFile]:
     """Check the runtime files in `folder` against `spec` and return their entries (size and
     SHA-256 as found). Raises ModelImportError naming the first file at fault: missing, size
     or SHA-256 different from the spec's, a tokenizer that doesn't load, a graph whose input
@@ -93,7 +100,24 @@ def check_runtime_files(spec: ClipSpec, folder: Path) -> list[SourceFile]:
         (spec.text.file, spec.text.input),
     ):
         _check_graph(folder / name, name, input_name, spec)
+    _probe(spec, folder, source or str(folder))
     return found
+
+
+def _probe(spec: ClipSpec, folder: Path, source: str) -> None:
+    """Refuse graphs that load and take the right inputs but don't compute this model's
+    vectors (an Identity, a graph of another size): a fixed probe batch must give (2, dim)
+    finite vectors of unit length after normalising (`mmsearch.encoders.probe_model`).
+    The message names the files as the user knows them (`source`), not the staging folder."""
+    try:
+        probe_model(load_clip_model(folder, spec=spec), f"files from {source}")
+    except ModelError as e:
+        message = str(e).replace(f"{folder}{os.sep}", "")
+        raise ModelImportError(
+            f"{message} Not installed.",
+            hint="get the model's files again from where they were published (or let "
+            f"`mmsearch models download {spec.id}` fetch them)",
+        ) from e
 
 
 def _check_graph(path: Path, name: str, input_name: str, spec: ClipSpec) -> None:
@@ -131,18 +155,30 @@ def install_model(
     try:
         for name in spec.runtime_files:
             src, dst = Path(source) / name, staging / name
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if move:
-                os.replace(src, dst)
-            else:
-                shutil.copyfile(src, dst)
-        files = check_runtime_files(spec, staging)
+            try:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                if move:
+                    os.replace(src, dst)
+                else:
+                    shutil.copyfile(src, dst)
+            except FileNotFoundError:
+                raise ModelImportError(f"{src} is missing (model {spec.id!r} needs it).") from None
+            except OSError as e:
+                raise ModelImportError(
+                    f"can't copy {src} into {staging}: {e.strerror or e}. Check that the file "
+                    "is readable and the disk has room, then try again."
+                ) from e
+        where = dict(origin or {})
+        label = where.get("path") or where.get("repo") or str(source)
+        files = check_runtime_files(spec, staging, str(label))
         installed = spec.with_files(
             files, installed=dict(origin or {}), version=installed_version(spec, files)
         )
         with open(staging / MODEL_FILE, "w", encoding="utf-8") as f:
             json.dump(installed.to_dict(), f, indent=2, ensure_ascii=False)
             f.write("\n")
+        # The files were just hashed: the first start after the install needn't again.
+        record_verified(staging, {f.name: f.sha256 for f in files if f.sha256})
         replace_dir(staging, target_parent / spec.id)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -183,7 +219,12 @@ def import_model(
         raise ModelImportError(f"{path} does not exist.")
     specs = available_specs(catalog)
     if path.is_dir():
-        names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+        try:
+            names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+        except OSError as e:
+            raise ModelImportError(
+                f"can't read the folder {path}: {e.strerror or e} ({e.filename or path})."
+            ) from e
         spec = _pick_spec(specs, model_id, path.name, names, lambda n: (path / n).read_bytes())
         root = _find_root(spec, names)
         return install_model(
@@ -193,8 +234,42 @@ def import_model(
             origin={"from": "import", "path": str(path)},
         )
     if not zipfile.is_zipfile(path):
-        raise ModelImportError(f"{path} is neither a folder nor a zip archive.")
-    with zipfile.ZipFile(path) as archive:
+        fix = "download or copy it again, or unpack it and import the folder"
+        raise ModelImportError(
+            f"{path} is neither a folder nor a zip archive (or the zip is truncated: its end "
+            f"is missing): {fix}.",
+            hint=fix,
+        )
+    try:
+        return _import_zip(path, data_dir, model_id, specs)
+    except _ZIP_ERRORS as e:
+        fix = "download or copy it again, or unpack it with another tool and import the folder"
+        raise ModelImportError(
+            f"{path} is a damaged zip archive ({type(e).__name__}: {e}): {fix}.", hint=fix
+        ) from e
+
+
+# What zipfile, zlib and the OS raise for a lying, truncated or garbled archive (an
+# encrypted member gives RuntimeError, an unknown compression NotImplementedError).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+)
+
+
+def _import_zip(
+    path: Path, data_dir: Path, model_id: str | None, specs: Sequence[ClipSpec]
+) -> Path:
+    try:
+        opened = zipfile.ZipFile(path)
+    except OSError as e:
+        raise ModelImportError(f"can't read {path}: {e.strerror or e}.") from e
+    with opened as archive:
         members = _safe_members(archive)
         names = list(members)
 
@@ -268,16 +343,30 @@ def _safe_members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dst: Path) -> None:
     """Copy one member out, counting bytes: a header that lies about the size is caught
     while writing, not after the disk is full."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
     written = 0
-    with archive.open(info) as src, open(dst, "wb") as out:
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        out = open(dst, "wb")  # noqa: SIM115 - closed below, write errors told apart
+    except OSError as e:
+        raise ModelImportError(f"can't write {dst}: {e.strerror or e}.") from e
+    with archive.open(info) as src, out:
         while chunk := src.read(_COPY_CHUNK):
             written += len(chunk)
             if written > info.file_size:
                 raise ModelImportError(
                     f"the archive member {info.filename!r} unpacks to more than it declares."
                 )
-            out.write(chunk)
+            try:
+                out.write(chunk)
+            except OSError as e:
+                raise ModelImportError(
+                    f"can't write {dst}: {e.strerror or e}. Make room and try again."
+                ) from e
+    if written != info.file_size:
+        raise ModelImportError(
+            f"the archive member {info.filename!r} unpacks to {written:,} bytes, not the "
+            f"{info.file_size:,} it declares: the archive is damaged; copy it again."
+        )
 
 
 def _pick_spec(
@@ -298,8 +387,8 @@ def _pick_spec(
     if len(manifests) == 1:
         try:
             found_id = json.loads(read(manifests[0])).get("id")
-        except (ValueError, AttributeError):
-            found_id = None
+        except (ValueError, AttributeError, OSError):
+            found_id = None  # unreadable, not UTF-8 or not JSON: the caller is asked to name it
         if isinstance(found_id, str):
             return _by_id(specs, found_id)
     raise ModelImportError(

@@ -141,12 +141,28 @@ class ClipSpec:
     def load(cls, path: Path) -> ClipSpec:
         """Read a spec file (a catalog entry or an installed folder's model.json)."""
         path = Path(path)
+        fix = (
+            "download or import the model again (`mmsearch models list`)"
+            if path.name == MODEL_FILE
+            else "reinstall mmsearch (its catalog of models is damaged)"
+        )
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
         except FileNotFoundError:
-            raise ModelError(f"{path} is missing.") from None
-        except (OSError, ValueError) as e:
-            raise ModelError(f"can't read {path}: {e}.") from e
+            raise ModelError(f"{path} is missing: {fix}.") from None
+        except OSError as e:
+            raise ModelError(f"can't read {path}: {e.strerror or e}.") from e
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ModelError(
+                f"{path} is not UTF-8 text (byte {e.start} is {raw[e.start]:#04x}): the file "
+                f"is damaged; {fix}."
+            ) from None
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise ModelError(f"{path} is not valid JSON ({e}): the file is damaged; {fix}.") from e
         return _parse(data, str(path))
 
     # What the rest of the app reads from any model's spec (see `mmsearch.encoders.AnyModel`).
@@ -577,22 +593,37 @@ class _Session(LazySession):
         self.input_type = inputs[0].type
         return session
 
-    def run(self, output: str, batch: npt.NDArray[Any], chunk: int) -> Float32Array:
+    def run(
+        self, output: str, batch: npt.NDArray[Any], chunk: int, dim: int, model_id: str
+    ) -> Float32Array:
         """Run `batch` through the graph in pieces of `chunk` rows (or of the graph's fixed
-        batch size) and return the `output` rows, unit-normalised, float32."""
+        batch size) and return the `output` rows, unit-normalised, float32. A graph that
+        fails on the input or gives anything but (rows, `dim`) raises ModelError naming the
+        file and the model: its files are not the model its spec describes."""
         session = self.get()
         step = self.batch or chunk
         pieces = []
         for start in range(0, len(batch), step):
             part = batch[start : start + step]
+            feed = part
             if self.batch is not None and len(part) < self.batch:
                 # A fixed-batch graph: fill the last run up with copies, drop them after.
                 fill = np.repeat(part[-1:], self.batch - len(part), axis=0)
-                (out,) = session.run([output], {self.input_name: np.concatenate([part, fill])})
-                out = out[: len(part)]
-            else:
-                (out,) = session.run([output], {self.input_name: part})
-            pieces.append(np.asarray(out, dtype=np.float32))
+                feed = np.concatenate([part, fill])
+            try:
+                (out,) = session.run([output], {self.input_name: feed})
+            except Exception as e:  # ORT raises its own Fail/InvalidArgument/... types
+                raise ModelError(
+                    f"{self.path} of model {model_id!r} can't run: {e}. {self._fix}"
+                ) from e
+            out = np.asarray(out)
+            if out.ndim != 2 or out.shape[0] != len(feed) or out.shape[1] != dim:
+                raise ModelError(
+                    f"{self.path} of model {model_id!r} gives {output!r} of shape "
+                    f"{out.shape} for {len(feed)} inputs, where the spec promises "
+                    f"({len(feed)}, {dim}): the file is not this model's. {self._fix}"
+                )
+            pieces.append(np.asarray(out[: len(part)], dtype=np.float32))
         return normalize_rows(np.concatenate(pieces))
 
 
@@ -644,7 +675,9 @@ class ClipImageEncoder:
             raise ValueError(f"expected pixels of shape (N, 3, {size}, {size}), not {batch.shape}")
         if len(batch) == 0:
             return np.zeros((0, self.spec.dim), dtype=np.float32)
-        return self._session.run(self.spec.image.output, batch, _IMAGE_BATCH)
+        return self._session.run(
+            self.spec.image.output, batch, _IMAGE_BATCH, self.spec.dim, self.spec.id
+        )
 
     def encode_with_regions(self, pixels: npt.ArrayLike) -> tuple[Float32Array, None]:
         """`encode`, in the shape the indexer asks of every model: a CLIP model keeps no
@@ -700,8 +733,10 @@ class ClipTextEncoder:
         self._session.get()
         # Immich's graphs take int32 ids, ours too; a graph exported with int64 gets int64.
         if self._session.input_type == "tensor(int32)":
-            return self._session.run(self.spec.text.output, ids.astype(np.int32), _TEXT_BATCH)
-        return self._session.run(self.spec.text.output, ids, _TEXT_BATCH)
+            ids = ids.astype(np.int32)
+        return self._session.run(
+            self.spec.text.output, ids, _TEXT_BATCH, self.spec.dim, self.spec.id
+        )
 
 
 @dataclass

@@ -13,8 +13,12 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from mmsearch.encoders.clip import MODEL_FILE, ClipModel, ClipSpec, graph_file, load_clip_model
 from mmsearch.encoders.half import fp16_twins
+from mmsearch.encoders.integrity import verify_model_files
 from mmsearch.encoders.onnx import FusionHead, Model, TextEncoder, load_model
 from mmsearch.encoders.spec import SPEC_FILE, ModelError, ModelSpec
 
@@ -71,25 +75,92 @@ def load_any_model(
     providers: Sequence[str] | None = None,
     fp16: bool = False,
     fp16_cache: Path | None = None,
+    verified_cache: Path | None = None,
 ) -> AnyModel:
     """Open the model in `model_dir` (sessions start on first use). `fp16=True` (meant for
     the GPU) runs fp16 graphs: a CLIP folder's own, or for our models twins made once in
-    `fp16_cache` (if that fails, fp32 with a warning); otherwise fp32."""
+    `fp16_cache` (if that fails, fp32 with a warning); otherwise fp32.
+
+    Every file is checked against the SHA-256 its spec recorded at install, hashing only
+    files whose size, mtime or ctime changed since they were last verified (see
+    `mmsearch.encoders.integrity`; `verified_cache` is where that state is kept when the
+    model folder is read-only, the data folder's cache). `verify=True` hashes every file.
+    A damaged file raises ModelError naming the file, the model and the fix.
+    """
     model_dir = Path(model_dir)
     if (model_dir / SPEC_FILE).is_file():
+        own = ModelSpec.load(model_dir)
+        verify_model_files(model_dir, own, verified_cache, force=verify)
         graphs = None
         if fp16 and fp16_cache is not None:
-            own = ModelSpec.load(model_dir)
             try:
                 graphs = fp16_twins(model_dir, own, fp16_cache)
             except Exception as e:  # a converter problem must not cost the user the model
                 log.warning("no fp16 graphs for %s (%s): running fp32", own.id, e)
-        return load_model(model_dir, threads, verify=verify, providers=providers, graphs=graphs)
+        return load_model(model_dir, threads, providers=providers, graphs=graphs)
     spec = ClipSpec.load(model_dir / MODEL_FILE)
+    spec.check_files(model_dir)
+    verify_model_files(model_dir, spec, verified_cache, force=verify)
     precision = "fp16" if fp16 and has_fp16(model_dir, spec) else "fp32"
-    return load_clip_model(
-        model_dir, threads, verify=verify, providers=providers, spec=spec, precision=precision
+    return load_clip_model(model_dir, threads, providers=providers, spec=spec, precision=precision)
+
+
+PROBE_TEXTS = ("a photo of a cat on a sofa", "a red car parked in a street")
+"""The probe texts: two different ordinary captions."""
+
+
+def probe_images() -> list[Image.Image]:
+    """Two fixed, deterministic pictures (a colour gradient and a checkerboard with a disc):
+    different enough that any working image graph gives two finite, different vectors."""
+    x = np.linspace(0, 255, 320, dtype=np.float32)
+    y = np.linspace(0, 255, 240, dtype=np.float32)[:, None]
+    gradient = np.stack(
+        [np.broadcast_to(x, (240, 320)), np.broadcast_to(y, (240, 320)), (x + y) / 2], axis=-1
     )
+    yy, xx = np.mgrid[0:256, 0:256]
+    board = (((xx // 32) + (yy // 32)) % 2 * 200 + 30).astype(np.float32)
+    disc = (xx - 128) ** 2 + (yy - 128) ** 2 < 60**2
+    checker = np.stack([board, board * 0.5, np.where(disc, 255.0, board)], axis=-1)
+    return [
+        Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "RGB") for a in (gradient, checker)
+    ]
+
+
+def probe_model(model: AnyModel, where: Path | str) -> None:
+    """Run a fixed batch of 2 images and the 2 probe texts through the model; raise
+    ModelError naming the model and what is wrong unless each gives (2, dim) finite vectors
+    that normalise to unit length. For installs: a graph with the right input names but the
+    wrong computation (an Identity, another model's head) is refused before it is used."""
+    spec = model.spec
+    for part in ("image", "text"):
+        try:
+            if part == "image":
+                out = np.asarray(model.image.encode_images(probe_images()))
+            else:
+                out = np.asarray(model.text.encode(list(PROBE_TEXTS)))
+        except ModelError as e:
+            raise ModelError(f"model {spec.id!r} ({where}) fails its probe: {e}") from e
+        except Exception as e:  # any failure of a graph on ordinary input is the model's
+            raise ModelError(
+                f"model {spec.id!r} ({where}): its {part} graph fails on a probe input: {e}"
+            ) from e
+        if out.shape != (2, spec.dim):
+            raise ModelError(
+                f"model {spec.id!r} ({where}): its {part} graph gives vectors of shape "
+                f"{out.shape} for 2 probe inputs, not (2, {spec.dim}): it is not this model."
+            )
+        if not np.isfinite(out).all():
+            raise ModelError(
+                f"model {spec.id!r} ({where}): its {part} graph gives NaN or infinite values "
+                "on a probe input: the file is damaged or not this model."
+            )
+        norms = np.linalg.norm(out.astype(np.float64), axis=1)
+        if not np.allclose(norms, 1.0, atol=0.02):  # fp16 graphs normalise in fp16
+            raise ModelError(
+                f"model {spec.id!r} ({where}): its {part} graph gives vectors that can't be "
+                f"normalised (lengths {', '.join(f'{n:.3g}' for n in norms)}): it is not "
+                "this model."
+            )
 
 
 def fusion_parts(model: AnyModel) -> tuple[FusionHead, TextEncoder] | None:

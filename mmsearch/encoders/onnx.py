@@ -47,6 +47,38 @@ def graph_session(
     return LazySession(Path(graphs) / name, threads, providers, basic_optimizations=True)
 
 
+def run_graph(
+    session: LazySession,
+    outputs: Sequence[str],
+    feed: dict[str, npt.NDArray[Any]],
+    spec: ModelSpec,
+) -> list[npt.NDArray[Any]]:
+    """`session.run`, with a graph that fails on its input turned into ModelError."""
+    try:
+        return list(session.get().run(list(outputs), feed))
+    except ModelError:
+        raise
+    except Exception as e:  # ORT raises its own Fail/InvalidArgument/... types
+        raise ModelError(
+            f"{session.path} of model {spec.id!r} can't run: {e}. Rebuild the model "
+            "(`make install`) or reinstall mmsearch."
+        ) from e
+
+
+def checked_vectors(
+    out: npt.NDArray[Any], rows: int, session: LazySession, spec: ModelSpec
+) -> Float32Array:
+    """The graph's vectors as float32, after checking they are (rows, dim)."""
+    out = np.asarray(out)
+    if out.ndim != 2 or out.shape != (rows, spec.dim):
+        raise ModelError(
+            f"{session.path} of model {spec.id!r} gives {spec.output!r} of shape {out.shape} "
+            f"for {rows} inputs, where its spec.json promises ({rows}, {spec.dim}): the file "
+            "is not this model's; rebuild it (`make install`) or reinstall mmsearch."
+        )
+    return np.asarray(out, dtype=np.float32)
+
+
 class ImageEncoder:
     """Photos to unit vectors: preprocessing owned by the spec, then the image graph."""
 
@@ -107,9 +139,11 @@ class ImageEncoder:
             raise ValueError(f"expected pixels of shape (N, 3, {size}, {size}), not {batch.shape}")
         if len(batch) == 0:
             return np.zeros((0, self.spec.dim), dtype=np.float32)
-        session = self._ready()
-        (out,) = session.run([self.spec.output], {self.spec.image_input: batch})
-        return np.asarray(out, dtype=np.float32)
+        self._ready()
+        (out,) = run_graph(
+            self._session, [self.spec.output], {self.spec.image_input: batch}, self.spec
+        )
+        return checked_vectors(out, len(batch), self._session, self.spec)
 
     def encode_with_regions(
         self, pixels: npt.ArrayLike
@@ -124,11 +158,22 @@ class ImageEncoder:
             empty = np.zeros((0, fusion.regions, fusion.region_dim), dtype=np.float16)
             return np.zeros((0, self.spec.dim), dtype=np.float32), empty
         self.encode(batch[:0])  # shape check
-        session = self._ready()
-        vectors, regions = session.run(
-            [self.spec.output, fusion.regions_output], {self.spec.image_input: batch}
+        self._ready()
+        vectors, regions = run_graph(
+            self._session,
+            [self.spec.output, fusion.regions_output],
+            {self.spec.image_input: batch},
+            self.spec,
         )
-        return np.asarray(vectors, dtype=np.float32), np.asarray(regions, dtype=np.float16)
+        regions = np.asarray(regions)
+        if regions.shape != (len(batch), fusion.regions, fusion.region_dim):
+            raise ModelError(
+                f"{self._session.path} of model {self.spec.id!r} gives regions of shape "
+                f"{regions.shape}, where its spec.json promises ({len(batch)}, "
+                f"{fusion.regions}, {fusion.region_dim}): rebuild it (`make install`)."
+            )
+        vectors = checked_vectors(vectors, len(batch), self._session, self.spec)
+        return vectors, np.asarray(regions, dtype=np.float16)
 
     def encode_images(self, images: Sequence[Image.Image]) -> Float32Array:
         """Photos -> (N, dim) float32 unit rows (`preprocess` then `encode`)."""
@@ -201,12 +246,15 @@ class TextEncoder:
             raise TypeError("encode() takes a sequence of texts, not one string")
         if not texts:
             return np.zeros((0, self.spec.dim), dtype=np.float32)
-        session = self._ready()
-        out = [
-            session.run([self.spec.output], self.tokenize(texts[i : i + _TEXT_BATCH]))[0]
-            for i in range(0, len(texts), _TEXT_BATCH)
-        ]
-        return np.asarray(np.concatenate(out), dtype=np.float32)
+        self._ready()
+        out = []
+        for i in range(0, len(texts), _TEXT_BATCH):
+            part = texts[i : i + _TEXT_BATCH]
+            (vectors,) = run_graph(
+                self._session, [self.spec.output], self.tokenize(part), self.spec
+            )
+            out.append(checked_vectors(vectors, len(part), self._session, self.spec))
+        return np.concatenate(out)
 
     def encode_with_tokens(
         self, texts: Sequence[str]
@@ -218,11 +266,13 @@ class TextEncoder:
             raise ModelError(f"model {self.spec.id!r} has no fusion head")
         if isinstance(texts, str):
             raise TypeError("encode_with_tokens() takes a sequence of texts, not one string")
-        session = self._ready()
+        self._ready()
         inputs = self.tokenize(texts)
-        vectors, tokens = session.run([self.spec.output, fusion.tokens_output], inputs)
+        vectors, tokens = run_graph(
+            self._session, [self.spec.output, fusion.tokens_output], inputs, self.spec
+        )
         return (
-            np.asarray(vectors, dtype=np.float32),
+            checked_vectors(vectors, len(texts), self._session, self.spec),
             np.asarray(tokens, dtype=np.float32),
             inputs["attention_mask"],
         )

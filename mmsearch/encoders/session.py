@@ -15,6 +15,7 @@ from typing import Any
 
 import onnxruntime as ort
 
+from mmsearch.encoders.integrity import check_unchanged
 from mmsearch.encoders.providers import CUDA, DeviceChoice, start_session
 from mmsearch.encoders.spec import ModelError
 
@@ -56,6 +57,7 @@ class LazySession:
         return self._session
 
     def _create(self) -> Any:
+        check_unchanged(self.path)  # damaged since the model was loaded and verified?
         options = ort.SessionOptions()
         options.graph_optimization_level = (
             ort.GraphOptimizationLevel.ORT_ENABLE_BASIC

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,11 @@ _INSTALL_HINT = "run `make install` (or `python -m models.bundled.build --out bu
 
 class ModelError(Exception):
     """A model folder is missing, incomplete or unusable; the message says which file and what
-    to do about it."""
+    to do about it. `hint`, when set, is that fix alone (the CLI's JSON errors carry it)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -128,11 +133,18 @@ class ModelSpec:
         """
         path = Path(model_dir) / SPEC_FILE
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except FileNotFoundError:
             raise ModelError(f"{path} is missing: {_INSTALL_HINT}.") from None
         except OSError as e:
             raise ModelError(f"can't read {path}: {e.strerror or e}.") from e
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ModelError(
+                f"{path} is not UTF-8 text (byte {e.start} is {raw[e.start]:#04x}): the file is "
+                f"damaged; {_INSTALL_HINT} again."
+            ) from None
         try:
             data = json.loads(text)
         except ValueError as e:
@@ -274,9 +286,12 @@ class Fields:
             not isinstance(value, list)
             or len(value) != 3
             or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            or not all(math.isfinite(v) for v in value)
             or (positive and not all(v > 0 for v in value))
         ):
-            raise self.bad(key, "a list of 3 " + ("positive numbers" if positive else "numbers"))
+            raise self.bad(
+                key, "a list of 3 " + ("positive finite numbers" if positive else "finite numbers")
+            )
         return (float(value[0]), float(value[1]), float(value[2]))
 
     def choice(self, key: str, choices: Sequence[str]) -> str:
@@ -324,6 +339,7 @@ def _parse(data: object, source: str) -> ModelSpec:
         raise top.bad("files", "an object of {name: {sha256, size}}")
     files = []
     for name, entry in files_data.items():
+        check_relative(name, source, "files")
         f = Fields(entry, source, f"files.{name}.")
         sha = f.text("sha256").lower()
         if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):

@@ -109,6 +109,7 @@ class Library:
             providers=choice.providers,
             fp16=choice.use_fp16,
             fp16_cache=self.data_dir / "cache" / "fp16",
+            verified_cache=self.data_dir / "cache",
         )
 
     @property

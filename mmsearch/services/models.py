@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mmsearch.encoders import AnySpec, ClipSpec, ModelError, is_model_dir, load_spec
 from mmsearch.encoders.clip import available_specs
+from mmsearch.encoders.loading import probe_model
 from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path
 from mmsearch.services.indexing import Indexer, IndexReport, ProgressCallback
 from mmsearch.services.library import Library, read_active_model, write_active_model
@@ -97,6 +98,24 @@ def installed(data_dir: Path) -> dict[str, tuple[AnySpec, Path]]:
             if spec.id == name:
                 found[name] = (spec, candidate)
     return found
+
+
+def broken_models(data_dir: Path) -> dict[str, str]:
+    """Model folders on the search path that `installed` leaves out because they can't be
+    read, by folder name: what is wrong with each (the ModelError's message, which names
+    the file and the fix). For `models use ID` and `doctor` to say why ID is not offered."""
+    broken: dict[str, str] = {}
+    for folder in model_search_path(Path(data_dir)):
+        if not folder.is_dir():
+            continue
+        for candidate in sorted(folder.iterdir()):
+            if candidate.name.startswith(".") or not is_model_dir(candidate):
+                continue
+            try:
+                load_spec(candidate)
+            except ModelError as e:
+                broken.setdefault(candidate.name, str(e))
+    return broken
 
 
 def removable(data_dir: Path, path: Path) -> bool:
@@ -179,14 +198,18 @@ def use_model(
 
     Runs the indexer with the new model over every folder (photos embedded before, e.g. by
     an earlier cancelled switch, are kept). Meanwhile the old model stays active. Returns
-    with `switched=False` if cancelled; raises ModelError if the model isn't installed or
-    can't be loaded. `on_library` receives the new model's Library before indexing (the
-    window keeps it to search with once switched).
+    with `switched=False` if cancelled; raises ModelError if the model isn't installed,
+    can't be loaded or fails its probe (`mmsearch.encoders.loading.probe_model`).
+    `on_library` receives the new model's Library before indexing (the window keeps it to
+    search with once switched).
     """
     data_dir = Path(data_dir)
     lib = Library(data_dir, model_id)
     try:
-        lib.model  # noqa: B018 - loads the spec: a missing or broken model fails here, early
+        # A missing, damaged (SHA-256) or fake model (a graph that doesn't give finite unit
+        # vectors of the spec's size) fails here, before anything is embedded with it, even
+        # in a library with no photos yet.
+        probe_model(lib.model, lib.model_dir)
         if on_library is not None:
             on_library(lib)
         report = Indexer(lib, progress, cancel).run()
