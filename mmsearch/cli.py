@@ -904,7 +904,7 @@ def _report_error(code: int, message: str, hint: str | None, as_json: bool) -> i
         _emit_json({"error": message, "hint": hint, "exit_code": code})
     else:
         print(f"mmsearch: {message}", file=sys.stderr)
-        if hint and "`mmsearch" not in message:  # the message names no fix of its own
+        if hint and hint not in message and "`mmsearch" not in message:  # no fix named yet
             print(f"  {hint}", file=sys.stderr)
     return code
 
