@@ -358,6 +358,7 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
             "rebuilt_now": lib.index_rebuilt,
             "stale_vectors_dropped": lib.stale_vectors_dropped,
             "file": str(index.index_path),
+            "unsaved": None if lib.index_unsaved is None else str(lib.index_unsaved),
         }
     except ModelError as e:
         status["model_error"] = str(e)
@@ -374,6 +375,8 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
         health = "healthy" if idx["agrees_with_catalog"] else "DISAGREES with the catalog"
         note = " (rebuilt from the catalog just now)" if idx["rebuilt_now"] else ""
         _say(f"index:       {idx['vectors']} vectors, {health}{note}")
+        if idx["unsaved"]:
+            _say(f"             kept in memory only: {idx['unsaved']}")
         if idx["stale_vectors_dropped"]:
             _say(f"             {_STALE.format(n=idx['stale_vectors_dropped'])}")
     _say(f"photos:      {counts['photos']} ({counts['embedded']} embedded with this model)")
@@ -538,6 +541,9 @@ def _use(model_id: str, data: Path, args: argparse.Namespace) -> int:
     from mmsearch.services import models
 
     if model_id not in models.installed(data):
+        broken = models.broken_models(data).get(model_id)
+        if broken is not None:
+            raise UserError(f"model {model_id!r} can't be used: {broken}")
         raise UserError(
             f"model {model_id!r} is not installed: `mmsearch models download {model_id}` "
             "or `mmsearch models import PATH` first (`mmsearch models list` shows them)"
