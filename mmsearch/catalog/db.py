@@ -17,16 +17,38 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mmsearch.catalog.models import Embedding, Failure, Folder, Photo, Regions
+from mmsearch.media.errors import can_heal
 
 CATALOG_FILE = "catalog.sqlite"
 
 
 class CatalogError(Exception):
     """The catalog can't be opened or used; the message says what to do."""
+
+
+class BadVectorError(CatalogError):
+    """Vectors that are not finite unit vectors were about to be stored (a damaged model)."""
+
+
+#: A stored vector is good when it is finite and its length is within this of 1.
+UNIT_TOLERANCE = 1e-3
+
+
+def bad_rows(vectors: np.ndarray) -> np.ndarray:
+    """Indices of the rows of `vectors` that are not finite unit vectors."""
+    matrix = np.asarray(vectors, dtype=np.float32)
+    if matrix.ndim == 1:
+        matrix = matrix.reshape(1, -1)
+    finite = np.isfinite(matrix).all(axis=1)
+    with np.errstate(all="ignore"):
+        norms = np.linalg.norm(np.where(np.isfinite(matrix), matrix, 0.0), axis=1)
+    good = finite & (np.abs(norms - 1.0) < UNIT_TOLERANCE)
+    return np.flatnonzero(~good)
 
 
 @dataclass(frozen=True)
@@ -74,6 +96,17 @@ class PhotoInfo:
     height: int
     taken_at: datetime | None
     camera: str | None
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """A file that could not be indexed, to be remembered with the size and mtime it had."""
+
+    folder_id: int
+    path: Path
+    reason: str
+    size: int = -1
+    mtime_ns: int = -1
 
 
 @dataclass(frozen=True)
@@ -248,6 +281,16 @@ class Catalog:
             ).all()
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def failure_states(self, folder_id: int) -> dict[Path, tuple[int, int, str]]:
+        """Failed paths of a folder with the size, mtime and reason they failed with."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Failure.path, Failure.size, Failure.mtime_ns, Failure.reason).where(
+                    Failure.folder_id == folder_id
+                )
+            ).all()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
     def embedded_hashes(self, model_id: str) -> set[str]:
         """Content hashes of every photo embedded under `model_id`."""
         with self.session() as s:
@@ -282,6 +325,18 @@ class Catalog:
         self, folder_id: int, model_id: str, records: Sequence[PhotoRecord]
     ) -> list[int]:
         """Insert or replace photos with their embeddings in one transaction; returns their ids."""
+        bad = [
+            i
+            for i, r in enumerate(records)
+            if len(bad_rows(r.vector))
+            or (r.regions is not None and not np.isfinite(np.asarray(r.regions)).all())
+        ]
+        if bad:
+            raise BadVectorError(
+                f"refusing to store {len(bad)} vector(s) of {model_id} that are not finite "
+                f"unit vectors (first: {records[bad[0]].path}): the model's files may be "
+                "damaged; run `mmsearch doctor`"
+            )
         now = datetime.now()
         ids: list[int] = []
         with self.session() as s:
@@ -352,20 +407,120 @@ class Catalog:
 
     def record_failure(
         self, folder_id: int, path: Path, reason: str, size: int = -1, mtime_ns: int = -1
-    ) -> None:
+    ) -> list[int]:
+        """Remember one failed file; see `record_failures`."""
+        return self.record_failures([FailureRecord(folder_id, path, reason, size, mtime_ns)])
+
+    def record_failures(self, failures: Sequence[FailureRecord]) -> list[int]:
+        """Remember failed files in one transaction; returns the ids of photos forgotten.
+
+        A catalogued photo whose file now fails for a reason of its content (not an image,
+        truncated...) is forgotten: its old vector describes bytes that are gone. One that
+        fails for a reason that can heal (not found, permission denied, I/O error) keeps its
+        row and vector: the file is most likely still the same photo.
+        """
+        if not failures:
+            return []
+        now = datetime.now()
+        latest = {f.path: f for f in failures}  # one row per path, the last word wins
+        doomed = [p for p, f in latest.items() if not can_heal(f.reason)]
+        forgotten: list[int] = []
         with self.session() as s:
-            s.execute(delete(Photo).where(Photo.path == path))
-            failure = s.scalar(select(Failure).where(Failure.path == path))
-            if failure is None:
-                failure = Failure(path=path, folder_id=folder_id)
-                s.add(failure)
-            failure.folder_id, failure.reason = folder_id, reason
-            failure.size, failure.mtime_ns, failure.failed_at = size, mtime_ns, datetime.now()
+            for start in range(0, len(doomed), 500):
+                chunk = doomed[start : start + 500]
+                ids = list(s.scalars(select(Photo.id).where(Photo.path.in_(chunk))))
+                if ids:
+                    s.execute(delete(Photo).where(Photo.id.in_(ids)))
+                    forgotten.extend(ids)
+            rows = [
+                {
+                    "folder_id": f.folder_id,
+                    "path": f.path,
+                    "reason": f.reason,
+                    "size": f.size,
+                    "mtime_ns": f.mtime_ns,
+                    "failed_at": now,
+                }
+                for f in latest.values()
+            ]
+            stmt = sqlite_insert(Failure)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[Failure.path],
+                set_={
+                    "folder_id": stmt.excluded.folder_id,
+                    "reason": stmt.excluded.reason,
+                    "size": stmt.excluded.size,
+                    "mtime_ns": stmt.excluded.mtime_ns,
+                    "failed_at": stmt.excluded.failed_at,
+                },
+            )
+            for start in range(0, len(rows), 5000):
+                s.execute(stmt, rows[start : start + 5000])
+        return forgotten
 
     def clear_failures(self, paths: Sequence[Path]) -> None:
+        wanted = list(paths)
         with self.session() as s:
-            for path in paths:
-                s.execute(delete(Failure).where(Failure.path == path))
+            for start in range(0, len(wanted), 500):
+                s.execute(delete(Failure).where(Failure.path.in_(wanted[start : start + 500])))
+
+    # -- damaged vectors -----------------------------------------------------------------------
+
+    def bad_vector_ids(self, model_id: str, chunk: int = 4096) -> list[int]:
+        """Photos whose stored vector of `model_id` is not a finite unit vector (or whose
+        regions are not finite): written by an older mmsearch from a damaged model."""
+        bad: list[int] = []
+        last = -1
+        with self.session() as s:
+            dim: int | None = None
+            while True:
+                rows = s.execute(
+                    select(Embedding.photo_id, Embedding.vector)
+                    .where(Embedding.model_id == model_id, Embedding.photo_id > last)
+                    .order_by(Embedding.photo_id)
+                    .limit(chunk)
+                ).all()
+                if not rows:
+                    break
+                last = int(rows[-1][0])
+                dim = dim or max(len(r[1]) for r in rows)
+                same = [r for r in rows if len(r[1]) == dim]
+                bad.extend(int(r[0]) for r in rows if len(r[1]) != dim)
+                if same:
+                    matrix = np.frombuffer(b"".join(r[1] for r in same), dtype="<f4")
+                    for i in bad_rows(matrix.reshape(len(same), -1)):
+                        bad.append(int(same[i][0]))
+            last = -1
+            while True:
+                rows = s.execute(
+                    select(Regions.photo_id, Regions.data)
+                    .where(Regions.model_id == model_id, Regions.photo_id > last)
+                    .order_by(Regions.photo_id)
+                    .limit(chunk)
+                ).all()
+                if not rows:
+                    break
+                last = int(rows[-1][0])
+                for photo_id, data in rows:
+                    if not np.isfinite(np.frombuffer(data, dtype="<f2")).all():
+                        bad.append(int(photo_id))
+        return sorted(set(bad))
+
+    def drop_vectors(self, model_id: str, ids: Sequence[int]) -> None:
+        """Forget the vectors and regions of `model_id` of these photos (the photos stay,
+        so the next indexing run embeds them again)."""
+        wanted = [int(i) for i in ids]
+        with self.session() as s:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                s.execute(
+                    delete(Embedding).where(
+                        Embedding.model_id == model_id, Embedding.photo_id.in_(chunk)
+                    )
+                )
+                s.execute(
+                    delete(Regions).where(Regions.model_id == model_id, Regions.photo_id.in_(chunk))
+                )
 
     # -- what search reads -------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import re
 import stat
 import struct
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +50,92 @@ if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < MAX_PIXELS:
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 _READ_CHUNK = 1 << 20
+
+DECODE_BUDGET_BYTES: int = 256 * 1024 * 1024
+"""How many bytes of full-size decoded pixels all decodes of the process may hold at once.
+
+Each decode asks the budget for what its pixels will take (known from the header, after
+JPEG/HEIF drafting) before it decodes, and gives it back once the small copy exists. Photos
+of ordinary size (a 12 MP JPEG drafted to 1/8 takes 0.8 MB) all run at once; a folder of
+200 MP PNGs decodes one at a time instead of one per worker (800 MB each). An image larger
+than the whole budget still decodes, alone. $MMSEARCH_DECODE_MEMORY_MB overrides it."""
+
+
+class DecodeBudget:
+    """A counting semaphore over bytes, first come first served; see `DECODE_BUDGET_BYTES`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, int(limit))
+        self.in_use = 0
+        self.holders = 0
+        self.peak_bytes = 0
+        self.peak_holders = 0
+        self._cond = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0  # the ticket allowed to take its share next
+
+    @contextlib.contextmanager
+    def hold(self, nbytes: int) -> Iterator[None]:
+        """Hold `nbytes` of the budget for the duration of the block."""
+        nbytes = max(0, int(nbytes))
+        with self._cond:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            # In order of arrival, so a big image is not starved by a stream of small ones;
+            # one bigger than the whole budget waits until nothing else runs.
+            while ticket != self._serving or (self.holders and self.in_use + nbytes > self.limit):
+                self._cond.wait()
+            self._serving += 1
+            self.in_use += nbytes
+            self.holders += 1
+            self.peak_bytes = max(self.peak_bytes, self.in_use)
+            self.peak_holders = max(self.peak_holders, self.holders)
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.in_use -= nbytes
+                self.holders -= 1
+                self._cond.notify_all()
+
+
+def _default_budget() -> DecodeBudget:
+    try:
+        megabytes = int(os.environ.get("MMSEARCH_DECODE_MEMORY_MB", ""))
+    except ValueError:
+        megabytes = 0
+    return DecodeBudget(megabytes * 1024 * 1024 if megabytes > 0 else DECODE_BUDGET_BYTES)
+
+
+_budget = _default_budget()
+
+
+def set_decode_budget(budget: DecodeBudget) -> DecodeBudget:
+    """Use `budget` for every decode from now on; returns the one used so far."""
+    global _budget
+    previous, _budget = _budget, budget
+    return previous
+
+
+# Bytes per pixel that Pillow keeps for a mode (RGB is stored as 4 bytes a pixel).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+
+
+def _decode_cost(im: Image.Image) -> int:
+    """Bytes that decoding `im` at its current (drafted) size will hold at the most."""
+    width, height = im.size
+    pixels = width * height
+    mode = im.mode
+    held = _MODE_BYTES.get(mode, 4)
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        held += 8 + 1  # _high_depth_to_l's wide copy and its 8-bit result
+    elif mode not in ("RGB", "L", "RGBA", "LA"):
+        held += 4  # converted to RGB(A) before shrinking
+    elif im.info.get("transparency") is not None:
+        held += 4  # colour-key transparency: converted to RGBA
+    return pixels * held
+
 
 # Formats Pillow may try. Restricting them keeps exotic parsers (EPS calls Ghostscript, PSD,
 # ICNS, ...) away from files that merely carry a photo extension.
@@ -207,19 +294,20 @@ def _decode_opened(im: Image.Image, min_side: int, orientation: int | None) -> D
         # pillow_heif picks the smallest embedded thumbnail with both sides >= min_side that is
         # a true scaled copy of the image (iPhones store a 320x240 one), else decodes it all.
         im.draft(None, (min_side, min_side))
-    im.load()  # the first frame / page / primary image
-
-    # After load(): a PNG may keep its eXIf chunk after the pixel data.
-    exif = _read_exif(im)
+    with _budget.hold(_decode_cost(im)):
+        im.load()  # the first frame / page / primary image
+        # After load(): a PNG may keep its eXIf chunk after the pixel data.
+        exif = _read_exif(im)
+        small = _to_small_rgb(im, min_side)
+        if small is im:  # `im` is closed with its file: hand back an independent image
+            small = small.copy()
+        im._im = None  # the full-size pixels go now, inside the budget (the file stays open)
     if orientation is None:
         orientation = _exif_orientation(exif)
-    small = _to_small_rgb(im, min_side)
     if orientation in _TRANSPOSE:
         small = small.transpose(_TRANSPOSE[orientation])
         if orientation >= 5:
             width, height = height, width
-    if small is im:  # `im` is closed with its file: hand back an independent image
-        small = small.copy()
     return DecodedPhoto(small, width, height, _exif_taken_at(exif), _exif_camera(exif))
 
 
