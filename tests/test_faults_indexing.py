@@ -139,6 +139,22 @@ def test_folder_gone_before_remove_keeps_photos(cli: CliRunner, tmp_path: Path, 
     assert again["removed"] == 1 and again["unchanged"] == 6
 
 
+def test_empty_mount_point_keeps_the_photos(cli: CliRunner, tmp_path: Path) -> None:
+    """A drive not plugged in leaves its mount point, an empty folder: not a deletion."""
+    folder = tmp_path / "drive"
+    make_photos(folder, 3)
+    assert cli("index", str(folder))["added"] == 3
+    hidden = tmp_path / "unplugged"
+    folder.rename(hidden)
+    folder.mkdir()  # the bare mount point
+    report = cli("index", expect=1)  # nothing could be indexed, as for a missing folder
+    assert report["removed"] == 0 and report["missing_folders"] == [str(folder)]
+    assert cli("status")["photos"] == 3
+    folder.rmdir()
+    hidden.rename(folder)
+    assert cli("index")["unchanged"] == 3
+
+
 # -- failures that can heal are retried, the others are not --------------------------------
 
 
@@ -429,3 +445,33 @@ def test_decodes_share_a_memory_budget(tmp_path: Path) -> None:
     finally:
         decode.set_decode_budget(previous)
     assert alone.in_use == 0
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_large_png_decodes_in_strips_like_a_full_decode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    from mmsearch.media import decode
+
+    rng = np.random.default_rng(1)
+    im = Image.fromarray(rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)).convert(mode)
+    im = im.resize((3000, 2000), Image.Resampling.BICUBIC)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the eXIf chunk follows the pixels in Pillow's PNGs
+    path = tmp_path / "big.png"
+    im.save(path, exif=exif, compress_level=1)
+    full = decode.decode_photo(path)
+    monkeypatch.setattr(decode, "_STRIP_MIN_PIXELS", 1_000_000)
+    monkeypatch.setattr(decode, "_STRIP_BYTES", 3000 * 4 * 50)  # 40 strips
+    with Image.open(path) as opened:
+        assert decode._png_strip_rows(opened, 224) > 0
+    strips = decode.decode_photo(path)
+    assert (strips.width, strips.height) == (full.width, full.height) == (2000, 3000)
+    assert strips.image.size == full.image.size
+    diff = np.abs(np.asarray(strips.image, float) - np.asarray(full.image, float)).mean()
+    assert diff < 0.5, diff
+    # Damaged in the middle: the strip decoder gives up, the ordinary decode says why.
+    data = path.read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(decode.DecodeError, match=r"truncated|corrupt"):
+        decode.decode_photo(tmp_path / "cut.png")

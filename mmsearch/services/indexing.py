@@ -263,9 +263,16 @@ class Indexer:
             # The drive went away during the scan: what it did not list is not deleted.
             self.report.unavailable_folders.append(folder.path)
             return None
+        if known and not seen and not scan_errors:
+            # Every photo gone at once, the folder itself still there: an empty mount point
+            # (a drive not plugged in) far more often than a user who deleted them all.
+            # `mmsearch folders remove` forgets them on purpose.
+            self.report.missing_folders.append(folder.path)
+            return None
         catalog.record_failures(scan_errors)
         self.report.failed.extend((f.path, f.reason) for f in scan_errors)
-        gone_failures = [p for p in failed if p not in seen and p not in set(unlisted)]
+        skipped = set(unlisted)
+        gone_failures = [p for p in failed if p not in seen and p not in skipped]
         if gone_failures or healed:
             catalog.clear_failures(gone_failures + healed)
         # A folder that could not be listed keeps its photos: they may well still be there.
