@@ -475,3 +475,44 @@ def test_large_png_decodes_in_strips_like_a_full_decode(
     (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
     with pytest.raises(decode.DecodeError, match=r"truncated|corrupt"):
         decode.decode_photo(tmp_path / "cut.png")
+
+
+def test_bad_vector_query_finds_every_kind_of_damage(home: Path, tmp_path: Path) -> None:
+    from mmsearch.catalog import Catalog
+    from mmsearch.catalog.db import PhotoRecord
+
+    catalog = Catalog.open(home)
+    folder, _ = catalog.add_folder(tmp_path)
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(6):
+        v = rng.normal(size=16).astype(np.float32)
+        records.append(
+            PhotoRecord(
+                tmp_path / f"{i}.jpg",
+                1,
+                1,
+                f"{i:064d}",
+                1,
+                1,
+                None,
+                None,
+                v / np.linalg.norm(v),
+                np.zeros((9, 4), np.float16),
+            )
+        )
+    ids = catalog.add_photos(folder.id, "m", records)
+    damage = {
+        ids[0]: ("embeddings", "vector", np.full(16, np.inf, "<f4").tobytes()),
+        ids[1]: ("embeddings", "vector", (np.ones(16, "<f4") / 2).tobytes()),
+        ids[2]: ("embeddings", "vector", np.ones(15, "<f4").tobytes()),
+        ids[3]: ("regions", "data", np.full(36, np.nan, "<f2").tobytes()),
+    }
+    with sqlite3.connect(home / "catalog.sqlite") as conn:
+        for photo_id, (table, column, data) in damage.items():
+            conn.execute(f"UPDATE {table} SET {column} = ? WHERE photo_id = ?", (data, photo_id))
+    assert catalog.bad_vector_ids("m") == sorted(damage)
+    catalog.drop_vectors("m", sorted(damage))
+    assert catalog.bad_vector_ids("m") == []
+    assert catalog.counts("m") == {"photos": 6, "embedded": 2, "failures": 0}
+    catalog.close()
