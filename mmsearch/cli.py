@@ -202,6 +202,8 @@ def _report_dict(report: IndexReport) -> dict[str, Any]:
         "failed": [{"path": _path_text(p), "reason": r} for p, r in report.failed],
         "still_failing": report.still_failing,
         "missing_folders": [_path_text(p) for p in report.missing_folders],
+        "unavailable_folders": [_path_text(p) for p in report.unavailable_folders],
+        "bad_vectors_dropped": report.bad_vectors_dropped,
         "interrupted": report.interrupted,
         "seconds": round(report.seconds, 2),
     }
@@ -224,6 +226,16 @@ def _print_report(
         )
     for path in report.missing_folders:
         _say(f"folder not found, its photos are kept until it is back: {_path_text(path)}")
+    for path in report.unavailable_folders:
+        _say(
+            f"folder went away during the run (drive unplugged?), stopped indexing it; its "
+            f"photos are kept, run `{resume}` again when it is back: {_path_text(path)}"
+        )
+    if report.bad_vectors_dropped:
+        _say(
+            f"{report.bad_vectors_dropped} damaged vector(s) (not finite or not unit length) "
+            "were dropped and their photos embedded again"
+        )
     if report.failed:
         _say(f"{len(report.failed)} file(s) could not be indexed:")
         for path, reason in report.failed:
@@ -360,6 +372,9 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
             "file": str(index.index_path),
             "unsaved": None if lib.index_unsaved is None else str(lib.index_unsaved),
         }
+        status["bad_vectors"] = (
+            0 if lib.catalog.vectors_checked() else len(lib.catalog.bad_vector_ids(lib.model_id))
+        )
     except ModelError as e:
         status["model_error"] = str(e)
     if args.json:
@@ -373,12 +388,20 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
     if "index" in status:
         idx = status["index"]
         health = "healthy" if idx["agrees_with_catalog"] else "DISAGREES with the catalog"
+        if status["bad_vectors"]:
+            health = f"{status['bad_vectors']} DAMAGED vectors"
         note = " (rebuilt from the catalog just now)" if idx["rebuilt_now"] else ""
         _say(f"index:       {idx['vectors']} vectors, {health}{note}")
         if idx["unsaved"]:
             _say(f"             kept in memory only: {idx['unsaved']}")
         if idx["stale_vectors_dropped"]:
             _say(f"             {_STALE.format(n=idx['stale_vectors_dropped'])}")
+        if status["bad_vectors"]:
+            _say(
+                f"             {status['bad_vectors']} stored vectors are not finite unit "
+                "vectors (a damaged model wrote them): `mmsearch index` embeds those photos "
+                "again (check the model with `mmsearch doctor` first)"
+            )
     _say(f"photos:      {counts['photos']} ({counts['embedded']} embedded with this model)")
     _say("folders:")
     for f in status["folders"]:

@@ -16,6 +16,7 @@ from mmsearch.catalog.db import PhotoRecord
 
 def record(path: Path, taken: datetime | None = None, seed: int = 0) -> PhotoRecord:
     vector = np.random.default_rng(seed).normal(size=8).astype(np.float32)
+    vector /= np.linalg.norm(vector)  # the catalog stores unit vectors only
     return PhotoRecord(path, 10, 20, f"hash{seed}", 64, 48, taken, "Cam", vector)
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +38,7 @@ from mmsearch.catalog.errors import CatalogWriteFailed
 from mmsearch.catalog.lock import writer_lock
 from mmsearch.catalog.models import Embedding, Failure, Folder, Photo, Regions
 from mmsearch.files import write_json
+from mmsearch.media.errors import can_heal
 
 VERIFIED_FILE = "catalog-verified.json"
 """`<data dir>/catalog-verified.json`: the size and time of the catalog (and its WAL) when it
@@ -47,6 +50,26 @@ machine; without it: 3-17 ms). Far too slow for every search, cheap enough once 
 change. Damage that doesn't change the file's size or time (bit rot) is caught by the query
 that meets it (the engine's handle_error turns it into CatalogDamaged), and by the check
 before every backup."""
+
+
+class BadVectorError(CatalogError):
+    """Vectors that are not finite unit vectors were about to be stored (a damaged model)."""
+
+
+#: A stored vector is good when it is finite and its length is within this of 1.
+UNIT_TOLERANCE = 1e-3
+
+
+def bad_rows(vectors: np.ndarray) -> np.ndarray:
+    """Indices of the rows of `vectors` that are not finite unit vectors."""
+    matrix = np.asarray(vectors, dtype=np.float32)
+    if matrix.ndim == 1:
+        matrix = matrix.reshape(1, -1)
+    finite = np.isfinite(matrix).all(axis=1)
+    with np.errstate(all="ignore"):
+        norms = np.linalg.norm(np.where(np.isfinite(matrix), matrix, 0.0), axis=1)
+    good = finite & (np.abs(norms - 1.0) < UNIT_TOLERANCE)
+    return np.flatnonzero(~good)
 
 
 @dataclass(frozen=True)
@@ -94,6 +117,17 @@ class PhotoInfo:
     height: int
     taken_at: datetime | None
     camera: str | None
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """A file that could not be indexed, to be remembered with the size and mtime it had."""
+
+    folder_id: int
+    path: Path
+    reason: str
+    size: int = -1
+    mtime_ns: int = -1
 
 
 @dataclass(frozen=True)
@@ -506,6 +540,16 @@ class Catalog:
             ).all()
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def failure_states(self, folder_id: int) -> dict[Path, tuple[int, int, str]]:
+        """Failed paths of a folder with the size, mtime and reason they failed with."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Failure.path, Failure.size, Failure.mtime_ns, Failure.reason).where(
+                    Failure.folder_id == folder_id
+                )
+            ).all()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
     def embedded_hashes(self, model_id: str) -> set[str]:
         """Content hashes of every photo embedded under `model_id`."""
         with self.session() as s:
@@ -540,6 +584,18 @@ class Catalog:
         self, folder_id: int, model_id: str, records: Sequence[PhotoRecord]
     ) -> list[int]:
         """Insert or replace photos with their embeddings in one transaction; returns their ids."""
+        bad = [
+            i
+            for i, r in enumerate(records)
+            if len(bad_rows(r.vector))
+            or (r.regions is not None and not np.isfinite(np.asarray(r.regions)).all())
+        ]
+        if bad:
+            raise BadVectorError(
+                f"refusing to store {len(bad)} vector(s) of {model_id} that are not finite "
+                f"unit vectors (first: {records[bad[0]].path}): the model's files may be "
+                "damaged; run `mmsearch doctor`"
+            )
         now = datetime.now()
         ids: list[int] = []
         with self.session() as s:
@@ -610,20 +666,120 @@ class Catalog:
 
     def record_failure(
         self, folder_id: int, path: Path, reason: str, size: int = -1, mtime_ns: int = -1
-    ) -> None:
+    ) -> list[int]:
+        """Remember one failed file; see `record_failures`."""
+        return self.record_failures([FailureRecord(folder_id, path, reason, size, mtime_ns)])
+
+    def record_failures(self, failures: Sequence[FailureRecord]) -> list[int]:
+        """Remember failed files in one transaction; returns the ids of photos forgotten.
+
+        A catalogued photo whose file now fails for a reason of its content (not an image,
+        truncated...) is forgotten: its old vector describes bytes that are gone. One that
+        fails for a reason that can heal (not found, permission denied, I/O error) keeps its
+        row and vector: the file is most likely still the same photo.
+        """
+        if not failures:
+            return []
+        now = datetime.now()
+        latest = {f.path: f for f in failures}  # one row per path, the last word wins
+        doomed = [p for p, f in latest.items() if not can_heal(f.reason)]
+        forgotten: list[int] = []
         with self.session() as s:
-            s.execute(delete(Photo).where(Photo.path == path))
-            failure = s.scalar(select(Failure).where(Failure.path == path))
-            if failure is None:
-                failure = Failure(path=path, folder_id=folder_id)
-                s.add(failure)
-            failure.folder_id, failure.reason = folder_id, reason
-            failure.size, failure.mtime_ns, failure.failed_at = size, mtime_ns, datetime.now()
+            for start in range(0, len(doomed), 500):
+                chunk = doomed[start : start + 500]
+                ids = list(s.scalars(select(Photo.id).where(Photo.path.in_(chunk))))
+                if ids:
+                    s.execute(delete(Photo).where(Photo.id.in_(ids)))
+                    forgotten.extend(ids)
+            rows = [
+                {
+                    "folder_id": f.folder_id,
+                    "path": f.path,
+                    "reason": f.reason,
+                    "size": f.size,
+                    "mtime_ns": f.mtime_ns,
+                    "failed_at": now,
+                }
+                for f in latest.values()
+            ]
+            stmt = sqlite_insert(Failure)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[Failure.path],
+                set_={
+                    "folder_id": stmt.excluded.folder_id,
+                    "reason": stmt.excluded.reason,
+                    "size": stmt.excluded.size,
+                    "mtime_ns": stmt.excluded.mtime_ns,
+                    "failed_at": stmt.excluded.failed_at,
+                },
+            )
+            for start in range(0, len(rows), 5000):
+                s.execute(stmt, rows[start : start + 5000])
+        return forgotten
 
     def clear_failures(self, paths: Sequence[Path]) -> None:
+        wanted = list(paths)
         with self.session() as s:
-            for path in paths:
-                s.execute(delete(Failure).where(Failure.path == path))
+            for start in range(0, len(wanted), 500):
+                s.execute(delete(Failure).where(Failure.path.in_(wanted[start : start + 500])))
+
+    # -- damaged vectors -----------------------------------------------------------------------
+
+    def vectors_checked(self) -> bool:
+        """Whether every stored vector was checked once (by `bad_vector_ids`, then marked):
+        since writes refuse bad vectors, one scan per catalog is enough. Kept in SQLite's
+        `user_version`, so it travels with the file into backups and restores."""
+        with self.engine.connect() as conn:
+            return int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0) >= 1
+
+    def mark_vectors_checked(self) -> None:
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA user_version = 1")
+
+    def bad_vector_ids(self, model_id: str, chunk: int = 8192) -> list[int]:
+        """Photos whose stored vector of `model_id` is not a finite unit vector (or whose
+        regions are not finite): written by an older mmsearch from a damaged model.
+        Streams the rows in chunks: about 0.15 s per 10,000 photos of a 384-d model."""
+        bad: list[int] = []
+        for table, column, dtype in (
+            (Embedding, Embedding.vector, "<f4"),
+            (Regions, Regions.data, "<f2"),
+        ):
+            size: int | None = None
+            stmt = select(table.photo_id, column).where(table.model_id == model_id)
+            with self.engine.connect() as conn:
+                result = conn.execution_options(stream_results=True).execute(stmt)
+                for rows in result.partitions(chunk):
+                    # The length most rows have is the model's; any other is damage.
+                    size = size or Counter(len(r[1]) for r in rows).most_common(1)[0][0]
+                    bad.extend(int(r[0]) for r in rows if len(r[1]) != size)
+                    same = [r for r in rows if len(r[1]) == size]
+                    if not same:
+                        continue
+                    flat = np.frombuffer(b"".join(r[1] for r in same), dtype=dtype)
+                    matrix = flat.reshape(len(same), -1)
+                    if table is Embedding:
+                        wrong = bad_rows(matrix)
+                    else:
+                        wrong = np.flatnonzero(~np.isfinite(matrix).all(axis=1))
+                    bad.extend(int(same[i][0]) for i in wrong)
+        return sorted(set(bad))
+
+    def drop_vectors(self, model_id: str, ids: Sequence[int]) -> None:
+        """Forget the vectors and regions of `model_id` of these photos (the photos stay,
+        so the next indexing run embeds them again)."""
+        wanted = [int(i) for i in ids]
+        with self.session() as s:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                s.execute(
+                    delete(Embedding).where(
+                        Embedding.model_id == model_id, Embedding.photo_id.in_(chunk)
+                    )
+                )
+                s.execute(
+                    delete(Regions).where(Regions.model_id == model_id, Regions.photo_id.in_(chunk))
+                )
 
     # -- what search reads -------------------------------------------------------------------
 

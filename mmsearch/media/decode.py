@@ -22,14 +22,17 @@ import os
 import re
 import stat
 import struct
+import sys
 import threading
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from mmsearch.media.errors import os_error_reason
 from mmsearch.media.scan import RAW_EXTENSIONS
@@ -49,6 +52,113 @@ if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < MAX_PIXELS:
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 _READ_CHUNK = 1 << 20
+
+DECODE_BUDGET_BYTES: int = 256 * 1024 * 1024
+"""How many bytes of full-size decoded pixels all decodes of the process may hold at once.
+
+Each decode asks the budget for what its pixels will take (known from the header, after
+JPEG/HEIF drafting) before it decodes, and gives it back once the small copy exists. Photos
+of ordinary size (a 12 MP JPEG drafted to 1/8 takes 0.8 MB) all run at once; a folder of
+200 MP PNGs decodes one at a time instead of one per worker (800 MB each). An image larger
+than the whole budget still decodes, alone. $MMSEARCH_DECODE_MEMORY_MB overrides it."""
+
+
+class DecodeBudget:
+    """A counting semaphore over bytes, first come first served; see `DECODE_BUDGET_BYTES`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, int(limit))
+        self.in_use = 0
+        self.holders = 0
+        self.peak_bytes = 0
+        self.peak_holders = 0
+        self._cond = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0  # the ticket allowed to take its share next
+
+    @contextlib.contextmanager
+    def hold(self, nbytes: int) -> Iterator[None]:
+        """Hold `nbytes` of the budget for the duration of the block."""
+        nbytes = max(0, int(nbytes))
+        with self._cond:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            # In order of arrival, so a big image is not starved by a stream of small ones;
+            # one bigger than the whole budget waits until nothing else runs.
+            while ticket != self._serving or (self.holders and self.in_use + nbytes > self.limit):
+                self._cond.wait()
+            self._serving += 1
+            self.in_use += nbytes
+            self.holders += 1
+            self.peak_bytes = max(self.peak_bytes, self.in_use)
+            self.peak_holders = max(self.peak_holders, self.holders)
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.in_use -= nbytes
+                self.holders -= 1
+                self._cond.notify_all()
+
+
+def _default_budget() -> DecodeBudget:
+    try:
+        megabytes = int(os.environ.get("MMSEARCH_DECODE_MEMORY_MB", ""))
+    except ValueError:
+        megabytes = 0
+    return DecodeBudget(megabytes * 1024 * 1024 if megabytes > 0 else DECODE_BUDGET_BYTES)
+
+
+_budget = _default_budget()
+
+
+def _return_big_blocks_to_the_os() -> None:
+    """Let glibc hand big freed blocks (Pillow's 16 MB image blocks) back to the system.
+
+    By default glibc raises its mmap threshold after the first big free, so later image
+    blocks come from per-thread heaps that keep the memory: after one 200 MP decode per
+    worker thread, the process holds all of them for good. A fixed threshold keeps them
+    mmapped, and a decoded image's memory goes back when it is freed."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 4 * 1024 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+_return_big_blocks_to_the_os()
+
+
+def set_decode_budget(budget: DecodeBudget) -> DecodeBudget:
+    """Use `budget` for every decode from now on; returns the one used so far."""
+    global _budget
+    previous, _budget = _budget, budget
+    return previous
+
+
+# Bytes per pixel that Pillow keeps for a mode (RGB is stored as 4 bytes a pixel).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+
+
+def _decode_cost(im: Image.Image) -> int:
+    """Bytes that decoding `im` at its current (drafted) size will hold at the most."""
+    width, height = im.size
+    pixels = width * height
+    mode = im.mode
+    held = _MODE_BYTES.get(mode, 4)
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        held += 8 + 1  # _high_depth_to_l's wide copy and its 8-bit result
+    elif mode not in ("RGB", "L", "RGBA", "LA"):
+        held += 4  # converted to RGB(A) before shrinking
+    elif im.info.get("transparency") is not None:
+        held += 4  # colour-key transparency: converted to RGBA
+    return pixels * held
+
 
 # Formats Pillow may try. Restricting them keeps exotic parsers (EPS calls Ghostscript, PSD,
 # ICNS, ...) away from files that merely carry a photo extension.
@@ -207,20 +317,184 @@ def _decode_opened(im: Image.Image, min_side: int, orientation: int | None) -> D
         # pillow_heif picks the smallest embedded thumbnail with both sides >= min_side that is
         # a true scaled copy of the image (iPhones store a 320x240 one), else decodes it all.
         im.draft(None, (min_side, min_side))
-    im.load()  # the first frame / page / primary image
-
-    # After load(): a PNG may keep its eXIf chunk after the pixel data.
-    exif = _read_exif(im)
+    strips = _png_strip_rows(im, min_side)
+    if strips:
+        banded = _decode_png_in_strips(im, strips, min_side)
+        if banded is not None:
+            reduced, exif = banded
+            small = _to_small_rgb(reduced, min_side)
+            if orientation is None:
+                orientation = _exif_orientation(exif)
+            if orientation in _TRANSPOSE:
+                small = small.transpose(_TRANSPOSE[orientation])
+                if orientation >= 5:
+                    width, height = height, width
+            return DecodedPhoto(small, width, height, _exif_taken_at(exif), _exif_camera(exif))
+    with _budget.hold(_decode_cost(im)):
+        im.load()  # the first frame / page / primary image
+        # After load(): a PNG may keep its eXIf chunk after the pixel data.
+        exif = _read_exif(im)
+        small = _to_small_rgb(im, min_side)
+        if small is im:  # `im` is closed with its file: hand back an independent image
+            small = small.copy()
+        im._im = None  # the full-size pixels go now, inside the budget (the file stays open)
     if orientation is None:
         orientation = _exif_orientation(exif)
-    small = _to_small_rgb(im, min_side)
     if orientation in _TRANSPOSE:
         small = small.transpose(_TRANSPOSE[orientation])
         if orientation >= 5:
             width, height = height, width
-    if small is im:  # `im` is closed with its file: hand back an independent image
-        small = small.copy()
     return DecodedPhoto(small, width, height, _exif_taken_at(exif), _exif_camera(exif))
+
+
+_STRIP_BYTES = 16 * 1024 * 1024  # decoded bytes per strip of a large PNG
+_STRIP_MIN_PIXELS = 50_000_000  # below, a full decode (200 MB at the most) is faster
+
+
+def _png_strip_rows(im: Image.Image, min_side: int) -> int:
+    """Rows per strip when `im` is a large plain PNG that can be decoded strip by strip
+    (8-bit RGB or greyscale, not interlaced, no colour key, one frame), else 0."""
+    width, height = im.size
+    if im.format != "PNG" or width * height < _STRIP_MIN_PIXELS or im.mode not in ("RGB", "L"):
+        return 0
+    if not isinstance(im, ImageFile.ImageFile):
+        return 0
+    tile = im.tile
+    if len(tile) != 1 or tile[0][0] != "zip" or tile[0][3] not in (im.mode, (im.mode,)):
+        return 0
+    if im.info.get("interlace") or "transparency" in im.info:
+        return 0
+    if getattr(im, "n_frames", 1) != 1:
+        return 0
+    factor = max(1, min(width, height) // (2 * min_side))
+    if factor < 2:
+        return 0
+    rows = max(1, _STRIP_BYTES // (width * 4))
+    return max(factor, rows - rows % factor)
+
+
+def _decode_png_in_strips(
+    im: Image.Image, rows: int, min_side: int
+) -> tuple[Image.Image, Image.Exif] | None:
+    """Decode a large PNG `rows` rows at a time, box-reducing each strip as it comes, so
+    that the full-size pixels never exist at once (a 200 MP PNG holds 16 MB, not 800).
+
+    The IDAT stream is inflated here; each strip's filtered rows go to Pillow's PNG row
+    decoder (re-wrapped as a stored zlib stream) behind the previous strip's last row,
+    unfiltered, which the first row's filter refers to. None on anything unexpected (the
+    ordinary decode then runs and reports damaged files as usual)."""
+    fp = im.fp if isinstance(im, ImageFile.ImageFile) else None
+    if fp is None:
+        return None
+    width, height = im.size
+    mode = im.mode
+    channels = 3 if mode == "RGB" else 1
+    stride = width * channels + 1
+    factor = max(1, min(width, height) // (2 * min_side))
+    cost = (rows + 1) * width * 4 * 2 + (width // factor + 1) * (height // factor + 1) * 4
+    before = im.info.get("exif")  # an eXIf chunk ahead of the pixels, read at open
+    exif_data: bytes | None = before if isinstance(before, bytes) else None
+    try:
+        with _budget.hold(cost):
+            fp.seek(8)
+            inflate = zlib.decompressobj()
+            pending = bytearray()
+            previous: bytes | None = None
+            done = 0
+            pieces: list[Image.Image] = []
+
+            canvas: list[Image.Image] = []  # one strip image, reused
+
+            def flush(count: int) -> None:
+                nonlocal previous, done
+                size = count * stride
+                with memoryview(pending) as view, view[:size] as rows:
+                    stream = _stored_zlib([b"\x00", previous, rows] if previous else [rows])
+                del pending[:size]
+                first = 1 if previous else 0
+                lines = count + first
+                if not canvas or canvas[0].height != lines:
+                    canvas[:] = [Image.new(mode, (width, lines))]
+                strip = canvas[0]
+                decoder = Image._getdecoder(mode, "zip", mode)
+                decoder.setimage(strip.im, (0, 0, width, lines))
+                try:
+                    status, error = decoder.decode(stream)
+                finally:
+                    decoder.cleanup()
+                if status >= 0 or error != 0:
+                    raise ValueError("damaged PNG strip")
+                previous = strip.crop((0, lines - 1, width, lines)).tobytes()
+                pieces.append(strip.reduce(factor, box=(0, first, width, lines)))
+                done += count
+
+            while True:
+                head = fp.read(8)
+                if len(head) < 8:
+                    return None
+                length, kind = struct.unpack(">I4s", head)
+                if kind == b"IDAT":
+                    left = length
+                    while left:
+                        block = fp.read(min(left, 1 << 20))
+                        if not block:
+                            return None
+                        left -= len(block)
+                        chunk = block
+                        while chunk:
+                            pending.extend(inflate.decompress(chunk, rows * stride))
+                            chunk = inflate.unconsumed_tail
+                            while len(pending) >= rows * stride and done + rows <= height:
+                                flush(rows)
+                    fp.read(4)
+                    continue
+                body = fp.read(length)
+                fp.read(4)
+                if kind == b"eXIf":
+                    exif_data = body
+                if kind == b"IEND":
+                    break
+            left = height - done
+            if left <= 0 or len(pending) < left * stride:
+                return None if left != 0 else _stitch(pieces, exif_data)
+            flush(left)
+            return _stitch(pieces, exif_data)
+    except Exception:  # anything unexpected: the ordinary decode runs and says what is wrong
+        log.debug("strip decoding failed, decoding normally", exc_info=True)
+        return None
+
+
+def _stored_zlib(parts: list[Any]) -> bytes:
+    """`parts` (bytes-like) as a zlib stream of stored (uncompressed) blocks: what Pillow's
+    PNG row decoder reads, made without the cost of compressing."""
+    data = b"".join(parts)
+    out: list[Any] = [b"\x78\x01"]
+    with memoryview(data) as view:
+        for start in range(0, len(data), 65535):
+            block = view[start : start + 65535]
+            final = 1 if start + 65535 >= len(data) else 0
+            out.append(struct.pack("<BHH", final, len(block), len(block) ^ 0xFFFF))
+            out.append(block)
+        out.append(zlib.adler32(data).to_bytes(4, "big"))
+        stream = b"".join(out)
+        for part in out:
+            if isinstance(part, memoryview):
+                part.release()
+    return stream
+
+
+def _stitch(pieces: list[Image.Image], exif_data: bytes | None) -> tuple[Image.Image, Image.Exif]:
+    width = pieces[0].width
+    out = Image.new(pieces[0].mode, (width, sum(p.height for p in pieces)))
+    y = 0
+    for piece in pieces:
+        out.paste(piece, (0, y))
+        y += piece.height
+    exif = Image.Exif()
+    if exif_data:
+        with contextlib.suppress(Exception):
+            exif.load(exif_data)
+    return out, exif
 
 
 def _is_large_progressive_jpeg(im: Image.Image, min_side: int) -> bool:

@@ -9,16 +9,20 @@ every few batches and rebuilt from the catalog when it disagrees with it.
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from mmsearch.catalog.db import FolderInfo, KnownPhoto, PhotoRecord
+from mmsearch.catalog.db import FailureRecord, FolderInfo, KnownPhoto, PhotoRecord, bad_rows
+from mmsearch.catalog.lock import LibraryBusy, LockHolder, writer_lock
+from mmsearch.encoders import ModelError
 from mmsearch.media import (
     DecodedPhoto,
     DecodeError,
@@ -28,11 +32,18 @@ from mmsearch.media import (
     scan_folder,
 )
 from mmsearch.media.batch_decode import BatchDecoder, CpuDecoder, choose_decoder
+from mmsearch.media.errors import can_heal
 from mmsearch.services.library import Library
 from mmsearch.services.workers import bounded_map, default_workers
 
 BATCH_SIZE = 32
 SAVE_EVERY = 1000  # photos added between index saves (the catalog is committed every batch)
+FAILURES_EVERY = 500  # failures remembered per transaction
+
+
+class ModelOutputError(ModelError):
+    """The model gave vectors that are not finite unit vectors: its files may be damaged.
+    Nothing of the batch is stored, and the run stops."""
 
 
 @dataclass
@@ -48,6 +59,12 @@ class IndexReport:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     still_failing: int = 0
     missing_folders: list[Path] = field(default_factory=list)
+    unavailable_folders: list[Path] = field(default_factory=list)
+    """Folders that went away during the run (a drive unplugged): their photos are kept,
+    and the next run after they are back catches up."""
+    bad_vectors_dropped: int = 0
+    """Stored vectors that were not finite unit vectors (from a damaged model), dropped so
+    that this run embeds their photos again."""
     interrupted: bool = False
     seconds: float = 0.0
 
@@ -58,7 +75,11 @@ class IndexReport:
     @property
     def ok(self) -> bool:
         """False when files were found and not one of them is indexed."""
-        return self.indexed > 0 or self.unchanged > 0 or not (self.failed or self.missing_folders)
+        return (
+            self.indexed > 0
+            or self.unchanged > 0
+            or not (self.failed or self.missing_folders or self.unavailable_folders)
+        )
 
 
 #: progress(done, total, path): called from the indexing thread after each file.
@@ -100,6 +121,29 @@ class _Pending:
 
 _Result = _Hashed | _Decoded | _Failed | _Pending
 
+_Todo = list[tuple[FoundFile, KnownPhoto | None]]
+
+
+class _FolderGone(Exception):
+    """The folder being indexed is no longer reachable (its drive went away)."""
+
+
+@dataclass
+class _Plan:
+    folder: FolderInfo
+    root: tuple[int, int]  # (st_dev, st_ino) of the folder when the run planned it
+    todo: _Todo
+    missing: dict[Path, KnownPhoto]
+
+
+def _root_id(path: Path) -> tuple[int, int] | None:
+    """The folder's (device, inode), None when it is not a reachable folder."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
 
 class Indexer:
     """Indexes the folders of a library with its active model."""
@@ -111,10 +155,13 @@ class Indexer:
         cancel: threading.Event | None = None,
         workers: int | None = None,
         decoder: BatchDecoder | None = None,
+        on_wait: Callable[[LockHolder], None] | None = None,
     ) -> None:
         """`decoder` decodes photos in batches (the GPU's nvJPEG); by default, and with a
         `CpuDecoder`, each worker thread decodes the files it hashed (`choose_decoder`
-        follows $MMSEARCH_DECODE, CPU unless it says gpu)."""
+        follows $MMSEARCH_DECODE, CPU unless it says gpu). A run holds the library's writer
+        lock: while another process holds it, `on_wait(holder)` is told once and the run
+        waits (a cancel ends the wait: an interrupted report)."""
         self.lib = library
         self.model = library.model
         self.index = library.index()
@@ -123,26 +170,72 @@ class Indexer:
         self.workers = workers or default_workers()
         self.report = IndexReport()
         self._since_save = 0
+        self._failures: list[tuple[FailureRecord, KnownPhoto | None]] = []
+        self._plan_now: _Plan | None = None
+        self.on_wait = on_wait
         chosen = decoder or choose_decoder(workers=self.workers).decoder
         self.batch_decoder = None if isinstance(chosen, CpuDecoder) else chosen
 
     # -- the plan -----------------------------------------------------------------------------
 
+    def _drop_bad_vectors(self) -> None:
+        """Once per catalog: drop stored vectors that are not finite unit vectors (an older
+        mmsearch stored what a damaged model gave), of every model; this model's photos
+        are embedded again by this run, the others' by their next run."""
+        catalog = self.lib.catalog
+        if catalog.vectors_checked():
+            return
+        for model_id in catalog.embedded_counts():
+            bad = catalog.bad_vector_ids(model_id)
+            if bad:
+                catalog.drop_vectors(model_id, bad)
+            if bad and model_id == self.lib.model_id:
+                self.index.remove(np.asarray(bad))
+                self.report.bad_vectors_dropped = len(bad)
+        catalog.mark_vectors_checked()
+
     def run(self, folders: list[FolderInfo] | None = None) -> IndexReport:
+        """Index `folders` (default: all), holding the library's writer lock."""
+        try:
+            with writer_lock(
+                self.lib.data_dir, "indexing run", on_wait=self.on_wait, cancel=self.cancel
+            ):
+                return self._run(folders)
+        except LibraryBusy:
+            if not self.cancel.is_set():
+                raise
+            self.report.interrupted = True  # cancelled while another process held it
+            return self.report
+
+    def _run(self, folders: list[FolderInfo] | None) -> IndexReport:
         started = time.perf_counter()
+        self._drop_bad_vectors()
         folders = self.lib.catalog.folders() if folders is None else folders
         plans = [p for p in (self._plan(f) for f in folders) if p is not None]
-        total = sum(len(todo) for _, todo, _ in plans)
+        total = sum(len(p.todo) for p in plans)
         done = 0
         if self.progress:
             self.progress(0, total, None)
         try:
-            for folder, todo, missing in plans:
+            for plan in plans:
                 if self.cancel.is_set():
                     break
-                done = self._process(folder, todo, missing, done, total)
-                if not self.cancel.is_set():
-                    self._remove_missing(missing)
+                self._plan_now = plan
+                start = done
+                try:
+                    done = self._process(plan, done, total)
+                    self._flush_failures()
+                    if not self.cancel.is_set():
+                        self._check_folder(plan)
+                        self._remove_missing(plan.missing)
+                except _FolderGone:
+                    self._failures.clear()  # met because the folder went away: not theirs
+                    self.report.unavailable_folders.append(plan.folder.path)
+                    done = start + len(plan.todo)  # progress goes on with the next folder
+                    if self.progress:
+                        self.progress(done, total, None)
+                finally:
+                    self._plan_now = None
         except KeyboardInterrupt:
             self.cancel.set()
         finally:
@@ -151,29 +244,27 @@ class Indexer:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _plan(
-        self, folder: FolderInfo
-    ) -> (
-        tuple[FolderInfo, list[tuple[FoundFile, KnownPhoto | None]], dict[Path, KnownPhoto]] | None
-    ):
+    def _plan(self, folder: FolderInfo) -> _Plan | None:
         """What to do in one folder: files to read, and catalogued photos no longer found."""
-        if not folder.path.is_dir():
+        root = _root_id(folder.path)
+        if root is None:
             # An unplugged drive must not wipe its photos from the catalog.
             self.report.missing_folders.append(folder.path)
             return None
         catalog = self.lib.catalog
         known = catalog.known_photos(folder.id, self.lib.model_id)
-        failed = catalog.known_failures(folder.id)
+        failed = catalog.failure_states(folder.id)
 
         unlisted: list[Path] = []
+        scan_errors: list[FailureRecord] = []
 
         def scan_error(path: Path, reason: str) -> None:
-            catalog.record_failure(folder.id, path, reason)
-            self.report.failed.append((path, reason))
+            scan_errors.append(FailureRecord(folder.id, path, reason))
             unlisted.append(path)
 
-        todo: list[tuple[FoundFile, KnownPhoto | None]] = []
+        todo: _Todo = []
         seen: set[Path] = set()
+        healed: list[Path] = []
         for found in scan_folder(folder.path, scan_error):
             seen.add(found.path)
             photo = known.get(found.path)
@@ -182,32 +273,50 @@ class Indexer:
                     photo.has_embedding
                 ):
                     self.report.unchanged += 1
+                    if found.path in failed:  # it failed once (drive away?) and is back
+                        healed.append(found.path)
                     continue
-            elif failed.get(found.path) == (found.size, found.mtime_ns):
-                self.report.still_failing += 1  # unchanged since it failed: don't retry
-                continue
+            else:
+                state = failed.get(found.path)
+                unchanged = state is not None and state[:2] == (found.size, found.mtime_ns)
+                if unchanged and state is not None and not can_heal(state[2]):
+                    # Unchanged since it failed for a reason of its content: don't retry.
+                    self.report.still_failing += 1
+                    continue
             todo.append((found, photo))
-        gone_failures = [p for p in failed if p not in seen]
-        if gone_failures:
-            catalog.clear_failures(gone_failures)
+        if _root_id(folder.path) != root:
+            # The drive went away during the scan: what it did not list is not deleted.
+            self.report.unavailable_folders.append(folder.path)
+            return None
+        if known and not seen and not scan_errors:
+            # Every photo gone at once, the folder itself still there: an empty mount point
+            # (a drive not plugged in) far more often than a user who deleted them all.
+            # `mmsearch folders remove` forgets them on purpose.
+            self.report.missing_folders.append(folder.path)
+            return None
+        catalog.record_failures(scan_errors)
+        self.report.failed.extend((f.path, f.reason) for f in scan_errors)
+        skipped = set(unlisted)
+        gone_failures = [p for p in failed if p not in seen and p not in skipped]
+        if gone_failures or healed:
+            catalog.clear_failures(gone_failures + healed)
         # A folder that could not be listed keeps its photos: they may well still be there.
         missing = {
             p: k
             for p, k in known.items()
             if p not in seen and not any(p.is_relative_to(u) for u in unlisted)
         }
-        return folder, todo, missing
+        return _Plan(folder, root, todo, missing)
+
+    def _check_folder(self, plan: _Plan) -> None:
+        """Raise `_FolderGone` when the folder is no longer the one the run planned."""
+        if _root_id(plan.folder.path) != plan.root:
+            raise _FolderGone(plan.folder.path)
 
     # -- the work -----------------------------------------------------------------------------
 
-    def _process(
-        self,
-        folder: FolderInfo,
-        todo: list[tuple[FoundFile, KnownPhoto | None]],
-        missing: dict[Path, KnownPhoto],
-        done: int,
-        total: int,
-    ) -> int:
+    def _process(self, plan: _Plan, done: int, total: int) -> int:
+        folder, todo, missing = plan.folder, plan.todo, plan.missing
         known_hashes = self.lib.catalog.embedded_hashes(self.lib.model_id)
         missing_by_hash: dict[str, list[KnownPhoto]] = {}
         for gone in missing.values():
@@ -224,8 +333,12 @@ class Indexer:
             elif isinstance(result, _Hashed):
                 if not self._reuse(folder, result, photo, missing, missing_by_hash):
                     # Its twin vanished meanwhile: read it after all.
-                    for again in self._read_all([(result.found, photo)], set()):
-                        take(again)
+                    again = self._read_all([(result.found, photo)], set())
+                    try:
+                        for one in again:
+                            take(one)
+                    finally:
+                        again.close()
             elif isinstance(result, _Pending):
                 pending.append(result)
                 if len(pending) >= BATCH_SIZE:
@@ -235,27 +348,53 @@ class Indexer:
             else:
                 batch.append(result)
 
-        for result in self._read_all(todo, known_hashes):
-            take(result)
-            if len(batch) >= BATCH_SIZE:
+        results = self._read_all(todo, known_hashes)
+        try:
+            for result in results:
+                take(result)
+                if len(batch) >= BATCH_SIZE:
+                    self._write(folder, batch, previous)
+                    batch = []
+                done += 1
+                if self.progress:
+                    self.progress(done, total, result.found.path)
+            for decoded in self._decode_pending(pending):
+                take(decoded)
+        except _FolderGone:
+            results.close()  # stop the folder's reads now
+            if batch:  # photos read before the folder went away are good: keep them
                 self._write(folder, batch, previous)
-                batch = []
-            done += 1
-            if self.progress:
-                self.progress(done, total, result.found.path)
-        for decoded in self._decode_pending(pending):
-            take(decoded)
+            raise
+        finally:
+            results.close()
         if batch:
             self._write(folder, batch, previous)
         return done
 
     def _fail(self, folder: FolderInfo, result: _Failed, photo: KnownPhoto | None) -> None:
-        self.lib.catalog.record_failure(
-            folder.id, result.found.path, result.reason, result.found.size, result.found.mtime_ns
-        )
-        if photo is not None:
-            self.index.remove(np.array([photo.id]))
-        self.report.failed.append((result.found.path, result.reason))
+        """Remember a failure (written in batches); a failure that could come from the
+        folder going away is checked against the folder first."""
+        if can_heal(result.reason) and self._plan_now is not None:
+            self._check_folder(self._plan_now)
+        found = result.found
+        record = FailureRecord(folder.id, found.path, result.reason, found.size, found.mtime_ns)
+        self._failures.append((record, photo))
+        if len(self._failures) >= FAILURES_EVERY:
+            self._flush_failures()
+
+    def _flush_failures(self) -> None:
+        """Write the failures met so far in one transaction (unless the folder went away,
+        in which case they are the drive's doing, not the files')."""
+        if not self._failures:
+            return
+        if self._plan_now is not None:
+            self._check_folder(self._plan_now)
+        records = [record for record, _ in self._failures]
+        self._failures = []
+        forgotten = self.lib.catalog.record_failures(records)
+        if forgotten:
+            self.index.remove(np.asarray(forgotten))
+        self.report.failed.extend((r.path, r.reason) for r in records)
 
     def _decode_pending(self, pending: list[_Pending]) -> list[_Decoded | _Failed]:
         """Decode a batch with the batch decoder, then preprocess each photo."""
@@ -284,9 +423,7 @@ class Indexer:
             photo.camera,
         )
 
-    def _read_all(
-        self, todo: list[tuple[FoundFile, KnownPhoto | None]], known_hashes: set[str]
-    ) -> Iterator[_Result]:
+    def _read_all(self, todo: _Todo, known_hashes: set[str]) -> Generator[_Result, None, None]:
         """Hash and decode files on the worker threads, yielding results as they complete."""
         size = self.model.spec.image_size
 
@@ -368,6 +505,7 @@ class Indexer:
         transaction as its vector, so re-ranking never meets a photo without them.
         """
         vectors, regions = self.model.image.encode_with_regions(np.stack([d.pixels for d in batch]))
+        self._check_vectors(vectors, regions)
         records = [
             PhotoRecord(
                 d.found.path,
@@ -398,6 +536,26 @@ class Indexer:
             # with the reason if it still fails.
             with contextlib.suppress(OSError):
                 self.index.save()
+
+    def _check_vectors(self, vectors: np.ndarray, regions: np.ndarray | None) -> None:
+        """Raise `ModelOutputError` unless every vector is a finite unit vector (and the
+        regions are finite): a damaged model must not poison the catalog."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        finite = np.isfinite(vectors).all(axis=1)
+        if regions is not None:
+            flat = np.asarray(regions, dtype=np.float32).reshape(len(vectors), -1)
+            finite &= np.isfinite(flat).all(axis=1)
+        bad = bad_rows(vectors)
+        if not len(bad) and finite.all():
+            return
+        if not finite.all():
+            what = f"non-finite vectors for {int((~finite).sum())} photos"
+        else:
+            what = f"vectors that are not unit length for {len(bad)} photos"
+        raise ModelOutputError(
+            f"the model {self.lib.model_id} gave {what}: its files may be damaged; "
+            "run `mmsearch doctor` (nothing of this batch was stored)"
+        )
 
     def _remove_missing(self, missing: dict[Path, KnownPhoto]) -> None:
         if not missing:

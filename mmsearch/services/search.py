@@ -32,6 +32,13 @@ class QueryError(ValueError):
     """A query that can't be searched; the message says why."""
 
 
+def _damaged_model(model_id: str) -> QueryError:
+    return QueryError(
+        f"the model {model_id} gave a query vector that is not finite: its files may be "
+        "damaged; run `mmsearch doctor`"
+    )
+
+
 @dataclass(frozen=True)
 class QueryPart:
     """One term of a query: text or a photo, with a signed weight."""
@@ -168,7 +175,11 @@ class SearchEngine:
             if part.photo is not None:
                 vector = self.photo_vector(part.photo)
             assert vector is not None
+            if not np.isfinite(vector).all():
+                raise _damaged_model(self.lib.model_id)
             total += part.weight * vector
+        if not np.isfinite(total).all():
+            raise QueryError("a weight in the query is too large: use weights like 2 or 0.5")
         norm = float(np.linalg.norm(total))
         if norm < 1e-6:
             raise QueryError("the parts of the query cancel each other out")
@@ -202,6 +213,8 @@ class SearchEngine:
                 vector = self.embed(parts)
         else:
             vector = query
+        if not np.isfinite(vector).all():
+            raise _damaged_model(self.lib.model_id)
         exclude = exclude or set()
         want = max(top, rerank if fusion_query is not None else 0) + len(exclude)
         catalog, model_id = self.lib.catalog, self.lib.model_id
@@ -228,7 +241,8 @@ class SearchEngine:
         hits = [
             SearchHit(infos[int(i)], float(s))
             for i, s in zip(ids, scores, strict=True)
-            if int(i) in infos and int(i) not in exclude
+            # a damaged vector an older version stored scores NaN: never show it
+            if int(i) in infos and int(i) not in exclude and np.isfinite(s)
         ]
         if fusion_query is not None:
             hits = self._rerank(hits, rerank, *fusion_query)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
@@ -21,7 +21,7 @@ def bounded_map(
     items: Iterable[T],
     workers: int | None = None,
     cancel: threading.Event | None = None,
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     """`fn` over `items` on threads, results in completion order.
 
     Threads suffice because Pillow's decoders and hashlib release the GIL. At most a few
