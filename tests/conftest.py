@@ -107,6 +107,17 @@ def cli(home: Path, capsys: pytest.CaptureFixture[str]) -> CliRunner:
     return run
 
 
+def run_mmsearch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m mmsearch ARGS` in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "mmsearch", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def subprocess_env(home: Path, model_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(MMSEARCH_HOME=str(home), MMSEARCH_MODELS=str(model_dir.parent), PYTHONUNBUFFERED="1")

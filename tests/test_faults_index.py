@@ -30,7 +30,7 @@ import pytest
 
 from mmsearch.files import WriteError, file_digest, write_json
 from mmsearch.index import VectorIndex, exact_top_k
-from tests.conftest import subprocess_env
+from tests.conftest import run_mmsearch, subprocess_env
 from tests.test_robustness import make_photos
 
 DIM = 32
@@ -303,16 +303,6 @@ def test_a_full_disk_keeps_settings_files(tmp_path: Path) -> None:
         filler.unlink()
 
 
-def _mmsearch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mmsearch", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_indexing_on_a_full_disk_ends_with_the_reason_and_loses_nothing(
     tmp_path: Path, bundled_model_dir: Path
 ) -> None:
@@ -326,7 +316,7 @@ def test_indexing_on_a_full_disk_ends_with_the_reason_and_loses_nothing(
     make_photos(photos, 12)
     env = {**subprocess_env(data, bundled_model_dir), "PYTHONPATH": str(REPO)}
     with tmpfs(data / "index", "256k") as disk:
-        first = _mmsearch(env, "index", str(photos), "--json")
+        first = run_mmsearch(env, "index", str(photos), "--json")
         assert first.returncode == 0, first.stderr
         index_file = next(disk.glob("*.hnsw"))
         header_file = index_file.with_suffix(".json")
@@ -339,7 +329,7 @@ def test_indexing_on_a_full_disk_ends_with_the_reason_and_loses_nothing(
             with open(photos / f"new-{p.name}", "ab") as f:
                 f.write(os.urandom(64))  # new content, a JPEG decoder ignores the tail
         filler = fill(disk, leave=8192)
-        run = _mmsearch(env, "index")
+        run = run_mmsearch(env, "index")
         print("index on a full disk:", run.returncode, run.stderr.strip().splitlines()[-1:])
         assert run.returncode != 0
         assert "Traceback" not in run.stderr
@@ -350,16 +340,16 @@ def test_indexing_on_a_full_disk_ends_with_the_reason_and_loses_nothing(
             [index_file.name, header_file.name, "filler"]
         )
 
-        status = _mmsearch(env, "status", "--json")
+        status = run_mmsearch(env, "status", "--json")
         assert status.returncode == 0 and "Traceback" not in status.stderr, status.stderr
         report = json.loads(status.stdout)
         assert report["embedded"] == 42 and report["index"]["vectors"] == 42  # from memory
         assert "is full (ENOSPC)" in status.stderr  # said once, as a warning
 
         filler.unlink()
-        again = _mmsearch(env, "index", "--json")
+        again = run_mmsearch(env, "index", "--json")
         assert again.returncode == 0, again.stderr
-        status = _mmsearch(env, "status", "--json")
+        status = run_mmsearch(env, "status", "--json")
         report = json.loads(status.stdout)
         assert report["photos"] == 42 and report["embedded"] == 42
         assert report["index"] == {**report["index"], "vectors": 42, "agrees_with_catalog": True}
@@ -392,7 +382,7 @@ def test_search_works_with_a_read_only_index_folder(
         pytest.skip(why)
     data = tmp_path / "data"
     env = {**subprocess_env(data, bundled_model_dir), "PYTHONPATH": str(REPO)}
-    assert _mmsearch(env, "index", str(photo_folder), "--json").returncode == 0
+    assert run_mmsearch(env, "index", str(photo_folder), "--json").returncode == 0
     index_dir = data / "index"
     header = next(index_dir.glob("*.json"))
     saved = header.read_bytes()
@@ -400,7 +390,7 @@ def test_search_works_with_a_read_only_index_folder(
     with read_only(index_dir):
         with pytest.raises(OSError, match="Read-only"):
             (index_dir / "probe").write_text("x")
-        found = _mmsearch(env, "search", "a cat", "--json")
+        found = run_mmsearch(env, "search", "a cat", "--json")
         print("search, read-only index folder:", found.returncode, found.stderr.strip())
         assert found.returncode == 0, found.stderr
         assert "Traceback" not in found.stderr
@@ -408,13 +398,13 @@ def test_search_works_with_a_read_only_index_folder(
         assert found.stderr.count("EROFS") == 1  # warned once
         hits = json.loads(found.stdout)
         assert Path(hits[0]["path"]).name in ("cat.png", "cat2.jpg")
-        status = _mmsearch(env, "status", "--json")
+        status = run_mmsearch(env, "status", "--json")
         assert status.returncode == 0 and "Traceback" not in status.stderr
         assert header.read_text() == "{}"  # nothing was written
         # An index that is fine loads from the read-only folder without a word.
     header.write_bytes(saved)
     with read_only(index_dir):
-        found = _mmsearch(env, "search", "a cat", "--json")
+        found = run_mmsearch(env, "search", "a cat", "--json")
         assert found.returncode == 0 and not found.stderr.strip(), found.stderr
 
 

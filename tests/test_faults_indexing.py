@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from mmsearch.catalog.db import FailureRecord
-from tests.conftest import CliRunner, subprocess_env
+from tests.conftest import CliRunner, run_mmsearch, subprocess_env
 from tests.test_robustness import make_photos, start_and_wait_for_batches
 
 # -- a drive unplugged during a run -----------------------------------------------------------
@@ -298,16 +298,6 @@ def garble_weights(image_onnx: Path, seed: int = 0) -> None:
     image_onnx.write_bytes(bytes(data))
 
 
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mmsearch", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 @pytest.mark.parametrize("damage", ["nan-initializer", "garbled-16k"])
 def test_damaged_model_stores_no_vector_and_says_so(
     tmp_path: Path, bundled_model_dir: Path, photo_folder: Path, damage: str
@@ -324,7 +314,7 @@ def test_damaged_model_stores_no_vector_and_says_so(
     home = tmp_path / "home"
     env = subprocess_env(home, model)
 
-    run = _run(env, "index", str(photo_folder))
+    run = run_mmsearch(env, "index", str(photo_folder))
     assert run.returncode != 0
     assert "Traceback" not in run.stderr, run.stderr
     message = run.stderr.strip().splitlines()[-1]
@@ -332,16 +322,16 @@ def test_damaged_model_stores_no_vector_and_says_so(
     assert bundled_model_dir.name in message or "image.onnx" in message, message
     if damage == "nan-initializer":  # the files vouch for it: only its output tells
         assert "non-finite vectors" in message and "mmsearch doctor" in message, message
-    status = json.loads(_run(env, "status", "--json").stdout)
+    status = json.loads(run_mmsearch(env, "status", "--json").stdout)
     assert status["embedded"] == 0  # nothing poisoned the catalog
-    search = _run(env, "search", "a cat")
+    search = run_mmsearch(env, "search", "a cat")
     assert "nan" not in search.stdout.lower()
     assert "Traceback" not in search.stderr
 
     # Repaired: the next run embeds every photo.
     shutil.copy(bundled_model_dir / "image.onnx", model / "image.onnx")
     shutil.copy(bundled_model_dir / "spec.json", model / "spec.json")
-    fixed = _run(env, "index", "--json")
+    fixed = run_mmsearch(env, "index", "--json")
     assert fixed.returncode == 0, fixed.stderr
     assert json.loads(fixed.stdout)["added"] == len(list(photo_folder.iterdir()))
 

@@ -31,7 +31,13 @@ from PIL import Image
 from tokenizers import Tokenizer
 
 from mmsearch.encoders.session import LazySession
-from mmsearch.encoders.spec import Fields, ModelError, check_relative, sha256_file
+from mmsearch.encoders.spec import (
+    Fields,
+    ModelError,
+    check_relative,
+    read_json_file,
+    sha256_file,
+)
 from mmsearch.paths import repo_root
 
 FORMAT = "clip-onnx"
@@ -146,24 +152,7 @@ class ClipSpec:
             if path.name == MODEL_FILE
             else "reinstall mmsearch (its catalog of models is damaged)"
         )
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise ModelError(f"{path} is missing: {fix}.") from None
-        except OSError as e:
-            raise ModelError(f"can't read {path}: {e.strerror or e}.") from e
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ModelError(
-                f"{path} is not UTF-8 text (byte {e.start} is {raw[e.start]:#04x}): the file "
-                f"is damaged; {fix}."
-            ) from None
-        try:
-            data = json.loads(text)
-        except ValueError as e:
-            raise ModelError(f"{path} is not valid JSON ({e}): the file is damaged; {fix}.") from e
-        return _parse(data, str(path))
+        return _parse(read_json_file(path, fix), str(path))
 
     # What the rest of the app reads from any model's spec (see `mmsearch.encoders.AnyModel`).
 

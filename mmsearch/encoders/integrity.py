@@ -8,9 +8,9 @@ meaningless vectors for every photo, so `verify_model_files` hashes each file an
 
 Hashing ~120 MB on every start would cost a few hundred milliseconds, so what was verified
 is remembered per file as (size, mtime_ns, ctime_ns, sha256): in the process (a second load
-of the same files checks nothing but `stat`), and on disk in `<model dir>/.verified.json`
-or, where the model folder can't be written (a packaged read-only copy), in
-`<cache dir>/verified-models/`. A file is hashed again when any of the three changes: an
+of the same files checks nothing but `stat`), and on disk in the data folder's
+`<cache dir>/verified-models/` (never inside the app's own installation), or in
+`<model dir>/.verified.json` where no cache folder is given (an install records it there). A file is hashed again when any of the three changes: an
 edit changes mtime and ctime; a tool that restores the mtime (`touch -r`, `cp -p`) still
 changes the ctime, which only the kernel sets. A file whose recorded SHA-256 is unknown
 (never the case for folders installed by this code) is only checked for its size.
@@ -89,12 +89,14 @@ def _state(path: Path) -> State:
 
 
 def _cache_candidates(model_dir: Path, cache_dir: Path | None) -> list[Path]:
+    """Where the verified state is kept, first choice first: the data folder's cache when
+    there is one (the app never writes into its own installation, even where it could, as
+    root), else the model folder."""
     places = [model_dir / VERIFIED_FILE]
     if cache_dir is not None:
         key = hashlib.sha256(str(model_dir.resolve()).encode("utf-8", "surrogateescape"))
-        places.append(
-            Path(cache_dir) / "verified-models" / f"{model_dir.name}-{key.hexdigest()[:16]}.json"
-        )
+        name = f"{model_dir.name}-{key.hexdigest()[:16]}.json"
+        places.insert(0, Path(cache_dir) / "verified-models" / name)
     return places
 
 

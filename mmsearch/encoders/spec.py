@@ -28,6 +28,32 @@ TEXT_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 _INSTALL_HINT = "run `make install` (or `python -m models.bundled.build --out build/models`)"
 
 
+def read_json_file(path: Path, fix: str, damaged_fix: str | None = None) -> Any:
+    """A model's JSON file (spec.json, model.json, a catalogue spec), or a ModelError that
+    names it, says what is wrong (missing, unreadable, not UTF-8, not JSON) and what to do:
+    `fix`, or for a damaged file `damaged_fix` when given."""
+    damaged_fix = damaged_fix or fix
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"{path} is missing: {fix}.") from None
+    except OSError as e:
+        raise ModelError(f"can't read {path}: {e.strerror or e}.") from e
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ModelError(
+            f"{path} is not UTF-8 text (byte {e.start} is {raw[e.start]:#04x}): the file is "
+            f"damaged; {damaged_fix}."
+        ) from None
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise ModelError(
+            f"{path} is not valid JSON ({e}): the file is damaged; {damaged_fix}."
+        ) from e
+
+
 class ModelError(Exception):
     """A model folder is missing, incomplete or unusable; the message says which file and what
     to do about it. `hint`, when set, is that fix alone (the CLI's JSON errors carry it)."""
@@ -132,23 +158,7 @@ class ModelSpec:
         Raises ModelError naming the file and what to do.
         """
         path = Path(model_dir) / SPEC_FILE
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise ModelError(f"{path} is missing: {_INSTALL_HINT}.") from None
-        except OSError as e:
-            raise ModelError(f"can't read {path}: {e.strerror or e}.") from e
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ModelError(
-                f"{path} is not UTF-8 text (byte {e.start} is {raw[e.start]:#04x}): the file is "
-                f"damaged; {_INSTALL_HINT} again."
-            ) from None
-        try:
-            data = json.loads(text)
-        except ValueError as e:
-            raise ModelError(f"{path} is not valid JSON ({e}): {_INSTALL_HINT} again.") from e
+        data = read_json_file(path, _INSTALL_HINT, f"{_INSTALL_HINT} again")
         spec = cls.from_dict(data, source=path)
         spec.check_files(Path(model_dir))
         return spec

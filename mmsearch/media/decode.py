@@ -323,13 +323,7 @@ def _decode_opened(im: Image.Image, min_side: int, orientation: int | None) -> D
         if banded is not None:
             reduced, exif = banded
             small = _to_small_rgb(reduced, min_side)
-            if orientation is None:
-                orientation = _exif_orientation(exif)
-            if orientation in _TRANSPOSE:
-                small = small.transpose(_TRANSPOSE[orientation])
-                if orientation >= 5:
-                    width, height = height, width
-            return DecodedPhoto(small, width, height, _exif_taken_at(exif), _exif_camera(exif))
+            return _upright(small, width, height, orientation, exif)
     with _budget.hold(_decode_cost(im)):
         im.load()  # the first frame / page / primary image
         # After load(): a PNG may keep its eXIf chunk after the pixel data.
@@ -338,6 +332,14 @@ def _decode_opened(im: Image.Image, min_side: int, orientation: int | None) -> D
         if small is im:  # `im` is closed with its file: hand back an independent image
             small = small.copy()
         im._im = None  # the full-size pixels go now, inside the budget (the file stays open)
+    return _upright(small, width, height, orientation, exif)
+
+
+def _upright(
+    small: Image.Image, width: int, height: int, orientation: int | None, exif: Image.Exif
+) -> DecodedPhoto:
+    """The decoded photo turned as its EXIF orientation says (read from `exif` unless the
+    container gave it), with its full size and EXIF date and camera."""
     if orientation is None:
         orientation = _exif_orientation(exif)
     if orientation in _TRANSPOSE:
