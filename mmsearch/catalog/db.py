@@ -191,6 +191,13 @@ def _translate(
     return None
 
 
+def _is_new(db_path: Path) -> bool:
+    try:
+        return db_path.stat().st_size == 0
+    except FileNotFoundError:
+        return True
+
+
 def _nearly_full(folder: Path) -> bool:
     try:
         return shutil.disk_usage(folder).free < 1 << 20
@@ -331,6 +338,11 @@ class Catalog:
         if not start_empty:
             _refuse_lost_catalog(data_dir, db_path)
         read_only = not _writable(data_dir, db_path)
+        if not read_only and _is_new(db_path):
+            # Two processes creating one library at once: the second one's switch to WAL
+            # would fail with "database is locked". One creates it, the other waits.
+            with writer_lock(data_dir, "new catalog"):
+                return cls._open(data_dir, db_path, read_only)
         try:
             return cls._open(data_dir, db_path, read_only)
         except CatalogWriteFailed as e:

@@ -10,10 +10,11 @@ Hashing ~120 MB on every start would cost a few hundred milliseconds, so what wa
 is remembered per file as (size, mtime_ns, ctime_ns, sha256): in the process (a second load
 of the same files checks nothing but `stat`), and on disk in the data folder's
 `<cache dir>/verified-models/` (never inside the app's own installation), or in
-`<model dir>/.verified.json` where no cache folder is given (an install records it there). A file is hashed again when any of the three changes: an
-edit changes mtime and ctime; a tool that restores the mtime (`touch -r`, `cp -p`) still
-changes the ctime, which only the kernel sets. A file whose recorded SHA-256 is unknown
-(never the case for folders installed by this code) is only checked for its size.
+`<model dir>/.verified.json` where no cache folder is given (an install records it there).
+A file is hashed again when any of the three changes: an edit changes mtime and ctime; a
+tool that restores the mtime (`touch -r`, `cp -p`) still changes the ctime, which only the
+kernel sets. A file whose recorded SHA-256 is unknown (never the case for folders installed
+by this code) is only checked for its size.
 """
 
 from __future__ import annotations
