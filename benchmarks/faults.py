@@ -31,12 +31,12 @@ sys.path.insert(0, str(REPO))
 from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path  # noqa: E402
 
 
-def make_photos(folder: Path, count: int, seed: int = 0) -> None:
+def make_photos(folder: Path, count: int, seed: int = 0, first: int = 0) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    for i in range(count):
+    for i in range(first, first + count):
         pixels = rng.integers(0, 255, size=(48, 64, 3), dtype=np.uint8)
-        Image.fromarray(pixels).resize((640, 480)).save(folder / f"p{i:04d}.jpg", quality=80)
+        Image.fromarray(pixels).resize((640, 480)).save(folder / f"p{i:05d}.jpg", quality=80)
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -92,16 +92,17 @@ def kill9(trials: int, photos_count: int, seed: int) -> None:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="mmsearch-kill9-") as tmp:
         photos, home = Path(tmp) / "photos", Path(tmp) / "home"
-        make_photos(photos, photos_count)
         env = environment(home)
         db = home / "catalog.sqlite"
         committed: dict[str, str] = {}
         redone = tracebacks = bad_checks = 0
         for trial in range(1, trials + 1):
+            # New photos before every kill, so that each one lands in the middle of work.
+            make_photos(photos, photos_count, seed=trial, first=trial * photos_count)
             proc = subprocess.Popen(
                 index_cmd(photos), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )
-            delay = rng.uniform(0.2, 10.0)
+            delay = rng.uniform(0.2, 8.0)
             time.sleep(delay)
             finished = proc.poll() is not None
             proc.send_signal(signal.SIGKILL)
@@ -123,6 +124,7 @@ def kill9(trials: int, photos_count: int, seed: int) -> None:
         report = json.loads(final.stdout)
         photos_n, distinct, embedded, stamps, check = catalog_state(db)
         redone += sum(1 for p, t in committed.items() if stamps.get(p) != t)
+        photos_count *= trials  # what the folder holds now
         state = status(env)
         index = state.get("index", {})
         assert isinstance(index, dict)
@@ -192,7 +194,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="trial", required=True)
     p = sub.add_parser("kill9")
     p.add_argument("--trials", type=int, default=20)
-    p.add_argument("--photos", type=int, default=600)
+    p.add_argument("--photos", type=int, default=200, help="new photos before each kill")
     p.add_argument("--seed", type=int, default=1)
     p = sub.add_parser("writers")
     p.add_argument("--trials", type=int, default=20)

@@ -508,3 +508,21 @@ def test_bad_vector_query_finds_every_kind_of_damage(home: Path, tmp_path: Path)
     assert catalog.bad_vector_ids("m") == []
     assert catalog.counts("m") == {"photos": 6, "embedded": 2, "failures": 0}
     catalog.close()
+
+
+def test_a_vector_of_the_wrong_length_is_skipped_then_embedded_again(
+    cli: CliRunner, photo_folder: Path, home: Path
+) -> None:
+    total = len(list(photo_folder.iterdir()))
+    cli("index", str(photo_folder))
+    with sqlite3.connect(home / "catalog.sqlite") as conn:
+        first = conn.execute("SELECT min(photo_id) FROM embeddings").fetchone()[0]
+        conn.execute("UPDATE embeddings SET vector = x'0000803f' WHERE photo_id = ?", (first,))
+        conn.execute("PRAGMA user_version = 0")  # as an older mmsearch left it
+    for index_file in (home / "index").iterdir():
+        index_file.unlink()  # the next search rebuilds the index from the catalog rows
+    hits = cli("search", "a cat", "--top", "50")
+    assert len(hits) == total - 1 and all(np.isfinite(h["score"]) for h in hits)
+    report = cli("index")
+    assert report["bad_vectors_dropped"] == 1 and report["added"] + report["updated"] == 1
+    assert len(cli("search", "a cat", "--top", "50")) == total

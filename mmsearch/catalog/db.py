@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -39,6 +40,8 @@ from mmsearch.catalog.lock import writer_lock
 from mmsearch.catalog.models import Embedding, Failure, Folder, Photo, Regions
 from mmsearch.files import write_json
 from mmsearch.media.errors import can_heal
+
+log = logging.getLogger(__name__)
 
 VERIFIED_FILE = "catalog-verified.json"
 """`<data dir>/catalog-verified.json`: the size and time of the catalog (and its WAL) when it
@@ -821,6 +824,13 @@ class Catalog:
                     rows.extend(s.execute(stmt.where(Embedding.photo_id.in_(chunk))).all())
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        sizes = Counter(len(r[1]) for r in rows)
+        if len(sizes) > 1:  # damaged rows (the indexer's once-per-catalog scan drops them)
+            size = sizes.most_common(1)[0][0]
+            log.warning(
+                "%d vectors of %s have the wrong length: skipped", len(rows) - sizes[size], model_id
+            )
+            rows = [r for r in rows if len(r[1]) == size]
         id_array = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
         return id_array, matrix.astype(np.float32, copy=False)
