@@ -99,11 +99,20 @@ def kill9(trials: int, photos_count: int, seed: int) -> None:
         for trial in range(1, trials + 1):
             # New photos before every kill, so that each one lands in the middle of work.
             make_photos(photos, photos_count, seed=trial, first=trial * photos_count)
+            before = catalog_state(db)[2]
             proc = subprocess.Popen(
                 index_cmd(photos), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )
-            delay = rng.uniform(0.2, 8.0)
-            time.sleep(delay)
+            started = time.monotonic()
+            if rng.random() < 0.25:  # during start-up: migrations, model load, the scan
+                when = "at start-up"
+                time.sleep(rng.uniform(0.05, 1.0))
+            else:  # once a random number of this run's photos are committed
+                target = before + rng.randint(1, photos_count - 1)
+                when = f"at {target - before} of {photos_count} committed"
+                while proc.poll() is None and catalog_state(db)[2] < target:
+                    time.sleep(0.02)
+            delay = time.monotonic() - started
             finished = proc.poll() is not None
             proc.send_signal(signal.SIGKILL)
             _, err = proc.communicate()
@@ -114,7 +123,8 @@ def kill9(trials: int, photos_count: int, seed: int) -> None:
             redone += len(changed)
             committed = stamps
             print(
-                f"kill {trial:2d} after {delay:4.1f} s{' (had finished)' if finished else ''}: "
+                f"kill {trial:2d} {when}, after {delay:4.1f} s"
+                f"{' (had finished)' if finished else ''}: "
                 f"{embedded} embedded, {photos_n} rows, {photos_n - distinct} duplicates, "
                 f"integrity {check}, {len(changed)} committed photos redone",
                 flush=True,
