@@ -32,10 +32,10 @@ if TYPE_CHECKING:
     from mmsearch.services.indexing import IndexReport
 
 # Exit codes (docs/cli.md): 0 done; 1 the work ran and failed (nothing could be indexed, a
-# switch did not finish); 2 a problem the user can fix (arguments, query, a missing file or
-# model); 3 another writer holds the library and --no-wait was given; 4 the data folder or
-# a model is damaged, read-only or full; 5 an internal error (a bug: its details go to a
-# crash file); 130 interrupted.
+# switch did not finish); 2 a problem the user can fix (arguments, query, a missing file, a
+# missing or damaged model); 3 another writer holds the library and --no-wait was given; 4
+# the data folder is damaged, read-only or full, or a file can't be written; 5 an internal
+# error (a bug: its details go to a crash file); 130 interrupted. See docs/reliability.md.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_DATA, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 
 
