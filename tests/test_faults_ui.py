@@ -530,3 +530,16 @@ def test_the_window_waits_for_another_writer_and_refuses_folder_changes_meanwhil
         assert done.args[0].added == 6  # once the other one finished, indexing ran
     finally:
         other.wait(timeout=30)
+
+
+def test_a_folder_that_went_away_is_said_and_its_photos_kept(
+    qtbot: QtBot, window: MainWindow, photo_folder: Path
+) -> None:
+    with qtbot.waitSignal(window.indexer.finished, timeout=INDEX_TIMEOUT):
+        window.add_folder(photo_folder)
+    kept = window.library.catalog.counts(window.library.model_id)["photos"]
+    photo_folder.rename(photo_folder.with_name("unplugged"))  # as if its drive went away
+    with qtbot.waitSignal(window.indexer.finished, timeout=INDEX_TIMEOUT):
+        window.request_indexing()
+    assert "not reachable (drive unplugged?)" in window.statusBar().currentMessage()
+    assert window.library.catalog.counts(window.library.model_id)["photos"] == kept == 6

@@ -606,6 +606,12 @@ class MainWindow(QMainWindow):
         )
         if report.failed:
             message += self.tr(", {n} could not be read (see Folders)").format(n=len(report.failed))
+        gone = [*report.missing_folders, *report.unavailable_folders]
+        if gone:
+            # An unplugged drive: its photos are kept, and the next run catches up.
+            message += self.tr(
+                "; {folders} not reachable (drive unplugged?): its photos are kept"
+            ).format(folders=", ".join(display_name(p) or os.fsdecode(p) for p in gone))
         if report.interrupted:
             message = self.tr("Indexing cancelled; it resumes where it stopped next time")
         self.statusBar().showMessage(message, 8000)

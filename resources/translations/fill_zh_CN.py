@@ -150,6 +150,7 @@ ZH_CN = {
     "{who}: try again when it has finished.": "{who}：请在它结束后再试。",
     "Restore the backup of {when}": "恢复 {when} 的备份",
     "Start with an empty catalog": "从空目录开始",
+    "; {folders} not reachable (drive unplugged?): its photos are kept": "；{folders} 无法访问（驱动器已拔出？）：其中的照片仍保留",
 }
 
 

@@ -361,172 +361,177 @@
         <translation>，{n} 个无法读取（见“文件夹”）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="610" />
+        <location filename="../../mmsearch/ui/main_window.py" line="613" />
+        <source>; {folders} not reachable (drive unplugged?): its photos are kept</source>
+        <translation>；{folders} 无法访问（驱动器已拔出？）：其中的照片仍保留</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="616" />
         <source>Indexing cancelled; it resumes where it stopped next time</source>
         <translation>索引已取消；下次会从中断处继续</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="621" />
+        <location filename="../../mmsearch/ui/main_window.py" line="627" />
         <source>Indexing stopped: {error}</source>
         <translation>索引已停止：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="700" />
+        <location filename="../../mmsearch/ui/main_window.py" line="706" />
         <source>Similar to: {name}</source>
         <translation>相似于：{name}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="725" />
+        <location filename="../../mmsearch/ui/main_window.py" line="731" />
         <source>the file type filter ({type})</source>
         <translation>文件类型筛选（{type}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="731" />
+        <location filename="../../mmsearch/ui/main_window.py" line="737" />
         <source>the minimum score ({score})</source>
         <translation>最低分数（{score}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="735" />
+        <location filename="../../mmsearch/ui/main_window.py" line="741" />
         <source>Every match is hidden by {filters}: change it to see them.</source>
         <translation>所有匹配的照片都被{filters}隐藏了：更改后即可看到。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="736" />
+        <location filename="../../mmsearch/ui/main_window.py" line="742" />
         <source> and </source>
         <translation>和</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="736" />
+        <location filename="../../mmsearch/ui/main_window.py" line="742" />
         <source>the filters</source>
         <translation>筛选条件</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="741" />
+        <location filename="../../mmsearch/ui/main_window.py" line="747" />
         <source>No photos indexed yet: indexing is under way.</source>
         <translation>还没有已索引的照片：正在索引。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="746" />
+        <location filename="../../mmsearch/ui/main_window.py" line="752" />
         <source>in {folder}</source>
         <translation>在 {folder} 中</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="748" />
+        <location filename="../../mmsearch/ui/main_window.py" line="754" />
         <source>after {date}</source>
         <translation>晚于 {date}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="750" />
+        <location filename="../../mmsearch/ui/main_window.py" line="756" />
         <source>before {date}</source>
         <translation>早于 {date}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="753" />
+        <location filename="../../mmsearch/ui/main_window.py" line="759" />
         <source>None of the {n} indexed photos is {limits}: change the folder or date filter.</source>
         <translation>已索引的 {n} 张照片中没有{limits}的：请更改文件夹或日期筛选。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="754" />
+        <location filename="../../mmsearch/ui/main_window.py" line="760" />
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="755" />
+        <location filename="../../mmsearch/ui/main_window.py" line="761" />
         <source>No match among {n} indexed photos. Try other words.</source>
         <translation>已索引的 {n} 张照片中没有匹配的。换个说法试试。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="742" />
+        <location filename="../../mmsearch/ui/main_window.py" line="748" />
         <source>No photos indexed yet: add a folder, or wait for indexing.</source>
         <translation>还没有已索引的照片：请添加文件夹，或等待索引完成。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="786" />
+        <location filename="../../mmsearch/ui/main_window.py" line="792" />
         <source>off</source>
         <translation>关</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="793" />
+        <location filename="../../mmsearch/ui/main_window.py" line="799" />
         <source>{n} photos</source>
         <translation>{n} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="796" />
+        <location filename="../../mmsearch/ui/main_window.py" line="802" />
         <source>{shown} of {total} photos</source>
         <translation>显示 {shown} / {total} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="831" />
+        <location filename="../../mmsearch/ui/main_window.py" line="837" />
         <source>No application opened {name}: right-click it for “Open containing folder” or “Copy path”.</source>
         <translation>没有应用程序能打开 {name}：右键点击它，选择“打开所在文件夹”或“复制路径”。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="843" />
+        <location filename="../../mmsearch/ui/main_window.py" line="849" />
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="845" />
+        <location filename="../../mmsearch/ui/main_window.py" line="851" />
         <source>Open containing folder</source>
         <translation>打开所在文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="849" />
+        <location filename="../../mmsearch/ui/main_window.py" line="855" />
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="853" />
+        <location filename="../../mmsearch/ui/main_window.py" line="859" />
         <source>Find similar photos</source>
         <translation>查找相似照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="854" />
+        <location filename="../../mmsearch/ui/main_window.py" line="860" />
         <source>Rank captions for this photo</source>
         <translation>为这张照片排序标题</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="915" />
+        <location filename="../../mmsearch/ui/main_window.py" line="921" />
         <source>A model switch is already running.</source>
         <translation>已有一个模型切换正在进行。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="937" />
+        <location filename="../../mmsearch/ui/main_window.py" line="943" />
         <source>Switching to {model}</source>
         <translation>正在切换到 {model}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="944" />
+        <location filename="../../mmsearch/ui/main_window.py" line="950" />
         <source>Model switch cancelled; the current model stays. Choosing it again resumes where it stopped.</source>
         <translation>已取消切换模型，继续使用当前模型。再次选择它会从中断处继续。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="951" />
+        <location filename="../../mmsearch/ui/main_window.py" line="957" />
         <source>Now searching with {model}</source>
         <translation>现在使用 {model} 搜索</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="953" />
+        <location filename="../../mmsearch/ui/main_window.py" line="959" />
         <source>, {n} photos could not be read (see Folders)</source>
         <translation>，{n} 张照片无法读取（见“文件夹”）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="966" />
+        <location filename="../../mmsearch/ui/main_window.py" line="972" />
         <source>Could not switch the model: {error}</source>
         <translation>无法切换模型：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="986" />
+        <location filename="../../mmsearch/ui/main_window.py" line="992" />
         <source>About mmsearch</source>
         <translation>关于 mmsearch</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="987" />
+        <location filename="../../mmsearch/ui/main_window.py" line="993" />
         <source>mmsearch finds photos on your disk by what they show.</source>
         <translation>mmsearch 按内容查找你磁盘上的照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="989" />
+        <location filename="../../mmsearch/ui/main_window.py" line="995" />
         <source>Everything runs on this computer; your photos never leave it.</source>
         <translation>一切都在本机运行；你的照片不会离开这台电脑。</translation>
     </message>
