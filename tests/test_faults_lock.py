@@ -143,3 +143,27 @@ def test_two_index_runs_at_once_one_waits_and_every_photo_is_indexed_once(
         rows = conn.execute("SELECT count(*), count(DISTINCT path) FROM photos").fetchone()
     assert rows == (480, 480)
     assert (home / LOCK_FILE).exists()
+
+
+def test_a_search_never_waits_for_the_lock_to_drop_an_old_models_vectors(
+    cli: object, home: Path, photo_folder: Path
+) -> None:
+    from mmsearch.files import write_json
+    from mmsearch.services.library import MODEL_VERSIONS_FILE, Library, read_model_versions
+
+    cli("index", str(photo_folder))  # type: ignore[operator]
+    versions = read_model_versions(home)
+    (model_id,) = versions
+    write_json(home / MODEL_VERSIONS_FILE, {model_id: "an-older-version"})
+    other = hold_in_child(home, 30)
+    try:
+        with Library() as lib:
+            started = time.monotonic()
+            assert len(lib.index()) == 6  # answered now, with what there is
+            assert time.monotonic() - started < 10 and lib.stale_vectors_dropped == 0
+    finally:
+        other.kill()
+        other.wait()
+    with Library() as lib:
+        assert len(lib.index()) == 0 and lib.stale_vectors_dropped == 6  # dropped once free
+    assert read_model_versions(home) == versions

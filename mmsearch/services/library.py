@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from mmsearch.catalog import Catalog
+from mmsearch.catalog.lock import LibraryBusy, writer_lock
 from mmsearch.encoders import AnyModel, find_model_dir, load_any_model
 from mmsearch.encoders.providers import DeviceChoice, device_for
 from mmsearch.files import WriteError, write_json
@@ -154,6 +155,20 @@ class Library:
         recorded = versions.get(self.model_id)
         if recorded == current:
             return
+        try:  # a write: under the writer lock, but a search never waits for it
+            with writer_lock(self.data_dir, "model update", wait=False):
+                self._forget_version(versions, recorded, current)
+        except LibraryBusy as busy:
+            log.warning(
+                "model %s changed (version %s -> %s), but %s: its old vectors are dropped "
+                "when the library is free",
+                self.model_id,
+                recorded,
+                current,
+                busy.holder.describe(),
+            )
+
+    def _forget_version(self, versions: dict[str, str], recorded: str | None, current: str) -> None:
         if recorded is not None:
             self.stale_vectors_dropped = self.forget_vectors()
             log.warning(
