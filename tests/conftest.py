@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PIL import Image, ImageOps
@@ -19,6 +19,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the window's tests need
 
 from mmsearch.cli import main
 from mmsearch.paths import BUNDLED_MODEL_ID, CONSE_MODEL_ID, model_search_path, repo_root
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pytestqt.qtbot import QtBot
+
+    from mmsearch.ui.main_window import MainWindow
+    from mmsearch.ui.settings import Preferences
 
 REPO = repo_root()
 SHARED = REPO.parent / "shared"
@@ -122,3 +130,36 @@ def subprocess_env(home: Path, model_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(MMSEARCH_HOME=str(home), MMSEARCH_MODELS=str(model_dir.parent), PYTHONUNBUFFERED="1")
     return env
+
+
+# -- the window's tests (Qt is imported only by the tests that use these) ----------------------
+
+
+@pytest.fixture
+def prefs(tmp_path: Path) -> Preferences:
+    """Settings in a temporary INI file, never the user's."""
+    from PySide6.QtCore import QSettings
+
+    from mmsearch.ui.settings import Preferences
+
+    return Preferences(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def window(
+    qtbot: QtBot,
+    tmp_path: Path,
+    bundled_model_dir: Path,
+    prefs: Preferences,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[MainWindow]:
+    """The real main window on a fresh data folder, with the bundled model."""
+    from mmsearch.services.library import Library
+    from mmsearch.ui.main_window import MainWindow
+
+    monkeypatch.setenv("MMSEARCH_MODELS", str(bundled_model_dir.parent))
+    win = MainWindow(Library(tmp_path / "data"), prefs)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()

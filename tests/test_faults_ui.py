@@ -8,19 +8,17 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
-from PySide6.QtCore import QModelIndex, QSettings, Qt, QUrl
+from PySide6.QtCore import QModelIndex, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from mmsearch.catalog.db import PhotoInfo
-from mmsearch.services.library import Library
 from mmsearch.services.ranking import RankedCaption
 from mmsearch.services.search import SearchHit
 from mmsearch.ui.app import chosen_data_dir, create_window
@@ -54,27 +52,6 @@ ROLES = [
     BarRole,
     Qt.ItemDataRole.UserRole + 99,
 ]
-
-
-@pytest.fixture
-def prefs(tmp_path: Path) -> Preferences:
-    return Preferences(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-
-
-@pytest.fixture
-def window(
-    qtbot: QtBot,
-    tmp_path: Path,
-    bundled_model_dir: Path,
-    prefs: Preferences,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[MainWindow]:
-    monkeypatch.setenv("MMSEARCH_MODELS", str(bundled_model_dir.parent))
-    win = MainWindow(Library(tmp_path / "data"), prefs)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
 
 
 def fake_hits(n: int) -> list[SearchHit]:

@@ -4,7 +4,6 @@ folders, cancel and resume, watching, filters, settings and languages."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,28 +24,6 @@ from tests.test_models import assert_hits_from
 from tests.test_robustness import make_photos
 
 INDEX_TIMEOUT = 120_000
-
-
-@pytest.fixture
-def prefs(tmp_path: Path) -> Preferences:
-    """Settings in a temporary INI file, never the user's."""
-    return Preferences(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-
-
-@pytest.fixture
-def window(
-    qtbot: QtBot,
-    tmp_path: Path,
-    bundled_model_dir: Path,
-    prefs: Preferences,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[MainWindow]:
-    monkeypatch.setenv("MMSEARCH_MODELS", str(bundled_model_dir.parent))
-    win = MainWindow(Library(tmp_path / "data"), prefs)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
 
 
 def index_folder(qtbot: QtBot, win: MainWindow, folder: Path) -> None:
