@@ -4,7 +4,6 @@ SQLite files, the real CLI in a subprocess (stderr must never hold a traceback).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
@@ -32,6 +31,7 @@ from mmsearch.catalog.backup import check_file
 from mmsearch.cli import EXIT_DATA, main
 from mmsearch.paths import BUNDLED_MODEL_ID
 from tests.conftest import CliRunner, subprocess_env
+from tests.mounts import can_mount, fill, read_only, tmpfs
 
 FILLERS = 3000
 
@@ -232,30 +232,6 @@ def test_backups_rotate_daily_keep_three_and_never_for_a_damaged_catalog(home: P
     assert photo_count(home) == 300
 
 
-@contextlib.contextmanager
-def read_only(folder: Path) -> Iterator[Path]:
-    """`folder` bind-mounted read-only onto itself (root ignores modes); chmod otherwise."""
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        try:
-            yield folder
-        finally:
-            folder.chmod(0o755)
-        return
-    mounted = subprocess.run(
-        f"mount --bind '{folder}' '{folder}' && mount -o remount,ro,bind '{folder}'",
-        shell=True,
-        capture_output=True,
-    )
-    if mounted.returncode != 0:
-        subprocess.run(["umount", str(folder)], capture_output=True)
-        pytest.skip(f"no read-only bind mount here: {mounted.stderr.decode().strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=True)
-
-
 @pytest.fixture
 def read_only_home(indexed: int, home: Path) -> Iterator[Path]:
     with read_only(home):
@@ -327,10 +303,9 @@ def test_a_full_disk_under_the_whole_data_folder_is_a_message_and_loses_nothing(
 ) -> None:
     """The catalog itself can't grow: the batch in flight is rolled back, the run says the
     disk is full, and once there is room again the next run catches up."""
-    from tests.test_faults_index import _can_mount, fill, tmpfs
     from tests.test_robustness import make_photos
 
-    if why := _can_mount():
+    if why := can_mount():
         pytest.skip(why)
     first, second = tmp_path / "first", tmp_path / "second"
     make_photos(first, 40)

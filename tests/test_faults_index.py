@@ -14,7 +14,6 @@ Mounts need root; without it those tests skip and say why.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
@@ -22,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,7 @@ import pytest
 from mmsearch.files import WriteError, file_digest, write_json
 from mmsearch.index import VectorIndex, exact_top_k
 from tests.conftest import run_mmsearch, subprocess_env
+from tests.mounts import can_mount, fill, read_only, tmpfs
 from tests.test_robustness import make_photos
 
 DIM = 32
@@ -214,50 +213,8 @@ def test_a_header_that_is_not_utf8_json_means_rebuild(tmp_path: Path) -> None:
 # -- a full disk ----------------------------------------------------------------------------
 
 
-def _can_mount() -> str | None:
-    if not sys.platform.startswith("linux"):
-        return "mounts are Linux-only here"
-    if os.geteuid() != 0:
-        return "mounting a tmpfs / bind mount needs root"
-    return None
-
-
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str) -> Iterator[Path]:
-    path.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {proc.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
-def fill(folder: Path, leave: int = 0) -> Path:
-    """Fill the file system holding `folder`, leaving about `leave` bytes (0: not a page);
-    returns the filler file."""
-    filler = folder / "filler"
-    st = os.statvfs(folder)
-    room = max(0, st.f_bavail * st.f_frsize - leave)
-    with open(filler, "wb", buffering=0) as f:
-        with contextlib.suppress(OSError):
-            f.write(bytes(room))
-        while not leave:  # the last pages too
-            try:
-                if not f.write(bytes(4096)):
-                    break
-            except OSError:
-                break
-    return filler
-
-
 def test_a_full_disk_keeps_the_old_index(tmp_path: Path) -> None:
-    if why := _can_mount():
+    if why := can_mount():
         pytest.skip(why)
     with tmpfs(tmp_path / "disk", "1m") as disk:
         folder = disk / "index"
@@ -289,7 +246,7 @@ def test_a_full_disk_keeps_the_old_index(tmp_path: Path) -> None:
 
 
 def test_a_full_disk_keeps_settings_files(tmp_path: Path) -> None:
-    if why := _can_mount():
+    if why := can_mount():
         pytest.skip(why)
     with tmpfs(tmp_path / "disk", "64k") as disk:
         target = disk / "active-model.json"
@@ -309,7 +266,7 @@ def test_indexing_on_a_full_disk_ends_with_the_reason_and_loses_nothing(
     """The disk holding the index fills up during a run: `index` exits non-zero naming the
     folder, the old index is kept byte for byte, `status` answers without a traceback,
     and after space is freed the next run agrees with the catalog."""
-    if why := _can_mount():
+    if why := can_mount():
         pytest.skip(why)
     data = tmp_path / "data"
     photos = tmp_path / "photos"
@@ -359,26 +316,10 @@ def test_indexing_on_a_full_disk_ends_with_the_reason_and_loses_nothing(
 # -- a read-only index folder ---------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def read_only(folder: Path) -> Iterator[Path]:
-    done = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot bind-mount: {done.stderr.decode().strip()}")
-    try:
-        done = subprocess.run(
-            ["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            pytest.skip(f"cannot remount read-only: {done.stderr.strip()}")
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
-
-
 def test_search_works_with_a_read_only_index_folder(
     tmp_path: Path, bundled_model_dir: Path, photo_folder: Path
 ) -> None:
-    if why := _can_mount():
+    if why := can_mount():
         pytest.skip(why)
     data = tmp_path / "data"
     env = {**subprocess_env(data, bundled_model_dir), "PYTHONPATH": str(REPO)}

@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import time
 import zipfile
 from collections.abc import Iterator
@@ -43,6 +42,7 @@ from mmsearch.model_import import ModelImportError, import_model, install_model
 from mmsearch.paths import BUNDLED_MODEL_ID
 from mmsearch.services import models as manager
 from mmsearch.services.library import Library
+from tests import mounts
 
 CLIP_ID = "clip-vit-b-32-openai"
 DIM = 512
@@ -159,23 +159,12 @@ def test_a_damaged_verified_state_file_only_costs_a_rehash(model_copy: Path) -> 
 
 @pytest.fixture
 def read_only(tmp_path: Path) -> Iterator[Path]:
-    """A read-only bind mount of a folder (root can write through chmod, not through this)."""
+    """A read-only view (`ro/`) of a folder that the test fills (`rw/`)."""
     source, mount = tmp_path / "rw", tmp_path / "ro"
     source.mkdir()
     mount.mkdir()
-    try:
-        subprocess.run(
-            ["mount", "--bind", str(source), str(mount)], check=True, capture_output=True
-        )
-    except (OSError, subprocess.CalledProcessError) as e:
-        pytest.skip(f"needs a bind mount (root): {e}")
-    try:
-        subprocess.run(
-            ["mount", "-o", "remount,bind,ro", str(mount)], check=True, capture_output=True
-        )
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+    with mounts.read_only(source, mount) as view:
+        yield view
 
 
 def test_a_read_only_model_folder_keeps_its_state_in_the_data_folder(
