@@ -463,7 +463,8 @@ class Catalog:
         if self._verified and not self.read_only and self._damage is None:
             # As we leave it: found sound at open, and written since by SQLite only.
             identity = _identity(self.path)
-            if identity is not None:
+            # A search wrote nothing: the record still holds, and close writes no file.
+            if identity is not None and identity != _read_verified(self.data_dir):
                 with suppress(OSError):
                     write_json(self.data_dir / VERIFIED_FILE, identity)
 
