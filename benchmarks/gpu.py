@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mmsearch.encoders.providers import CPU, CUDA, choose_device
+from mmsearch.devices import CPU, CUDA, choose_device
 from mmsearch.index import VectorIndex, exact_top_k
 from mmsearch.index.matcher import DeviceMatcher
 from mmsearch.media import DecodedPhoto

@@ -20,7 +20,7 @@ from typing import Any
 from mmsearch.catalog.backup import check_file, list_backups, new_catalog, restore_backup
 from mmsearch.catalog.db import library_traces
 from mmsearch.catalog.errors import CATALOG_FILE, BackupInfo, CatalogDamaged, CatalogMissing
-from mmsearch.encoders.providers import (
+from mmsearch.devices import (
     CPU_DIST,
     ENV_VAR,
     FIX_SHADOWED,

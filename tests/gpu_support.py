@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import onnxruntime
 import pytest
 
-from mmsearch.encoders import providers
-from mmsearch.encoders.providers import CPU, CUDA
+from mmsearch import devices
+from mmsearch.devices import CPU, CUDA
 
 
 class FakeSession:
@@ -37,6 +37,6 @@ def simulate_ort_gpu(monkeypatch: pytest.MonkeyPatch) -> type[FakeSession]:
     FakeSession.gpu, FakeSession.error, FakeSession.created = True, None, []
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: [CUDA, CPU])
     monkeypatch.setattr(onnxruntime, "InferenceSession", FakeSession)
-    monkeypatch.setattr(providers, "ort_distributions", lambda: {"onnxruntime-gpu": "1.22.0"})
-    monkeypatch.delenv(providers.ENV_VAR, raising=False)
+    monkeypatch.setattr(devices, "ort_distributions", lambda: {"onnxruntime-gpu": "1.22.0"})
+    monkeypatch.delenv(devices.ENV_VAR, raising=False)
     return FakeSession

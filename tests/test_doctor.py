@@ -11,9 +11,8 @@ from typing import Any
 import onnxruntime
 import pytest
 
-from mmsearch import doctor
-from mmsearch.encoders import providers
-from mmsearch.encoders.providers import CPU, CUDA
+from mmsearch import devices, doctor
+from mmsearch.devices import CPU, CUDA
 from tests.gpu_support import FakeSession, simulate_ort_gpu
 
 H200 = [
@@ -67,7 +66,7 @@ def test_cuda_provider_without_a_gpu(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ort_gpu.gpu = False
-    monkeypatch.setattr(providers, "nvidia_gpus", lambda: [])
+    monkeypatch.setattr(devices, "nvidia_gpus", lambda: [])
     monkeypatch.setattr(doctor, "nvidia_gpus", lambda: [])
     report = doctor.doctor_report(probe_torch=False)
     assert report["device"]["reason"] == "CUDA provider present but no GPU found: using CPU"
@@ -80,7 +79,7 @@ def test_cuda_provider_without_a_gpu(
 def test_both_runtime_packages_and_a_broken_nvidia_smi(monkeypatch: pytest.MonkeyPatch) -> None:
     both = {"onnxruntime": "1.22.0", "onnxruntime-gpu": "1.22.0"}
     monkeypatch.setattr(doctor, "ort_distributions", lambda: both)
-    monkeypatch.setattr(providers, "ort_distributions", lambda: both)
+    monkeypatch.setattr(devices, "ort_distributions", lambda: both)
 
     def crash() -> Any:
         raise OSError("nvidia-smi crashed")
@@ -107,23 +106,23 @@ def test_gpu_decoding_asked_for_is_explained(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_nvidia_smi_output_is_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(providers.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
+    monkeypatch.setattr(devices.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
 
     def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         out = "NVIDIA H200, 143771, 5, 570.1\nNVIDIA H200, 143771, 9000, 570.1\n"
         return subprocess.CompletedProcess(args, 0, out, "")
 
-    monkeypatch.setattr(providers.subprocess, "run", run)
-    gpus = providers.nvidia_gpus()
+    monkeypatch.setattr(devices.subprocess, "run", run)
+    gpus = devices.nvidia_gpus()
     assert gpus is not None and len(gpus) == 2 and gpus[1]["memory_used_mib"] == "9000"
 
     def none_found(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess(args, 6, "No devices were found\n", "")
 
-    monkeypatch.setattr(providers.subprocess, "run", none_found)
-    assert providers.nvidia_gpus() == []
-    monkeypatch.setattr(providers.shutil, "which", lambda name: None)
-    assert providers.nvidia_gpus() is None
+    monkeypatch.setattr(devices.subprocess, "run", none_found)
+    assert devices.nvidia_gpus() == []
+    monkeypatch.setattr(devices.shutil, "which", lambda name: None)
+    assert devices.nvidia_gpus() is None
 
 
 def test_doctor_and_status_commands_say_which_device_and_why(cli: Any, home: Path) -> None:
@@ -153,7 +152,7 @@ def test_encoders_whose_gpu_session_fails_run_on_the_cpu(
 
     monkeypatch.setattr(onnxruntime, "InferenceSession", session)
     with Library(home) as lib:
-        lib.__dict__["device"] = providers.DeviceChoice("cuda", (CUDA, CPU), "probe passed")
+        lib.__dict__["device"] = devices.DeviceChoice("cuda", (CUDA, CPU), "probe passed")
         lib.catalog.add_folder(photo_folder)
         assert Indexer(lib).run().ok
         hits = SearchEngine(lib).search("a cup of coffee", 1)

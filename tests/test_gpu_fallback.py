@@ -14,8 +14,8 @@ import numpy as np
 import onnxruntime
 import pytest
 
-from mmsearch.encoders import providers
-from mmsearch.encoders.providers import CPU, CUDA, choose_device, explain_cuda_failure
+from mmsearch import devices
+from mmsearch.devices import CPU, CUDA, choose_device, explain_cuda_failure
 from mmsearch.index import exact_top_k
 from mmsearch.index.matcher import DeviceMatcher
 from tests.gpu_support import FakeSession, simulate_ort_gpu
@@ -48,8 +48,8 @@ def test_cuda_provider_without_a_gpu_falls_back_with_a_warning(
     ort_gpu: type[FakeSession], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     ort_gpu.gpu = False  # ORT lists CUDA, yet runs the session on the CPU
-    monkeypatch.setattr(providers, "nvidia_gpus", lambda: [])  # nvidia-smi: no devices
-    with caplog.at_level(logging.WARNING, logger="mmsearch.encoders.providers"):
+    monkeypatch.setattr(devices, "nvidia_gpus", lambda: [])  # nvidia-smi: no devices
+    with caplog.at_level(logging.WARNING, logger="mmsearch.devices"):
         choice = choose_device()
     assert choice.device == "cpu" and choice.providers == (CPU,)
     assert not choice.use_fp16 and choice.precision == "fp32"
@@ -85,7 +85,7 @@ def test_a_cuda_session_that_fails_says_why(
     expected: str,
 ) -> None:
     ort_gpu.error = error
-    monkeypatch.setattr(providers, "nvidia_gpus", lambda: None)  # unknown: no nvidia-smi
+    monkeypatch.setattr(devices, "nvidia_gpus", lambda: None)  # unknown: no nvidia-smi
     choice = choose_device("gpu")
     assert choice.device == "cpu"
     assert choice.reason.startswith("CUDA provider present but ")
@@ -160,16 +160,16 @@ def test_settings_and_failures_never_raise() -> None:
 def test_the_choice_is_remembered_per_setting_and_environment(
     ort_gpu: type[FakeSession], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    providers._remembered.cache_clear()
+    devices._remembered.cache_clear()
     try:
-        assert providers.device_for().device == "cuda"
-        assert providers.device_for().device == "cuda"
+        assert devices.device_for().device == "cuda"
+        assert devices.device_for().device == "cuda"
         assert len(ort_gpu.created) == 1  # one CUDA probe for the process
         monkeypatch.setenv("MMSEARCH_DEVICE", "cpu")
-        assert providers.device_for().reason == "CPU forced by MMSEARCH_DEVICE=cpu"
+        assert devices.device_for().reason == "CPU forced by MMSEARCH_DEVICE=cpu"
         assert len(ort_gpu.created) == 1
     finally:
-        providers._remembered.cache_clear()
+        devices._remembered.cache_clear()
 
 
 def test_a_gpu_session_that_does_not_start_is_made_on_the_cpu(
@@ -177,13 +177,13 @@ def test_a_gpu_session_that_does_not_start_is_made_on_the_cpu(
 ) -> None:
     choice = choose_device()
     assert choice.device == "cuda"
-    session, used = providers.start_session("model.onnx", choice)
+    session, used = devices.start_session("model.onnx", choice)
     assert used is choice and CUDA in session.get_providers()
 
     ort_gpu.created = []
     ort_gpu.error = RuntimeError("CUDA error: out of memory\nmore detail")
-    with caplog.at_level(logging.WARNING, logger="mmsearch.encoders.providers"):
-        session, used = providers.start_session("model.onnx", choice)
+    with caplog.at_level(logging.WARNING, logger="mmsearch.devices"):
+        session, used = devices.start_session("model.onnx", choice)
     assert ort_gpu.created == [[CUDA, CPU], [CPU]]
     assert used.device == "cpu" and used.providers == (CPU,) and not used.use_fp16
     assert used.reason == (
@@ -193,15 +193,15 @@ def test_a_gpu_session_that_does_not_start_is_made_on_the_cpu(
     assert used.warning == used.reason and "out of memory" in caplog.text
 
     ort_gpu.error, ort_gpu.gpu = None, False  # ORT's quiet fallback is caught too
-    session, used = providers.start_session("model.onnx", choice)
+    session, used = devices.start_session("model.onnx", choice)
     assert used.device == "cpu" and "ONNX Runtime put it on the CPU" in used.reason
 
 
 def test_a_cpu_session_starts_for_real() -> None:
-    from mmsearch.index.matcher import tiny_probe_model
+    from mmsearch.devices import tiny_probe_model
 
     cpu = choose_device("cpu", environ=NO_ENV)
-    session, used = providers.start_session(tiny_probe_model(), cpu)
+    session, used = devices.start_session(tiny_probe_model(), cpu)
     assert used is cpu and session.get_providers() == [CPU]
 
 
@@ -230,7 +230,7 @@ def test_real_cuda_probe_fails_cleanly_without_a_gpu() -> None:
     exception, whatever the ONNX Runtime build."""
     if CUDA in onnxruntime.get_available_providers():
         pytest.skip("this machine has the CUDA provider")
-    reason = providers._cuda_session_works()
+    reason = devices._cuda_session_works()
     assert isinstance(reason, str) and reason
 
 

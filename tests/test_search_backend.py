@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmsearch.encoders.providers import CPU, CUDA, DeviceChoice
+from mmsearch.devices import CPU, CUDA, DeviceChoice
 from mmsearch.index import VectorIndex, exact_top_k
 from mmsearch.index import matcher as matcher_module
 from mmsearch.index.backend import (

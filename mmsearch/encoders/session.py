@@ -15,8 +15,8 @@ from typing import Any
 
 import onnxruntime as ort
 
+from mmsearch.devices import CUDA, DeviceChoice, start_session
 from mmsearch.encoders.integrity import check_unchanged
-from mmsearch.encoders.providers import CUDA, DeviceChoice, start_session
 from mmsearch.encoders.spec import ModelError
 
 DEFAULT_PROVIDERS = ("CPUExecutionProvider",)

@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from mmsearch.encoders.providers import DeviceChoice
+from mmsearch.devices import DeviceChoice
 from mmsearch.index.exact import exact_top_k
 from mmsearch.index.hnsw import VectorIndex
 from mmsearch.index.matcher import DeviceMatcher

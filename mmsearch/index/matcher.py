@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from mmsearch.encoders.providers import CPU, CUDA
+from mmsearch.devices import CPU, CUDA
 
 NEG = -60000.0  # below any cosine, and representable in float16
 
@@ -64,11 +64,6 @@ def _graph(dtype: str) -> bytes:
     model.ir_version = 8
     onnx.checker.check_model(model)
     return bytes(model.SerializeToString())
-
-
-def tiny_probe_model() -> bytes:
-    """A valid small model, used to check that a provider really starts."""
-    return _graph("float32")
 
 
 def _empty() -> tuple[np.ndarray, np.ndarray]:

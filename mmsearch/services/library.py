@@ -11,8 +11,8 @@ from pathlib import Path
 
 from mmsearch.catalog import Catalog
 from mmsearch.catalog.lock import LibraryBusy, writer_lock
+from mmsearch.devices import DeviceChoice, device_for
 from mmsearch.encoders import AnyModel, find_model_dir, load_any_model
-from mmsearch.encoders.providers import DeviceChoice, device_for
 from mmsearch.files import WriteError, write_json
 from mmsearch.index import VectorIndex
 from mmsearch.index.backend import DeviceBackend, SearchBackend, make_search_backend

@@ -1,4 +1,7 @@
-"""Choosing where the encoders (and the exact matcher) run: CUDA when it works, else CPU.
+"""Choosing where the encoders and the exact matcher run: CUDA when it works, else CPU.
+
+It sits below `encoders/` and `index/` (both use it) and imports neither: the CUDA probe
+builds its own one-node model.
 
 ONNX Runtime lists the CUDA provider whenever `onnxruntime-gpu` is installed, even on a
 machine without an NVIDIA GPU or driver; only creating a session proves it works (and ORT
@@ -171,13 +174,32 @@ def _first_library_name(message: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def tiny_probe_model() -> bytes:
+    """A valid small model (one float32 MatMul), used to check that a provider really starts."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["a", "b"], ["c"])],
+        "device_probe",
+        [
+            helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 4]),
+            helper.make_tensor_value_info("b", TensorProto.FLOAT, [4, "M"]),
+        ],
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT, ["N", "M"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return bytes(model.SerializeToString())
+
+
 def _cuda_session_works() -> str | None:
     """None if a CUDA session can be created and keeps the CUDA provider, else why not."""
     message = ""
     try:
         import onnxruntime
-
-        from mmsearch.index.matcher import tiny_probe_model
 
         preload = getattr(onnxruntime, "preload_dlls", None)
         if preload is not None and onnxruntime.get_device() == "GPU":
