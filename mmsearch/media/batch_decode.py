@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from mmsearch.media.decode import DecodedPhoto, DecodeError, decode_photo
+from mmsearch.media.decode import DecodeResult, decode_or_error
 
 log = logging.getLogger(__name__)
 
 DECODE_ENV = "MMSEARCH_DECODE"
 DECODE_PREFERENCES = ("cpu", "gpu")
-
-DecodeResult = DecodedPhoto | DecodeError
 
 
 class BatchDecoder(Protocol):
@@ -37,14 +35,6 @@ class BatchDecoder(Protocol):
     def name(self) -> str: ...
 
     def decode_batch(self, paths: Sequence[Path], min_side: int) -> list[DecodeResult]: ...
-
-
-def decode_or_error(path: Path, min_side: int) -> DecodeResult:
-    """`decode_photo`, with its `DecodeError` returned instead of raised."""
-    try:
-        return decode_photo(path, min_side=min_side)
-    except DecodeError as e:
-        return e
 
 
 class CpuDecoder:

@@ -229,6 +229,18 @@ def decode_photo(path: Path, min_side: int = 224) -> DecodedPhoto:
         raise DecodeError(_exception_reason(exc, "image")) from exc
 
 
+#: What a batch decoder gives for one path: the photo, or the reason it could not be decoded.
+DecodeResult = DecodedPhoto | DecodeError
+
+
+def decode_or_error(path: Path, min_side: int) -> DecodeResult:
+    """`decode_photo`, with its `DecodeError` returned instead of raised."""
+    try:
+        return decode_photo(path, min_side=min_side)
+    except DecodeError as e:
+        return e
+
+
 def file_hash(path: Path) -> str:
     """The SHA-256 (hex) of the file's bytes, read in 1 MiB chunks.
 

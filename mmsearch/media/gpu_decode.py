@@ -29,16 +29,17 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mmsearch.media.batch_decode import DecodeResult, decode_or_error
 from mmsearch.media.decode import (
     _TRANSPOSE,
     DecodedPhoto,
     DecodeError,
+    DecodeResult,
     _check_size,
     _exif_camera,
     _exif_orientation,
     _exif_taken_at,
     _read_exif,
+    decode_or_error,
 )
 from mmsearch.media.errors import os_error_reason
 
