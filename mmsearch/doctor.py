@@ -17,9 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mmsearch.catalog.backup import check_file, list_backups, new_catalog, restore_backup
+from mmsearch.catalog.backup import check_file, list_backups, restore_backup
 from mmsearch.catalog.db import library_traces
 from mmsearch.catalog.errors import CATALOG_FILE, BackupInfo, CatalogDamaged, CatalogMissing
+from mmsearch.catalog.fresh import new_catalog
 from mmsearch.devices import (
     CPU_DIST,
     ENV_VAR,

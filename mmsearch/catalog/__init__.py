@@ -5,7 +5,6 @@ from mmsearch.catalog.backup import (
     RestoreResult,
     backup_catalog,
     list_backups,
-    new_catalog,
     restore_backup,
 )
 from mmsearch.catalog.db import Catalog
@@ -18,6 +17,7 @@ from mmsearch.catalog.errors import (
     CatalogWriteFailed,
     NoBackup,
 )
+from mmsearch.catalog.fresh import new_catalog
 from mmsearch.catalog.models import Embedding, Failure, Folder, Photo, Regions
 
 __all__ = [

@@ -8,8 +8,9 @@ backup out. The copy is written under a temporary name, synced, then renamed.
 
 `restore_backup` puts the newest good backup back; the catalog it replaces (and its WAL and
 SHM side files) is moved aside to `catalog.sqlite.damaged-YYYYmmdd-HHMMSS`, never deleted.
-`new_catalog` moves it aside the same way and leaves no catalog, so the next open starts an
-empty one: the deliberate way to start afresh.
+`new_catalog` (in `fresh.py`, above `db.py`, which imports this module) moves it aside the
+same way and leaves no catalog, so the next open starts an empty one: the deliberate way to
+start afresh.
 """
 
 from __future__ import annotations
@@ -291,21 +292,6 @@ def restore_backup(
         tmp.unlink(missing_ok=True)
         raise CatalogError(f"could not restore {chosen.path} into {data_dir}: {e}") from e
     return RestoreResult(chosen, moved, data_dir / CATALOG_FILE, skipped)
-
-
-def new_catalog(data_dir: Path, now: datetime | None = None) -> list[Path]:
-    """Start afresh on purpose: move the catalog aside (kept) and create an empty one in its
-    place. Returns what was moved aside."""
-    from mmsearch.catalog.db import Catalog
-
-    data_dir = Path(data_dir)
-    with _sole_writer(data_dir, "new catalog"):
-        try:
-            moved = move_aside(data_dir, now)
-        except OSError as e:
-            raise CatalogError(f"could not move the catalog in {data_dir} aside: {e}") from e
-        Catalog.open(data_dir, start_empty=True).close()
-    return moved
 
 
 @contextmanager
