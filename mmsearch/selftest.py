@@ -269,9 +269,9 @@ def check_window(results: Results, data: Path, model_id: str, work: Path) -> Non
     from PySide6.QtWidgets import QApplication
 
     from mmsearch.services.library import Library
-    from mmsearch.ui.app import TRANSLATIONS, icon_path
     from mmsearch.ui.main_window import MainWindow
     from mmsearch.ui.qtcheck import check_qt_binding
+    from mmsearch.ui.resources import TRANSLATIONS, icon_path
     from mmsearch.ui.settings import Preferences
 
     results.out("window")

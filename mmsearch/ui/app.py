@@ -22,19 +22,14 @@ from mmsearch.catalog import (
     restore_backup,
 )
 from mmsearch.paths import data_dir as resolve_data_dir
-from mmsearch.paths import repo_root
 from mmsearch.services.library import Library
 from mmsearch.ui.main_window import MainWindow
+from mmsearch.ui.resources import TRANSLATIONS, icon_path
 from mmsearch.ui.settings import Preferences
 
-TRANSLATIONS = Path(__file__).resolve().parent / "i18n"
 READY_PROBE_ENV = "MMSEARCH_READY_PROBE"
 """Set (to anything) to print a line and quit as soon as the window is ready for typing:
 how packaging/startup.py times the start-up of the packaged and the unpackaged app."""
-
-
-def icon_path() -> Path:
-    return repo_root() / "resources" / "icons" / "mmsearch.svg"
 
 
 def install_translators(app: QApplication, language: str) -> list[QTranslator]:
