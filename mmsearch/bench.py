@@ -119,7 +119,7 @@ def synthetic_library(lib: Library, n: int, seed: int = 0) -> tuple[np.ndarray, 
 
 
 def _vocabulary(lib: Library) -> list[str]:
-    vocab = json.loads((lib.model_dir / lib.model.spec.tokenizer_file).read_text())["model"][
+    vocab = json.loads((lib.model_dir / lib.model.spec.text.tokenizer.file).read_text())["model"][
         "vocab"
     ]
     return [w for w in vocab if w.isalpha() and w.isascii() and len(w) > 3][:20000]

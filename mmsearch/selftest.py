@@ -198,14 +198,15 @@ def check_model(
     results: Results, model_dir: Path, work: Path, reference: Record | None
 ) -> Path | None:
     """Every check of one model; returns its data folder (indexed) for the window check."""
-    from mmsearch.encoders import ModelSpec
+    from mmsearch.encoders import load_spec
+    from mmsearch.encoders.formats import fix_for
 
     model_id = model_dir.name
     results.out(f"model {model_id}")
 
     def files() -> str:
-        spec = ModelSpec.load(model_dir)
-        spec.verify_files(model_dir)
+        spec = load_spec(model_dir)
+        spec.verify_files(model_dir, fix_for(spec))
         return f"{len(spec.files)} files match their SHA-256 ({spec.display_name})"
 
     results.check("model files", files)

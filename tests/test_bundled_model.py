@@ -46,7 +46,7 @@ def reference() -> build.Reference:
 def image_graph_with_logits(conse_model_dir: Path, model: Model) -> ort.InferenceSession:
     """The shipped image graph with its ImageNet logits (the classifier's output, the first
     (N, 1000) tensor it computes) exposed as a second output."""
-    graph = onnx.load(str(conse_model_dir / model.spec.image_file))
+    graph = onnx.load(str(conse_model_dir / model.spec.image.file))
     produced = {name: i for i, node in enumerate(graph.graph.node) for name in node.output}
     inferred = onnx.shape_inference.infer_shapes(graph).graph.value_info
     logits = min(
@@ -137,7 +137,7 @@ def test_image_graph_matches_torch_on_synthetic_pictures(
 def test_image_graph_matches_torch_on_real_photos(
     model: Model, reference: build.Reference, image_graph_with_logits: ort.InferenceSession
 ) -> None:
-    size = model.spec.image_size
+    size = model.spec.image.size
     photos = [real_photo(p.name, size) for p in sorted(PHOTOS.glob("*.jpg"))]
     photos.append(real_photo("Dragonfly_by_Bolly.jpg", 2 * size, DRAGONFLY_BOX))
     assert len(photos) >= 10
@@ -162,7 +162,7 @@ def test_top_imagenet_class_of_a_real_photo_is_right(
     box: tuple[float, float, float, float] | None,
     label: str,
 ) -> None:
-    photo = real_photo(name, 2 * model.spec.image_size, box)
+    photo = real_photo(name, 2 * model.spec.image.size, box)
     _, logits = run_with_logits(image_graph_with_logits, model.image.preprocess(photo)[None])
     assert IMAGENET_CLASSNAMES[int(logits[0].argmax())] == label
 
@@ -184,7 +184,7 @@ def test_real_photos_find_their_description(model: Model) -> None:
         "picosdeeuropa_by_Aitzol_Berasategi.jpg": "snowy mountains",
         "Picture_1A_by_freespace.jpg": "a paintbrush",
     }
-    size = model.spec.image_size
+    size = model.spec.image.size
     images = model.image.encode_images([real_photo(name, size) for name in photos])
     best = (images @ model.text.encode(texts).T).argmax(axis=1)
     assert [texts[i] for i in best] == list(photos.values())
@@ -205,11 +205,11 @@ def test_tokenizer_matches_transformers(model: Model) -> None:
     from transformers import AutoTokenizer
 
     hf = AutoTokenizer.from_pretrained(str(text_model_dir()))
-    want = hf(CAPTIONS, padding=True, truncation=True, max_length=model.spec.context_length)
+    want = hf(CAPTIONS, padding=True, truncation=True, max_length=model.spec.text.context_length)
     got = model.text.tokenize(CAPTIONS)
-    assert got["input_ids"].tolist() == want["input_ids"]
-    assert got["attention_mask"].tolist() == want["attention_mask"]
-    assert got["input_ids"].shape[1] == model.spec.context_length  # the overlong one is cut
+    assert got.ids.tolist() == want["input_ids"]
+    assert got.mask.tolist() == want["attention_mask"]
+    assert got.ids.shape[1] == model.spec.text.context_length  # the overlong one is cut
 
 
 def test_text_graph_matches_torch(model: Model, reference: build.Reference) -> None:
@@ -229,8 +229,8 @@ def test_text_graph_matches_sentence_transformers(model: Model) -> None:
 def test_spec_records_the_recipe(model: Model, reference: build.Reference) -> None:
     assert model.spec.version == build.RECIPE_VERSION
     assert dict(model.spec.recipe) == build.recipe()
-    assert model.spec.image_size == reference.image_size
-    assert model.spec.mean == build.MEAN and model.spec.std == build.STD
+    assert model.spec.image.size == reference.image_size
+    assert model.spec.image.preprocess.mean == build.MEAN and model.spec.image.preprocess.std == build.STD
 
 
 def test_build_is_idempotent(conse_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,14 +28,9 @@ import pytest
 from clip_support import CACHE, ROOT, SPECS, exported_model
 from PIL import Image
 
-from mmsearch.encoders.clip import (
-    ClipModel,
-    ClipSpec,
-    ClipTokenizer,
-    available_specs,
-    bert_words,
-    load_clip_model,
-)
+from mmsearch.encoders import Model, ModelSpec, load_model
+from mmsearch.encoders.formats import read_catalogue_entry
+from mmsearch.encoders.tokenize import FramedTokenizer, bert_words
 
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
@@ -174,7 +169,7 @@ def _compare_ids(got: np.ndarray, want: np.ndarray, captions: list[str]) -> np.n
 
 
 def test_catalog_specs_parse_and_match_their_libraries() -> None:
-    specs = available_specs(SPECS)
+    specs = [read_catalogue_entry(path) for path in sorted(SPECS.glob("*.json"))]
     ids = {s.id for s in specs}
     assert {
         "clip-vit-b-32-openai",
@@ -207,12 +202,12 @@ def clip_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_token_ids_identical_to_open_clip(clip_tokenizer_dir: Path) -> None:
-    spec = ClipSpec.load(SPECS / "clip-vit-b-32-openai.json")
-    ours = ClipTokenizer(clip_tokenizer_dir / spec.text.tokenizer_file, spec.text)
+    spec = read_catalogue_entry(SPECS / "clip-vit-b-32-openai.json")
+    ours = FramedTokenizer(clip_tokenizer_dir / spec.text.tokenizer.file, spec.text.tokenizer)
     reference = open_clip.get_tokenizer("ViT-B-32")
     flickr = _flickr_captions()
     captions = TRICKY_CAPTIONS + CHINESE_CAPTIONS + flickr
-    got = ours(captions)
+    got = ours(captions).ids
     same = _compare_ids(got, reference(captions).numpy(), captions)
     # overlong text is cut at 77 with the end token kept last, like open_clip
     long_row = got[captions.index("a photo of " * 40)]
@@ -253,12 +248,12 @@ def bert_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_token_ids_identical_to_cn_clip(bert_tokenizer_dir: Path) -> None:
     import cn_clip.clip
 
-    spec = ClipSpec.load(SPECS / "chinese-clip-vit-b-16.json")
-    ours = ClipTokenizer(bert_tokenizer_dir / spec.text.tokenizer_file, spec.text)
+    spec = read_catalogue_entry(SPECS / "chinese-clip-vit-b-16.json")
+    ours = FramedTokenizer(bert_tokenizer_dir / spec.text.tokenizer.file, spec.text.tokenizer)
     flickr = _flickr_captions()
     ours_only = TRICKY_CAPTIONS + CHINESE_CAPTIONS + BERT_EDGE_CAPTIONS
     captions = ours_only + flickr
-    got = ours(captions)
+    got = ours(captions).ids
     want = cn_clip.clip.tokenize(captions, context_length=spec.text.context_length).numpy()
     same = _compare_ids(got, want, captions)
     # overlong text: the first 50 tokens between [CLS] and [SEP], like cn_clip
@@ -291,16 +286,16 @@ class Reference(Protocol):
 
 
 class OpenClipReference:
-    def __init__(self, spec: ClipSpec, model: Any) -> None:
+    def __init__(self, spec: ModelSpec, model: Any) -> None:
         self.model = model
         self.tokenizer = open_clip.get_tokenizer(spec.data["architecture"]["open_clip"])
         self.preprocess = open_clip.image_transform(
             spec.image.size,
             is_train=False,
-            mean=spec.image.mean,
-            std=spec.image.std,
-            interpolation=spec.image.interpolation,
-            resize_mode=spec.image.resize,
+            mean=spec.image.preprocess.mean,
+            std=spec.image.preprocess.std,
+            interpolation=spec.image.preprocess.interpolation,
+            resize_mode=spec.image.preprocess.resize,
         )
 
     def tokenize(self, captions: list[str]) -> np.ndarray:
@@ -318,7 +313,7 @@ class OpenClipReference:
 
 
 class CnClipReference:
-    def __init__(self, spec: ClipSpec, model: Any) -> None:
+    def __init__(self, spec: ModelSpec, model: Any) -> None:
         import cn_clip.clip
 
         self.cn_clip = cn_clip.clip
@@ -342,8 +337,8 @@ class CnClipReference:
             return np.asarray(torch.nn.functional.normalize(features, dim=-1).numpy())
 
 
-def _check_parity(spec: ClipSpec, folder: Path, reference: Reference) -> None:
-    ours: ClipModel = load_clip_model(folder, spec=spec)
+def _check_parity(spec: ModelSpec, folder: Path, reference: Reference) -> None:
+    ours: Model = load_model(folder, spec=spec)
     named = _photos()
     photos = [im for _, im in named]
 
@@ -360,14 +355,15 @@ def _check_parity(spec: ClipSpec, folder: Path, reference: Reference) -> None:
     count = int(os.environ.get("MMSEARCH_PARITY_CAPTIONS", "100"))
     tricky = TRICKY_CAPTIONS + CHINESE_CAPTIONS
     captions = tricky + _flickr_captions(count)
-    _compare_ids(ours.text.tokenize(captions), reference.tokenize(captions), captions)
+    _compare_ids(ours.text.tokenize(captions).ids, reference.tokenize(captions), captions)
     want_t = reference.texts(captions)
     got_t = ours.text.encode(captions)
     text_cos = (got_t * want_t).sum(axis=1)
     worst = int(text_cos.argmin())
     assert text_cos.min() >= MIN_COSINE, (captions[worst], text_cos[worst])
 
-    half = load_clip_model(folder, spec=spec, precision="fp16")
+    half = load_model(folder, spec=spec, precision="fp16")
+    assert half.precision == "fp16"
     half_image = (half.image.encode_images(photos) * want).sum(axis=1)
     half_text = (half.text.encode(tricky) * want_t[: len(tricky)]).sum(axis=1)
     assert min(half_image.min(), half_text.min()) >= MIN_COSINE_FP16
@@ -386,33 +382,33 @@ def _check_parity(spec: ClipSpec, folder: Path, reference: Reference) -> None:
 
 
 @pytest.fixture(scope="session")
-def vit_b_32() -> tuple[ClipSpec, Path, Any]:
+def vit_b_32() -> tuple[ModelSpec, Path, Any]:
     spec, folder = exported_model("clip-vit-b-32-openai")
     return spec, folder, export.create_model(spec, seed=0)
 
 
 @pytest.fixture(scope="session")
-def mobileclip_s2() -> tuple[ClipSpec, Path, Any]:
+def mobileclip_s2() -> tuple[ModelSpec, Path, Any]:
     pytest.importorskip("timm")
     spec, folder = exported_model("mobileclip-s2")
     return spec, folder, export.create_model(spec, seed=0)
 
 
 @pytest.fixture(scope="session")
-def chinese_clip() -> tuple[ClipSpec, Path, Any]:
+def chinese_clip() -> tuple[ModelSpec, Path, Any]:
     pytest.importorskip("cn_clip")
     spec, folder = exported_model("chinese-clip-vit-b-16")
     return spec, folder, export.create_model(spec, seed=0)
 
 
 @pytest.mark.slow
-def test_vit_b_32_onnx_matches_open_clip(vit_b_32: tuple[ClipSpec, Path, Any]) -> None:
+def test_vit_b_32_onnx_matches_open_clip(vit_b_32: tuple[ModelSpec, Path, Any]) -> None:
     spec, folder, model = vit_b_32
     _check_parity(spec, folder, OpenClipReference(spec, model))
 
 
 @pytest.mark.slow
-def test_mobileclip_s2_onnx_matches_open_clip(mobileclip_s2: tuple[ClipSpec, Path, Any]) -> None:
+def test_mobileclip_s2_onnx_matches_open_clip(mobileclip_s2: tuple[ModelSpec, Path, Any]) -> None:
     # The reference is open_clip's eval-mode model as built (MobileOne branches unfused); the
     # export is re-parameterised, so this also proves the fusion exact.
     spec, folder, model = mobileclip_s2
@@ -420,12 +416,12 @@ def test_mobileclip_s2_onnx_matches_open_clip(mobileclip_s2: tuple[ClipSpec, Pat
 
 
 @pytest.mark.slow
-def test_chinese_clip_onnx_matches_cn_clip(chinese_clip: tuple[ClipSpec, Path, Any]) -> None:
+def test_chinese_clip_onnx_matches_cn_clip(chinese_clip: tuple[ModelSpec, Path, Any]) -> None:
     spec, folder, model = chinese_clip
     _check_parity(spec, folder, CnClipReference(spec, model))
 
 
-def test_export_layout(vit_b_32: tuple[ClipSpec, Path, Any]) -> None:
+def test_export_layout(vit_b_32: tuple[ModelSpec, Path, Any]) -> None:
     spec, folder, _ = vit_b_32
     for name in [*spec.runtime_files, "textual/vocab.json", "textual/merges.txt"]:
         assert (folder / name).is_file(), name
@@ -440,7 +436,7 @@ def test_export_layout(vit_b_32: tuple[ClipSpec, Path, Any]) -> None:
 
 @pytest.mark.slow
 def test_mobileclip_s2_export_is_reparameterised(
-    mobileclip_s2: tuple[ClipSpec, Path, Any],
+    mobileclip_s2: tuple[ModelSpec, Path, Any],
 ) -> None:
     import onnx
 
@@ -459,7 +455,7 @@ def test_mobileclip_s2_export_is_reparameterised(
 
 
 @pytest.mark.slow
-def test_chinese_clip_export_layout(chinese_clip: tuple[ClipSpec, Path, Any]) -> None:
+def test_chinese_clip_export_layout(chinese_clip: tuple[ModelSpec, Path, Any]) -> None:
     import cn_clip.clip
 
     spec, folder, _ = chinese_clip

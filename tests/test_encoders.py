@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mmsearch.encoders import Model, ModelError, ModelSpec, find_model_dir, load_model
-from mmsearch.encoders.spec import SPEC_FILE
+from mmsearch.encoders import Model, ModelError, find_model_dir, load_model, load_spec
+from mmsearch.encoders.formats import SPEC_FILE, own_spec
 from mmsearch.paths import BUNDLED_MODEL_ID, CONSE_MODEL_ID, repo_root
 
 
@@ -80,13 +80,15 @@ def test_find_model_dir_names_the_folders_and_the_fix(tmp_path: Path) -> None:
 
 
 def test_conse_spec_loads_and_round_trips(conse_model_dir: Path) -> None:
-    spec = ModelSpec.load(conse_model_dir)
+    spec = load_spec(conse_model_dir)
     assert spec.id == CONSE_MODEL_ID and spec.family == "conse" and spec.dim == 384
-    assert spec.resize == "shorter_side_center_crop" and spec.context_length == 256
-    assert spec.text_inputs == ("input_ids", "attention_mask")
-    assert {f.name for f in spec.files} == {spec.image_file, spec.text_file, spec.tokenizer_file}
+    assert spec.layout == "mmsearch"
+    assert spec.image.preprocess.resize == "shortest" and spec.image.preprocess.sampling == "box"
+    assert spec.text.context_length == 256 and spec.text.tokenizer.padding == "longest"
+    assert spec.text.inputs == ("input_ids", "attention_mask")
+    assert set(spec.runtime_files) == {spec.image.file, spec.text.file, spec.text.tokenizer.file}
     assert "Apache-2.0" in spec.license and spec.sources
-    assert ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    assert own_spec(json.loads(json.dumps(dict(spec.data)))) == spec
 
 
 def edit_spec(folder: Path, **changes: object) -> None:
@@ -118,17 +120,17 @@ def test_bad_spec_fields_are_named(
     folder = linked_copy(bundled_model_dir, tmp_path / "m")
     edit_spec(folder, **changes)
     with pytest.raises(ModelError, match=expected) as err:
-        ModelSpec.load(folder)
+        load_spec(folder)
     assert str(folder / SPEC_FILE) in str(err.value)
 
 
 def test_missing_or_broken_spec_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="make install") as err:
-        ModelSpec.load(tmp_path)
+        load_spec(tmp_path)
     assert str(tmp_path / SPEC_FILE) in str(err.value)
     (tmp_path / SPEC_FILE).write_text("{not json")
     with pytest.raises(ModelError, match="not valid JSON"):
-        ModelSpec.load(tmp_path)
+        load_spec(tmp_path)
 
 
 def test_missing_or_truncated_model_file_is_named(bundled_model_dir: Path, tmp_path: Path) -> None:
@@ -141,16 +143,19 @@ def test_missing_or_truncated_model_file_is_named(bundled_model_dir: Path, tmp_p
         load_model(folder)
 
 
-def test_checksums_are_checked_only_when_asked(bundled_model_dir: Path, tmp_path: Path) -> None:
+def test_a_changed_file_is_hashed_and_refused(bundled_model_dir: Path, tmp_path: Path) -> None:
     folder = linked_copy(bundled_model_dir, tmp_path / "m")
+    load_model(folder)
     tokenizer = folder / "tokenizer.json"
     data = bytearray(tokenizer.read_bytes())
     tokenizer.unlink()
     data[-2] = ord(" ") if data[-2] != ord(" ") else ord("\n")  # same size, other bytes
     tokenizer.write_bytes(bytes(data))
-    load_model(folder)  # sizes match: a normal start does not read every byte
-    with pytest.raises(ModelError, match=re.escape("tokenizer.json does not match the SHA-256")):
-        load_model(folder, verify=True)
+    # its size is right but its ctime changed: a normal start hashes it again
+    for verify in (False, True):
+        with pytest.raises(ModelError, match=re.escape("tokenizer.json of model")) as err:
+            load_model(folder, verify=verify)
+        assert "is damaged" in str(err.value)
     load_model(bundled_model_dir, verify=True)
 
 
@@ -158,11 +163,11 @@ def test_a_damaged_graph_fails_on_first_use_with_its_name(
     bundled_model_dir: Path, tmp_path: Path
 ) -> None:
     folder = linked_copy(bundled_model_dir, tmp_path / "m")
+    model = load_model(folder)  # verified; sessions are lazy: the graphs are not opened yet
     image = folder / "image.onnx"
     size = image.stat().st_size
     image.unlink()
-    image.write_bytes(b"\0" * size)
-    model = load_model(folder)  # sessions are lazy: loading does not touch the graphs
+    image.write_bytes(b"\0" * size)  # damaged after the load
     assert model.text.encode(["still works"]).shape == (1, 384)
     with pytest.raises(ModelError, match=re.escape("image.onnx")):
         model.image.encode_images([scene(300, 200)])
@@ -184,12 +189,16 @@ def test_a_damaged_graph_fails_on_first_use_with_its_name(
 def test_preprocess_gives_normalized_square_pixels(
     model: Model, size: tuple[int, int], mode: str
 ) -> None:
-    s = model.spec.image_size
+    s = model.spec.image.size
     pixels = model.image.preprocess(scene(*size, mode=mode))
     assert pixels.shape == (3, s, s) and pixels.dtype == np.float32
     assert pixels.flags.c_contiguous
-    lo = (0 - np.array(model.spec.mean)) / np.array(model.spec.std)
-    hi = (1 - np.array(model.spec.mean)) / np.array(model.spec.std)
+    lo = (0 - np.array(model.spec.image.preprocess.mean)) / np.array(
+        model.spec.image.preprocess.std
+    )
+    hi = (1 - np.array(model.spec.image.preprocess.mean)) / np.array(
+        model.spec.image.preprocess.std
+    )
     # bicubic may overshoot a little at edges, never far
     assert (pixels.min(axis=(1, 2)) >= lo - 0.2).all() and (
         pixels.max(axis=(1, 2)) <= hi + 0.2
@@ -198,11 +207,14 @@ def test_preprocess_gives_normalized_square_pixels(
 
 def test_preprocess_keeps_the_centre_square_only(conse: Model) -> None:
     model = conse
-    s = model.spec.image_size
+    s = model.spec.image.size
     wide = Image.new("RGB", (4 * s, 2 * s), (255, 0, 0))
     wide.paste((0, 0, 255), (s, 0, 3 * s, 2 * s))  # blue centre square, red side bands
     pixels = model.image.preprocess(wide)
-    mean, std = np.array(model.spec.mean), np.array(model.spec.std)
+    mean, std = (
+        np.array(model.spec.image.preprocess.mean),
+        np.array(model.spec.image.preprocess.std),
+    )
     rgb = pixels.transpose(1, 2, 0) * std + mean
     # the bicubic filter reaches a pixel or two past the square's edge, as resize-then-crop does
     assert np.allclose(rgb[:, 2:-2], [0, 0, 1], atol=0.01)
@@ -214,10 +226,12 @@ def test_preprocess_keeps_the_centre_square_only(conse: Model) -> None:
 @pytest.mark.parametrize("scale", [2, 7])
 def test_preprocess_matches_a_plain_resize_of_the_crop(conse: Model, scale: int) -> None:
     model = conse
-    s = model.spec.image_size
+    s = model.spec.image.size
     photo = scene(scale * s + 40, scale * s, seed=3)
     crop = photo.crop((20, 0, scale * s + 20, scale * s)).resize((s, s), Image.Resampling.BICUBIC)
-    want = (np.asarray(crop, np.float32) / 255 - model.spec.mean) / model.spec.std
+    want = (
+        np.asarray(crop, np.float32) / 255 - model.spec.image.preprocess.mean
+    ) / model.spec.image.preprocess.std
     got = model.image.preprocess(photo).transpose(1, 2, 0)
     # Equal but for the border (our filter sees past the crop, as resize-then-crop would) and,
     # at large scales, the reducing gap's cheap first shrink.
@@ -254,8 +268,8 @@ def test_text_embeddings_are_unit_rows_and_padding_free(model: Model) -> None:
 
 def test_overlong_text_is_truncated_to_the_context_length(model: Model) -> None:
     tokens = model.text.tokenize(["word " * 1000, "hi"])
-    assert tokens["input_ids"].shape == (2, model.spec.context_length)
-    assert tokens["attention_mask"][1].sum() == 3  # [CLS] hi [SEP]
+    assert tokens.ids.shape == (2, model.spec.text.context_length)
+    assert tokens.mask[1].sum() == 3  # [CLS] hi [SEP]
     assert model.text.encode(["word " * 1000]).shape == (1, 384)
 
 
@@ -288,17 +302,17 @@ def test_runtime_never_imports_torch(bundled_model_dir: Path) -> None:
 
 
 def test_specs_without_fusion_still_load(conse_model_dir: Path) -> None:
-    spec = ModelSpec.load(conse_model_dir)
-    assert spec.fusion is None and "fusion" not in spec.to_dict()
+    spec = load_spec(conse_model_dir)
+    assert spec.fusion is None and "fusion" not in spec.data
     assert load_model(conse_model_dir).fusion is None
 
 
 def test_bundled_spec_has_a_fusion_head(bundled_model_dir: Path) -> None:
-    spec = ModelSpec.load(bundled_model_dir)
+    spec = load_spec(bundled_model_dir)
     assert spec.id == BUNDLED_MODEL_ID and spec.family == "matching"
     assert spec.fusion is not None and spec.fusion.file in {f.name for f in spec.files}
     assert spec.fusion.regions >= 1 and spec.fusion.region_dim >= 1 and spec.fusion.weight > 0
-    assert ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    assert own_spec(json.loads(json.dumps(dict(spec.data)))) == spec
 
 
 @pytest.mark.parametrize(
@@ -316,16 +330,18 @@ def test_bad_fusion_fields_are_named(
     folder = linked_copy(conse_model_dir, tmp_path / "m")
     edit_spec(folder, fusion=fusion)
     with pytest.raises(ModelError, match=expected):
-        ModelSpec.load(folder)
+        load_spec(folder)
 
 
 def test_squash_resamples_the_whole_photo(bundled_model_dir: Path) -> None:
     model = load_model(bundled_model_dir)
-    assert model.spec.resize == "squash"
-    s = model.spec.image_size
+    assert model.spec.image.preprocess.resize == "squash"
+    s = model.spec.image.size
     photo = scene(3 * s, 2 * s, seed=5)
     want = photo.resize((s, s), Image.Resampling.BICUBIC)
-    want_pixels = (np.asarray(want, np.float32) / 255 - model.spec.mean) / model.spec.std
+    want_pixels = (
+        np.asarray(want, np.float32) / 255 - model.spec.image.preprocess.mean
+    ) / model.spec.image.preprocess.std
     got = model.image.preprocess(photo).transpose(1, 2, 0)
     assert np.abs(got - want_pixels).mean() < 2e-3  # the reducing gap's cheap first shrink
 
@@ -334,16 +350,15 @@ def test_fp16_twins_of_our_model_embed_like_the_fp32_graphs(
     model: Model, bundled_model_dir: Path, tmp_path: Path
 ) -> None:
     """What a GPU runs (made once, cached by id and version), checked on the CPU."""
-    from mmsearch.encoders import load_any_model
-    from mmsearch.encoders.half import fp16_twins, graph_names
+    from mmsearch.encoders.half import fp16_twins
     from tests.conftest import SAMPLE_PHOTOS, skimage_photo
 
     cache = tmp_path / "fp16"
-    half = load_any_model(bundled_model_dir, fp16=True, fp16_cache=cache)
-    assert isinstance(half, Model) and half.fusion is not None and model.fusion is not None
+    half = load_model(bundled_model_dir, precision="fp16", fp16_cache=cache)
+    assert half.precision == "fp16" and half.fusion is not None and model.fusion is not None
     twins = fp16_twins(bundled_model_dir, model.spec, cache)  # already made: returned as is
     assert twins.parent == cache and twins.name.endswith(model.spec.version)
-    for name in graph_names(model.spec):
+    for name in model.spec.graphs():
         assert (twins / name).stat().st_size < 0.6 * (bundled_model_dir / name).stat().st_size
     photos = []
     for source in SAMPLE_PHOTOS.values():

@@ -205,7 +205,7 @@ def graphs(trained: Path) -> Graphs:
 def test_onnx_graphs_agree_with_torch(exported: Path, graphs: Graphs, tiny_set: Path) -> None:
     model = load_model(exported / "tiny")
     assert model.fusion is not None and model.spec.fusion is not None
-    assert model.spec.resize == "squash"
+    assert model.spec.image.preprocess.resize == "squash"
     images = [Image.open(p).convert("RGB") for p in sorted((tiny_set / "images").iterdir())[:5]]
     pixels = np.stack([model.image.preprocess(im) for im in images])
     got, got_regions = model.image.encode_with_regions(pixels)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mmsearch.cli import main
-from mmsearch.encoders import ClipModel, Model, ModelError
+from mmsearch.encoders import Model, ModelError
 from mmsearch.paths import BUNDLED_MODEL_ID, CONSE_MODEL_ID
 from mmsearch.services import models
 from mmsearch.services.indexing import Indexer
@@ -185,7 +185,7 @@ def test_clip_model_imports_indexes_searches_and_evaluates(
     switched = cli("models", "use", "clip-vit-b-32-openai")
     assert switched["switched"] and switched["added"] + switched["updated"] >= 0
     with Library(home) as lib:
-        assert isinstance(lib.model, ClipModel) and lib.model.spec.dim == 512
+        assert lib.model.spec.layout == "immich" and lib.model.spec.dim == 512
         assert lib.catalog.counts("clip-vit-b-32-openai")["embedded"] == 6
         assert_hits_from(lib, search(lib, "a cat"), "a cat")
         assert lib.model.fusion is None
@@ -203,9 +203,9 @@ def test_clip_model_imports_indexes_searches_and_evaluates(
     result = cli("eval", "--captions", str(captions), "--images-root", str(photo_folder))
     assert result["images"] == 3 and set(result["t2i"]) == {"R@1", "R@5", "R@10"}
     with Library(home) as lib:
-        assert isinstance(lib.model, ClipModel)
+        assert lib.model.spec.id == "clip-vit-b-32-openai" and lib.model.spec.layout == "immich"
     with Library(home, BUNDLED_MODEL_ID) as lib:
-        assert isinstance(lib.model, Model)
+        assert isinstance(lib.model, Model) and lib.model.spec.layout == "mmsearch"
 
 
 def test_vectors_of_an_older_version_of_a_model_are_never_searched(

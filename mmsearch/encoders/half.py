@@ -1,11 +1,11 @@
 """fp16 twins of our own models' graphs, for the GPU.
 
-CLIP exports ship their fp16 graphs (`*/fp16/model.onnx`). Our bundled and trained models
-don't: twins would add ~60 MB to every download and package for a GPU few users have. So on
-a GPU they are made once, on first use, with ONNX Runtime's own converter (float16 weights
-and arithmetic, float32 inputs and outputs; about a second) and kept in the data folder's
-cache, keyed by the model's id and version. Photos and captions embed within cosine 0.999
-of the fp32 graphs (tested on the CPU).
+Hub exports ship their fp16 graphs (`visual/fp16/model.onnx`, `*_fp16.onnx`). Our bundled
+and trained models don't: twins would add ~60 MB to every download and package for a GPU
+few users have. So on a GPU they are made once, on first use, with ONNX Runtime's own
+converter (float16 weights and arithmetic, float32 inputs and outputs; about a second) and
+kept in the data folder's cache, keyed by the model's id and version. Photos and captions
+embed within cosine 0.999 of the fp32 graphs (tested on the CPU).
 """
 
 from __future__ import annotations
@@ -16,10 +16,6 @@ from pathlib import Path
 
 from mmsearch.encoders.spec import ModelSpec
 from mmsearch.files import replace_dir
-
-
-def graph_names(spec: ModelSpec) -> list[str]:
-    return [spec.image_file, spec.text_file] + ([spec.fusion.file] if spec.fusion else [])
 
 
 def write_fp16(src: Path, dst: Path) -> None:
@@ -39,7 +35,7 @@ def fp16_twins(model_dir: Path, spec: ModelSpec, cache: Path) -> Path:
     """The folder of fp16 twins of the model's graphs under `cache`, made if missing
     (atomically: a half-written folder is never used)."""
     target = Path(cache) / f"{spec.id}-{spec.version}"
-    names = graph_names(spec)
+    names = spec.graphs()
     if all((target / name).is_file() for name in names):
         return target
     Path(cache).mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from mmsearch.encoders.formats import fix_for
 from mmsearch.encoders.spec import ModelError, ModelSpec, sha256_file
 
 log = logging.getLogger(__name__)
@@ -58,30 +58,19 @@ class VerifyReport:
     cache_file: Path | None = None
 
 
-def recorded_hashes(spec: Any) -> dict[str, str | None]:
+def recorded_hashes(spec: ModelSpec) -> dict[str, str | None]:
     """{file name: recorded SHA-256 or None} of every file a model's spec names."""
-    if isinstance(spec, ModelSpec):
-        return {f.name: f.sha256 for f in spec.files}
-    return {name: spec.file(name).sha256 for name in spec.runtime_files}
+    return {f.name: f.sha256 for f in spec.files}
 
 
-def reinstall_hint(spec: Any, model_dir: Path) -> str:
+def reinstall_hint(spec: ModelSpec, model_dir: Path) -> str:
     """What to do about a damaged file of this model, by where the model came from."""
-    if isinstance(spec, ModelSpec):
+    if spec.layout == "mmsearch":
         return (
             "reinstall mmsearch, or in a source checkout run `make install` (a model you "
             "trained: export it again with `mmsearch export`)"
         )
-    installed = spec.data.get("installed") if isinstance(spec.data, Mapping) else None
-    if isinstance(installed, Mapping) and installed.get("from") == "import":
-        source = installed.get("path")
-        again = f"import it again (`mmsearch models import {source or 'PATH'} --id {spec.id}`)"
-        if spec.hub_repo:
-            again += f" or download it (`mmsearch models download {spec.id}`)"
-        return again
-    if spec.hub_repo:
-        return f"run `mmsearch models download {spec.id}` again"
-    return f"import it again (`mmsearch models import PATH --id {spec.id}`)"
+    return fix_for(spec)
 
 
 def _state(path: Path) -> State:
@@ -143,7 +132,7 @@ def _write_cache(places: list[Path], entries: Mapping[str, tuple[State, str]]) -
 
 def verify_model_files(
     model_dir: Path,
-    spec: Any,
+    spec: ModelSpec,
     cache_dir: Path | None = None,
     *,
     force: bool = False,

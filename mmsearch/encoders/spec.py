@@ -1,8 +1,12 @@
-"""Model specs as data: what a model folder holds and how to feed it.
+"""One model spec, in memory: what a model folder holds and how to feed it.
 
-A model folder is `<dir>/<model-id>/` with a `spec.json` beside the ONNX files it names. The
-spec owns everything a caller must not re-type: embedding size, input size, resize rule,
-mean/std, tokenizer and context length, plus the files' checksums and the licenses.
+Every model mmsearch runs, whatever its family (our own matching models, CLIP, SigLIP,
+MobileCLIP, Chinese-CLIP, multilingual towers) and whatever layout its files came in, is one
+`ModelSpec`: an image part (graph + preprocessing), a text part (graph + tokenizer), an
+optional fusion head, the files and where they came from. The on-disk formats are read and
+written by `mmsearch.encoders.formats` (one reader per layout); nothing else parses JSON.
+The spec owns everything a caller must not re-type: embedding size, input size, resize
+rule, mean/std, tokenizer, padding and context length, the files' sizes and checksums.
 """
 
 from __future__ import annotations
@@ -11,47 +15,31 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-SPEC_FILE = "spec.json"
-SCHEMA_VERSION = 1
-"""The spec.json layout this code reads; a folder written for a newer layout is refused."""
-
-RESIZE_RULES = ("shorter_side_center_crop", "squash")
-"""Resize rules the runtime implements (see `ImageEncoder.preprocess`)."""
-
+RESIZE_RULES = ("shortest", "squash")
+""""shortest": the shorter side to S, then the centred S x S square; "squash": the whole photo
+to S x S (aspect ratio not kept)."""
+SAMPLINGS = ("exact", "box")
+"""How the resize is computed: "exact" is torchvision's resize-then-crop, pixel for pixel
+(what open_clip and the hubs' processors do); "box" resamples the crop box straight to S x S
+in one pass with Pillow's reducing gap (faster; what our own models were trained with)."""
 INTERPOLATIONS = ("bicubic", "bilinear")
-TEXT_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-
-_INSTALL_HINT = "run `make install` (or `python -m models.bundled.build --out build/models`)"
-
-
-def read_json_file(path: Path, fix: str, damaged_fix: str | None = None) -> Any:
-    """A model's JSON file (spec.json, model.json, a catalogue spec), or a ModelError that
-    names it, says what is wrong (missing, unreadable, not UTF-8, not JSON) and what to do:
-    `fix`, or for a damaged file `damaged_fix` when given."""
-    damaged_fix = damaged_fix or fix
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelError(f"{path} is missing: {fix}.") from None
-    except OSError as e:
-        raise ModelError(f"can't read {path}: {e.strerror or e}.") from e
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ModelError(
-            f"{path} is not UTF-8 text (byte {e.start} is {raw[e.start]:#04x}): the file is "
-            f"damaged; {damaged_fix}."
-        ) from None
-    try:
-        return json.loads(text)
-    except ValueError as e:
-        raise ModelError(
-            f"{path} is not valid JSON ({e}): the file is damaged; {damaged_fix}."
-        ) from e
+TOKENIZERS = ("hf", "clip-bpe", "bert-wordpiece")
+"""Tokenizer kinds (see `mmsearch.encoders.tokenize`)."""
+CLEAN_RULES = (
+    "none",
+    "ftfy-html-whitespace",
+    "ftfy-html-whitespace-lower",
+    "ftfy-html-canonicalize",
+)
+"""Text clean-up before tokenizing (open_clip's "whitespace", "lower", "canonicalize")."""
+PADDINGS = ("longest", "max_length")
+TEXT_INPUTS = ("input_ids", "text", "attention_mask", "token_type_ids")
+"""Names a text graph's inputs may have: ids ("input_ids" or "text"), mask, segment ids."""
+PRECISIONS = ("fp32", "fp16", "int8")
 
 
 class ModelError(Exception):
@@ -65,11 +53,12 @@ class ModelError(Exception):
 
 @dataclass(frozen=True)
 class ModelFile:
-    """One file of a model folder, as recorded when the folder was built."""
+    """One file of a model, with its size and SHA-256 when known (None: not known, e.g. a
+    catalogue entry written without hub access)."""
 
     name: str
-    sha256: str
-    size: int
+    size: int | None = None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +69,68 @@ class SourcePackage:
     version: str
     license: str
     role: str
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How a photo becomes the image graph's input: resize (`RESIZE_RULES`, `SAMPLINGS`,
+    `INTERPOLATIONS`) to `size` x `size`, then `(x / 255 - mean) / std` per RGB channel."""
+
+    size: int
+    resize: str = "shortest"
+    interpolation: str = "bicubic"
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    sampling: str = "exact"
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    """The image graph: `file` takes `input` (N, 3, S, S) float32 and gives `output` (N, dim)."""
+
+    file: str
+    input: str
+    output: str
+    preprocess: Preprocess
+
+    @property
+    def size(self) -> int:
+        return self.preprocess.size
+
+
+@dataclass(frozen=True)
+class TokenizerSpec:
+    """How texts become ids. `kind` is one of `TOKENIZERS`; `file` a Hugging Face
+    `tokenizers` JSON file inside the model folder (`companions`: files the hub ships with
+    it). Texts are cleaned (`clean`), cut to `context_length` ids and padded with `pad_id`
+    (`pad_token` for kind "hf") to the batch's longest text or to `context_length`
+    (`padding`). `strip_sep` turns the separator token into 0 (open_clip's strip_sep_token)."""
+
+    kind: str
+    file: str
+    context_length: int
+    pad_id: int
+    padding: str = "max_length"
+    clean: str = "none"
+    pad_token: str | None = None
+    strip_sep: bool = False
+    companions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TextPart:
+    """The text graph: `file` takes `inputs` (int32 or int64 (N, L), see `TEXT_INPUTS`) and
+    gives `output` (N, dim). `languages` are the ISO 639-1 codes its tower was trained on."""
+
+    file: str
+    inputs: tuple[str, ...]
+    output: str
+    tokenizer: TokenizerSpec
+    languages: tuple[str, ...] = ("en",)
+
+    @property
+    def context_length(self) -> int:
+        return self.tokenizer.context_length
 
 
 @dataclass(frozen=True)
@@ -98,29 +149,19 @@ class FusionSpec:
     tokens_output: str = "tokens"
     score_output: str = "score"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "regions": self.regions,
-            "region_dim": self.region_dim,
-            "weight": self.weight,
-            "regions_output": self.regions_output,
-            "tokens_output": self.tokens_output,
-            "score_output": self.score_output,
-        }
-
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Everything in a model folder's spec.json (schema 1).
+    """A model as data, whatever its family and on-disk layout.
 
-    `mean` and `std` apply to RGB pixel values scaled to 0..1. `resize` is one of
-    `RESIZE_RULES`; `interpolation` one of `INTERPOLATIONS`. Text is tokenized with
-    `tokenizer_file` (a Hugging Face `tokenizers` JSON file, lower-casing included), truncated to
-    `context_length` tokens and padded with `pad_token`/`pad_token_id` to the longest text of a
-    batch; the text graph takes the inputs named in `text_inputs` (int64, shape (N, L)).
-    `fusion` (optional; folders written before it existed have none) describes a fusion head
-    that re-ranks search results and ranks captions.
+    `layout` is the on-disk layout its files follow: "mmsearch" (ours: `spec.json`), "immich"
+    (`visual/model.onnx`, `textual/...`) or "optimum" (transformers.js / Optimum:
+    `onnx/vision_model.onnx`, `onnx/text_model.onnx`, `tokenizer.json`...); the last two are
+    described by a catalogue entry or an installed folder's `model.json`. `files` records the
+    runtime files (with size and SHA-256 where known); `variants` names the graphs of other
+    precisions ({"fp16": {"image": file, "text": file}}) the folder may hold. `data` keeps the
+    parsed JSON, so fields this code doesn't model (architecture, quality figures, notes)
+    survive a round trip.
     """
 
     id: str
@@ -128,106 +169,87 @@ class ModelSpec:
     display_name: str
     family: str
     dim: int
-    image_file: str
-    image_input: str
-    image_size: int
-    resize: str
-    interpolation: str
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    text_file: str
-    text_inputs: tuple[str, ...]
-    tokenizer_file: str
-    context_length: int
-    pad_token: str
-    pad_token_id: int
-    output: str
-    files: tuple[ModelFile, ...]
+    image: ImagePart
+    text: TextPart
     license: str
+    layout: str = "mmsearch"
     license_notes: str = ""
+    fusion: FusionSpec | None = None
+    logit_scale: float = 100.0
+    files: tuple[ModelFile, ...] = ()
+    variants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    hub_repo: str | None = None
+    revision: str = "main"
+    upstream: str = ""
     sources: tuple[SourcePackage, ...] = ()
     recipe: Mapping[str, Any] = field(default_factory=dict)
-    schema: int = SCHEMA_VERSION
-    fusion: FusionSpec | None = None
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    @classmethod
-    def load(cls, model_dir: Path) -> ModelSpec:
-        """Read and check `model_dir/spec.json`, and check that the files it names are there
-        with the recorded sizes (cheap; `verify_files` also checks their SHA-256).
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return self.text.languages
 
-        Raises ModelError naming the file and what to do.
-        """
-        path = Path(model_dir) / SPEC_FILE
-        data = read_json_file(path, _INSTALL_HINT, f"{_INSTALL_HINT} again")
-        spec = cls.from_dict(data, source=path)
-        spec.check_files(Path(model_dir))
-        return spec
+    @property
+    def runtime_files(self) -> tuple[str, ...]:
+        """The files a download or import brings (and an installed folder must hold)."""
+        return tuple(f.name for f in self.files)
 
-    @classmethod
-    def from_dict(cls, data: object, source: Path | str = SPEC_FILE) -> ModelSpec:
-        """Build a spec from parsed spec.json data; ModelError names `source` and the field."""
-        return _parse(data, str(source))
+    def file(self, name: str) -> ModelFile:
+        """The recorded entry of a file (size/sha256 None when unknown)."""
+        for f in self.files:
+            if f.name == name:
+                return f
+        return ModelFile(name)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The spec as spec.json data (the inverse of `from_dict`)."""
-        data = {
-            "schema": self.schema,
-            "id": self.id,
-            "version": self.version,
-            "display_name": self.display_name,
-            "family": self.family,
-            "dim": self.dim,
-            "image_file": self.image_file,
-            "image_input": self.image_input,
-            "image_size": self.image_size,
-            "resize": self.resize,
-            "interpolation": self.interpolation,
-            "mean": list(self.mean),
-            "std": list(self.std),
-            "text_file": self.text_file,
-            "text_inputs": list(self.text_inputs),
-            "tokenizer_file": self.tokenizer_file,
-            "context_length": self.context_length,
-            "pad_token": self.pad_token,
-            "pad_token_id": self.pad_token_id,
-            "output": self.output,
-            "files": {f.name: {"sha256": f.sha256, "size": f.size} for f in self.files},
-            "license": self.license,
-            "license_notes": self.license_notes,
-            "sources": [
-                {"name": s.name, "version": s.version, "license": s.license, "role": s.role}
-                for s in self.sources
-            ],
-            "recipe": dict(self.recipe),
-        }
-        if self.fusion is not None:
-            data["fusion"] = self.fusion.to_dict()
-        return data
+    def graphs(self) -> tuple[str, ...]:
+        """The fp32 graph files: image, text and the fusion head's."""
+        names = (self.image.file, self.text.file)
+        return names + ((self.fusion.file,) if self.fusion is not None else ())
 
-    def check_files(self, model_dir: Path) -> None:
-        """Raise ModelError unless every recorded file exists with its recorded size."""
+    def graph_files(self, precision: str) -> tuple[str, str] | None:
+        """(image, text) graph files at `precision`, None when the spec names none."""
+        if precision == "fp32":
+            return self.image.file, self.text.file
+        variant = self.variants.get(precision)
+        if not variant or "image" not in variant or "text" not in variant:
+            return None
+        return variant["image"], variant["text"]
+
+    def with_files(self, files: Sequence[ModelFile], **extra: Any) -> ModelSpec:
+        """A copy recording `files` (e.g. the sizes and hashes of an installed folder), and
+        `extra` top-level JSON fields (e.g. where it was installed from)."""
+        data = json.loads(json.dumps(dict(self.data)))  # a deep copy of plain JSON values
+        data.update(extra)
+        return replace(self, files=tuple(files), data=data)
+
+    def check_files(self, model_dir: Path, fix: str) -> None:
+        """Raise ModelError unless every file is in `model_dir` with its recorded size (where
+        one is recorded). Cheap: for every start."""
         for f in self.files:
             path = Path(model_dir) / f.name
             try:
                 size = path.stat().st_size
             except OSError:
-                raise ModelError(f"{path} is missing: {_INSTALL_HINT} again.") from None
-            if size != f.size:
                 raise ModelError(
-                    f"{path} has {size} bytes where {Path(model_dir) / SPEC_FILE} records "
-                    f"{f.size}: the folder is damaged or half-copied; {_INSTALL_HINT} again."
+                    f"{path} is missing: the model {self.id!r} is incomplete; {fix}.", hint=fix
+                ) from None
+            if f.size is not None and size != f.size:
+                raise ModelError(
+                    f"{path} has {size} bytes where the spec of {self.id!r} records {f.size}: "
+                    f"the file is damaged or half-copied; {fix}.",
+                    hint=fix,
                 )
 
-    def verify_files(self, model_dir: Path) -> None:
-        """Raise ModelError unless every recorded file matches its size and SHA-256 (reads
-        every byte: for installs and downloads, not for every start)."""
-        self.check_files(model_dir)
+    def verify_files(self, model_dir: Path, fix: str) -> None:
+        """`check_files`, then the SHA-256 of every file that has one recorded (reads every
+        byte: for installs and downloads, not for every start)."""
+        self.check_files(model_dir, fix)
         for f in self.files:
-            path = Path(model_dir) / f.name
-            if sha256_file(path) != f.sha256:
+            if f.sha256 is not None and sha256_file(Path(model_dir) / f.name) != f.sha256:
                 raise ModelError(
-                    f"{path} does not match the SHA-256 recorded in "
-                    f"{Path(model_dir) / SPEC_FILE}: the file is damaged; {_INSTALL_HINT} again."
+                    f"{Path(model_dir) / f.name} does not match the SHA-256 recorded for model "
+                    f"{self.id!r}: the file is damaged; {fix}.",
+                    hint=fix,
                 )
 
 
@@ -240,12 +262,40 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-# -- parsing -------------------------------------------------------------------------------
+def read_json_file(path: Path, fix: str, damaged_fix: str | None = None) -> Any:
+    """A model's JSON file (spec.json, model.json, a catalogue entry, a hub config), or a
+    ModelError that names it, says what is wrong (missing, unreadable, not UTF-8, not JSON)
+    and what to do: `fix`, or for a damaged file `damaged_fix` when given."""
+    damaged_fix = damaged_fix or fix
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"{path} is missing: {fix}.", hint=fix) from None
+    except OSError as e:
+        raise ModelError(f"can't read {path}: {e.strerror or e}.") from e
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ModelError(
+            f"{path} is not UTF-8 text (byte {e.start} is {raw[e.start]:#04x}): the file is "
+            f"damaged; {damaged_fix}.",
+            hint=damaged_fix,
+        ) from None
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise ModelError(
+            f"{path} is not valid JSON ({e}): the file is damaged; {damaged_fix}.",
+            hint=damaged_fix,
+        ) from e
+
+
+# -- typed access to JSON, for the readers -------------------------------------------------
 
 
 class Fields:
     """Typed access to the fields of one JSON object, with errors that name file and field.
-    Both spec formats (`spec.json` here, CLIP's `model.json`) are read through it."""
+    Every on-disk format is read through it (`mmsearch.encoders.formats`)."""
 
     def __init__(self, data: object, source: str, where: str = "") -> None:
         if not isinstance(data, dict):
@@ -253,6 +303,9 @@ class Fields:
         self.data: dict[str, Any] = data
         self.source = source
         self.where = where
+
+    def sub(self, key: str) -> Fields:
+        return Fields(self.get(key), self.source, f"{self.where}{key}.")
 
     def get(self, key: str, default: object = ...) -> object:
         if key in self.data:
@@ -278,8 +331,8 @@ class Fields:
             raise self.bad(key, "a string or null")
         return value
 
-    def number(self, key: str) -> float:
-        value = self.get(key)
+    def number(self, key: str, default: float | None = None) -> float:
+        value = self.get(key, ... if default is None else default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.bad(key, "a number")
         return float(value)
@@ -288,6 +341,20 @@ class Fields:
         value = self.get(key, ... if default is None else default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise self.bad(key, f"an integer >= {minimum}")
+        return value
+
+    def optional_integer(self, key: str) -> int | None:
+        value = self.get(key, None)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise self.bad(key, "an integer >= 0 or null")
+        return value
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            raise self.bad(key, "true or false")
         return value
 
     def triple(self, key: str, positive: bool = False) -> tuple[float, float, float]:
@@ -304,20 +371,39 @@ class Fields:
             )
         return (float(value[0]), float(value[1]), float(value[2]))
 
-    def choice(self, key: str, choices: Sequence[str]) -> str:
-        value = self.text(key)
+    def choice(self, key: str, choices: Sequence[str], default: str | None = None) -> str:
+        value = self.text(key, default)
         if value not in choices:
             raise self.bad(key, "one of " + ", ".join(choices) + " (update mmsearch?)")
         return value
 
+    def strings(self, key: str, default: object = ...) -> tuple[str, ...]:
+        value = self.get(key, default)
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise self.bad(key, "a list of strings")
+        return tuple(value)
+
     def names(self, key: str, default: object = ...) -> tuple[str, ...]:
         """A list of file names, each a relative path inside the model folder."""
-        value = self.get(key, default)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.bad(key, "a list of strings")
+        value = self.strings(key, default)
         for name in value:
             check_relative(name, self.source, self.where + key)
-        return tuple(value)
+        return value
+
+    def file_name(self, key: str, default: str | None = None) -> str:
+        """One file name, a relative path inside the model folder."""
+        name = self.text(key, default)
+        check_relative(name, self.source, self.where + key)
+        return name
+
+    def sha256(self, key: str, required: bool = False) -> str | None:
+        sha = self.text(key) if required else self.optional_text(key)
+        if sha is None:
+            return None
+        sha = sha.lower()
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise self.bad(key, "64 hex digits" + ("" if required else " or null"))
+        return sha
 
 
 def check_relative(name: str, source: str, key: str) -> None:
@@ -328,94 +414,15 @@ def check_relative(name: str, source: str, key: str) -> None:
         raise ModelError(f"{source}: {key} names {name!r}, not a relative path inside the model.")
 
 
-def _parse(data: object, source: str) -> ModelSpec:
-    top = Fields(data, source)
-    schema = top.integer("schema", minimum=1)
-    if schema > SCHEMA_VERSION:
-        raise ModelError(
-            f"{source} uses spec layout {schema}, newer than this mmsearch reads "
-            f"({SCHEMA_VERSION}): update mmsearch, or rebuild the model with this version."
-        )
-    text_inputs = top.get("text_inputs")
+def check_model_id(model_id: str, source: str) -> str:
+    """A model id names a folder: letters, digits, '-', '_' and '.', not starting with '.'."""
     if (
-        not isinstance(text_inputs, list)
-        or not text_inputs
-        or not all(name in TEXT_INPUT_NAMES for name in text_inputs)
-        or "input_ids" not in text_inputs
+        not model_id
+        or model_id.startswith(".")
+        or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in model_id)
     ):
-        raise top.bad("text_inputs", "a list of names among " + ", ".join(TEXT_INPUT_NAMES))
-    files_data = top.get("files")
-    if not isinstance(files_data, dict):
-        raise top.bad("files", "an object of {name: {sha256, size}}")
-    files = []
-    for name, entry in files_data.items():
-        check_relative(name, source, "files")
-        f = Fields(entry, source, f"files.{name}.")
-        sha = f.text("sha256").lower()
-        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-            raise f.bad("sha256", "64 hex digits")
-        files.append(ModelFile(name=name, sha256=sha, size=f.integer("size")))
-    sources_data = top.get("sources", [])
-    if not isinstance(sources_data, list):
-        raise top.bad("sources", "a list")
-    sources = []
-    for i, entry in enumerate(sources_data):
-        s = Fields(entry, source, f"sources[{i}].")
-        sources.append(
-            SourcePackage(
-                name=s.text("name"),
-                version=s.text("version", ""),
-                license=s.text("license"),
-                role=s.text("role", ""),
-            )
+        raise ModelError(
+            f"{source}: the model id {model_id!r} must be letters, digits, '-', '_' and '.' "
+            "only, not starting with '.' (it names a folder)."
         )
-    recipe = top.get("recipe", {})
-    if not isinstance(recipe, dict):
-        raise top.bad("recipe", "an object")
-    fusion = None
-    if top.data.get("fusion") is not None:
-        f = Fields(top.data["fusion"], source, "fusion.")
-        fusion = FusionSpec(
-            file=f.text("file"),
-            regions=f.integer("regions", minimum=1),
-            region_dim=f.integer("region_dim", minimum=1),
-            weight=f.number("weight"),
-            regions_output=f.text("regions_output", "regions"),
-            tokens_output=f.text("tokens_output", "tokens"),
-            score_output=f.text("score_output", "score"),
-        )
-    spec = ModelSpec(
-        schema=schema,
-        id=top.text("id"),
-        version=top.text("version"),
-        display_name=top.text("display_name"),
-        family=top.text("family"),
-        dim=top.integer("dim", minimum=1),
-        image_file=top.text("image_file"),
-        image_input=top.text("image_input"),
-        image_size=top.integer("image_size", minimum=1),
-        resize=top.choice("resize", RESIZE_RULES),
-        interpolation=top.choice("interpolation", INTERPOLATIONS),
-        mean=top.triple("mean"),
-        std=top.triple("std", positive=True),
-        text_file=top.text("text_file"),
-        text_inputs=tuple(text_inputs),
-        tokenizer_file=top.text("tokenizer_file"),
-        context_length=top.integer("context_length", minimum=2),
-        pad_token=top.text("pad_token"),
-        pad_token_id=top.integer("pad_token_id"),
-        output=top.text("output"),
-        files=tuple(files),
-        license=top.text("license"),
-        license_notes=top.text("license_notes", ""),
-        sources=tuple(sources),
-        recipe=recipe,
-        fusion=fusion,
-    )
-    named = {f.name for f in spec.files}
-    for key in ("image_file", "text_file", "tokenizer_file"):
-        if getattr(spec, key) not in named:
-            raise ModelError(f"{source}: {key} {getattr(spec, key)!r} is not listed in 'files'.")
-    if fusion is not None and fusion.file not in named:
-        raise ModelError(f"{source}: fusion.file {fusion.file!r} is not listed in 'files'.")
-    return spec
+    return model_id

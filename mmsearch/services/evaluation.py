@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmsearch.encoders import AnyModel, FusionHead, fusion_parts
+from mmsearch.encoders import FusionHead, Model, fusion_parts
 from mmsearch.media import DecodeError, decode_photo
 from mmsearch.services.workers import bounded_map
 
@@ -56,7 +56,7 @@ def load_captions(captions_file: Path, images_root: Path | None = None) -> Capti
 
 
 def embed_photos(
-    model: AnyModel,
+    model: Model,
     paths: list[Path],
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 32,
@@ -67,14 +67,14 @@ def embed_photos(
 
 
 def embed_photos_with_regions(
-    model: AnyModel,
+    model: Model,
     paths: list[Path],
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 32,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """`embed_photos`, plus the photos' fusion regions (N, R, D) float16 when the model has
     a fusion head (else None), as the indexer stores them."""
-    size = model.spec.image_size
+    size = model.spec.image.size
     fusion = model.spec.fusion
 
     def read(item: tuple[int, Path]) -> tuple[int, np.ndarray]:
@@ -195,7 +195,7 @@ def caption_ranking(scores: np.ndarray, lists: list[tuple[np.ndarray, int]]) -> 
 
 
 def evaluate(
-    model: AnyModel,
+    model: Model,
     captions_file: Path,
     images_root: Path | None = None,
     progress: Callable[[int, int], None] | None = None,

@@ -401,7 +401,7 @@ class Indexer:
         if not pending:
             return []
         assert self.batch_decoder is not None
-        size = self.model.spec.image_size
+        size = self.model.spec.image.size
         decoded = self.batch_decoder.decode_batch([p.found.path for p in pending], size)
         out: list[_Decoded | _Failed] = []
         for item, result in zip(pending, decoded, strict=True):
@@ -425,7 +425,7 @@ class Indexer:
 
     def _read_all(self, todo: _Todo, known_hashes: set[str]) -> Generator[_Result, None, None]:
         """Hash and decode files on the worker threads, yielding results as they complete."""
-        size = self.model.spec.image_size
+        size = self.model.spec.image.size
 
         def read(found: FoundFile, photo: KnownPhoto | None) -> _Result:
             try:

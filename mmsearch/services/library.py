@@ -12,7 +12,7 @@ from pathlib import Path
 from mmsearch.catalog import Catalog
 from mmsearch.catalog.lock import LibraryBusy, writer_lock
 from mmsearch.devices import DeviceChoice, device_for
-from mmsearch.encoders import AnyModel, find_model_dir, load_any_model
+from mmsearch.encoders import Model, find_model_dir, load_model
 from mmsearch.files import WriteError, write_json
 from mmsearch.index import VectorIndex
 from mmsearch.index.backend import DeviceBackend, SearchBackend, make_search_backend
@@ -102,13 +102,13 @@ class Library:
         return find_model_dir(self.model_id, model_search_path(self.data_dir))
 
     @cached_property
-    def model(self) -> AnyModel:
+    def model(self) -> Model:
         """The model, its graphs on the chosen device (fp16 twins on a GPU, if it has them)."""
         choice = self.device
-        return load_any_model(
+        return load_model(
             self.model_dir,
             providers=choice.providers,
-            fp16=choice.use_fp16,
+            precision="fp16" if choice.use_fp16 else "fp32",
             fp16_cache=self.data_dir / "cache" / "fp16",
             verified_cache=self.data_dir / "cache",
         )

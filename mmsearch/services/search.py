@@ -135,7 +135,7 @@ class SearchEngine:
                 return stored
         model = self.lib.model
         try:
-            decoded = decode_photo(path, min_side=model.spec.image_size)
+            decoded = decode_photo(path, min_side=model.spec.image.size)
         except DecodeError as e:
             raise QueryError(f"can't read the photo {path}: {e}") from e
         vector: np.ndarray = model.image.encode_images([decoded.image])[0]
@@ -157,7 +157,7 @@ class SearchEngine:
                 vector: np.ndarray = matrix[0]
                 return vector, regions
         try:
-            decoded = decode_photo(path, min_side=model.spec.image_size)
+            decoded = decode_photo(path, min_side=model.spec.image.size)
         except DecodeError as e:
             raise QueryError(f"can't read the photo {path}: {e}") from e
         vectors, computed = model.image.encode_with_regions(

@@ -42,7 +42,8 @@ import torch.nn.functional as F
 from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES
 from torch import nn
 
-from mmsearch.encoders.spec import SCHEMA_VERSION, ModelSpec, sha256_file
+from mmsearch.encoders.formats import SPEC_SCHEMA, load_spec
+from mmsearch.encoders.spec import sha256_file
 from mmsearch.paths import CONSE_MODEL_ID
 from models import common
 from models.common import (
@@ -322,7 +323,7 @@ def make_spec(folder: Path, image_size: int) -> dict[str, Any]:
         for name in (IMAGE_FILE, TEXT_FILE, TOKENIZER_FILE)
     }
     return {
-        "schema": SCHEMA_VERSION,
+        "schema": SPEC_SCHEMA,
         "id": CONSE_MODEL_ID,
         "version": RECIPE_VERSION,
         "display_name": "EfficientNet-Lite1 + MiniLM-L6 (ConSE, offline)",
@@ -353,7 +354,7 @@ def make_spec(folder: Path, image_size: int) -> dict[str, Any]:
 def is_up_to_date(folder: Path) -> bool:
     """True when `folder` holds a complete build of this recipe from these package versions."""
     try:
-        spec = ModelSpec.load(folder)
+        spec = load_spec(folder)
     except Exception:
         return False
     sources = [

@@ -20,7 +20,7 @@ writes `DIR/` with
                                     (+ vocab.txt, tokenizer_config.json, special_tokens_map.json)
 
 This is the layout of `immich-app/ViT-B-32__openai` and its siblings, so one runtime
-(`mmsearch.encoders.clip`) serves files downloaded from there and files made here. Unlike
+(`mmsearch.encoders`) serves files downloaded from there and files made here. Unlike
 Immich's export, the batch axis is dynamic (Immich's graphs take batch 1; the runtime copes
 with both). Build-time only: torch, open_clip and cn_clip are imported here, never by the app.
 
@@ -51,9 +51,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mmsearch.encoders.clip import ClipSpec, graph_file
+from mmsearch.encoders.formats import read_catalogue_entry
 from mmsearch.encoders.half import write_fp16
-from mmsearch.encoders.spec import sha256_file
+from mmsearch.encoders.spec import ModelSpec, sha256_file
 from mmsearch.files import replace_dir
 
 BEGIN_TOKEN = "<|startoftext|>"
@@ -135,7 +135,7 @@ def write_clip_tokenizer(folder: Path, context_length: int = 77) -> list[str]:
         )
     )
     # What the file does on its own; the runtime additionally runs ftfy and HTML unescaping
-    # (mmsearch.encoders.clip.clean_text), which no tokenizers normalizer can express.
+    # (mmsearch.encoders.tokenize.clean_text), which no tokenizers normalizer can express.
     tokenizer.normalizer = normalizers.Sequence(
         [normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()]
     )
@@ -217,7 +217,7 @@ def write_bert_tokenizer(
 
     The file's normalizer and pre-tokenizer are the `tokenizers` library's BERT ones, close to
     cn_clip's for other readers; our runtime replaces both with `bert_words`, which matches
-    cn_clip exactly (see mmsearch.encoders.clip), and uses only the file's WordPiece."""
+    cn_clip exactly (see mmsearch.encoders.tokenize), and uses only the file's WordPiece."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
     from tokenizers.processors import TemplateProcessing
 
@@ -263,9 +263,9 @@ def write_bert_tokenizer(
     return ["tokenizer.json", "vocab.txt", "special_tokens_map.json", "tokenizer_config.json"]
 
 
-def write_tokenizer(spec: ClipSpec, folder: Path) -> list[str]:
+def write_tokenizer(spec: ModelSpec, folder: Path) -> list[str]:
     """The spec's kind of tokenizer, written into `folder` (its `textual/`)."""
-    if spec.text.tokenizer == "bert-wordpiece":
+    if spec.text.tokenizer.kind == "bert-wordpiece":
         return write_bert_tokenizer(folder, spec.text.context_length)
     return write_clip_tokenizer(folder, spec.text.context_length)
 
@@ -277,7 +277,7 @@ def _write_json(path: Path, data: Any) -> None:
         f.write("\n")
 
 
-def builder(spec: ClipSpec) -> tuple[str, str]:
+def builder(spec: ModelSpec) -> tuple[str, str]:
     """("open_clip" | "cn_clip", architecture name) from the spec's `architecture`."""
     arch = spec.data.get("architecture", {})
     for kind in ("open_clip", "cn_clip"):
@@ -326,7 +326,7 @@ def _create_cn_clip(arch: str, checkpoint: Path | None) -> Any:
     return model
 
 
-def create_model(spec: ClipSpec, checkpoint: Path | None = None, seed: int = 0) -> Any:
+def create_model(spec: ModelSpec, checkpoint: Path | None = None, seed: int = 0) -> Any:
     """The spec's architecture (open_clip's or cn_clip's) in eval mode with frozen weights:
     random (seeded, then `liven_random_weights`) without `checkpoint`, else the checkpoint's
     weights."""
@@ -348,7 +348,7 @@ def create_model(spec: ClipSpec, checkpoint: Path | None = None, seed: int = 0) 
     return model
 
 
-def liven_random_weights(model: Any, spec: ClipSpec, seed: int = 0) -> bool:
+def liven_random_weights(model: Any, spec: ModelSpec, seed: int = 0) -> bool:
     """Make a randomly initialised image tower tell photos apart; True when it changed any.
 
     Freshly initialised, MobileCLIP's image tower gives every photo the same embedding
@@ -377,8 +377,8 @@ def liven_random_weights(model: Any, spec: ClipSpec, seed: int = 0) -> bool:
         if norms:
             size = spec.image.size
             noise = torch.rand(4, 3, size, size, generator=generator)
-            mean = torch.tensor(spec.image.mean).view(1, 3, 1, 1)
-            std = torch.tensor(spec.image.std).view(1, 3, 1, 1)
+            mean = torch.tensor(spec.image.preprocess.mean).view(1, 3, 1, 1)
+            std = torch.tensor(spec.image.preprocess.std).view(1, 3, 1, 1)
             momenta = [m.momentum for m in norms]
             for m in norms:
                 m.reset_running_stats()
@@ -406,7 +406,7 @@ def inference_copy(model: Any) -> Any:
     return fused
 
 
-def check_spec(spec: ClipSpec) -> None:
+def check_spec(spec: ModelSpec) -> None:
     """`check_against_open_clip` or `check_against_cn_clip`, by the spec's architecture."""
     kind, _ = builder(spec)
     if kind == "cn_clip":
@@ -415,7 +415,7 @@ def check_spec(spec: ClipSpec) -> None:
         check_against_open_clip(spec)
 
 
-def check_against_cn_clip(spec: ClipSpec) -> None:
+def check_against_cn_clip(spec: ModelSpec) -> None:
     """Raise ValueError unless the spec's sizes, preprocessing and tokenizer are cn_clip's own
     for its architecture (read from cn_clip's configs, its eval transform and `tokenize`)."""
     import inspect
@@ -436,17 +436,17 @@ def check_against_cn_clip(spec: ClipSpec) -> None:
     size = resize.size if isinstance(resize.size, int) else tuple(resize.size)
     resize_mode = "squash" if isinstance(size, tuple) and len(size) == 2 else "shortest"
     for key, ours, theirs in (
-        ("resize_mode", spec.image.resize, resize_mode),
-        ("interpolation", spec.image.interpolation, resize.interpolation.value),
-        ("mean", spec.image.mean, tuple(float(x) for x in norm.mean)),
-        ("std", spec.image.std, tuple(float(x) for x in norm.std)),
+        ("resize_mode", spec.image.preprocess.resize, resize_mode),
+        ("interpolation", spec.image.preprocess.interpolation, resize.interpolation.value),
+        ("mean", spec.image.preprocess.mean, tuple(float(x) for x in norm.mean)),
+        ("std", spec.image.preprocess.std, tuple(float(x) for x in norm.std)),
     ):
         if ours != theirs:
             problems.append(f"{key} {ours!r} != cn_clip's {theirs!r}")
     context = inspect.signature(cn_clip.clip.tokenize).parameters["context_length"].default
     if context != spec.text.context_length:
         problems.append(f"context length {spec.text.context_length} != cn_clip's {context}")
-    if spec.text.tokenizer != "bert-wordpiece" or spec.text.pad_id != 0:
+    if spec.text.tokenizer.kind != "bert-wordpiece" or spec.text.tokenizer.pad_id != 0:
         problems.append("cn_clip's tokenizer is bert-wordpiece, padded with 0")
     if config["vocab_size"] != len(bert_vocabulary(bert_vocab_file())):
         problems.append("the text config's vocab_size is not vocab.txt's")
@@ -454,14 +454,14 @@ def check_against_cn_clip(spec: ClipSpec) -> None:
         raise ValueError(f"{spec.id}: " + "; ".join(problems))
 
 
-def check_against_open_clip(spec: ClipSpec) -> None:
+def check_against_open_clip(spec: ModelSpec) -> None:
     """Raise ValueError unless the spec's sizes and preprocessing are open_clip's own for its
     architecture and pretrained tag (a typo in a spec would silently cost accuracy)."""
     import open_clip
 
     arch = spec.data["architecture"]
     config = open_clip.get_model_config(arch["open_clip"])
-    if spec.text.tokenizer != "clip-bpe":
+    if spec.text.tokenizer.kind != "clip-bpe":
         raise ValueError(f"{spec.id}: open_clip models take the clip-bpe tokenizer")
     if config is None:
         raise ValueError(f"{spec.id}: open_clip has no architecture {arch['open_clip']!r}")
@@ -477,10 +477,10 @@ def check_against_open_clip(spec: ClipSpec) -> None:
         problems.append(f"open_clip has no pretrained tag {arch['pretrained']!r}")
     else:
         for key, ours in (
-            ("mean", spec.image.mean),
-            ("std", spec.image.std),
-            ("interpolation", spec.image.interpolation),
-            ("resize_mode", spec.image.resize),
+            ("mean", spec.image.preprocess.mean),
+            ("std", spec.image.preprocess.std),
+            ("interpolation", spec.image.preprocess.interpolation),
+            ("resize_mode", spec.image.preprocess.resize),
         ):
             theirs = cfg.get(key)
             if isinstance(theirs, list | tuple):
@@ -491,7 +491,7 @@ def check_against_open_clip(spec: ClipSpec) -> None:
         raise ValueError(f"{spec.id}: " + "; ".join(problems))
 
 
-def _export_graphs(model: Any, spec: ClipSpec, out: Path, opset: int) -> None:
+def _export_graphs(model: Any, spec: ModelSpec, out: Path, opset: int) -> None:
     import torch
     import torch.nn.functional as F
 
@@ -525,21 +525,29 @@ def _export_graphs(model: Any, spec: ClipSpec, out: Path, opset: int) -> None:
     ids = torch.zeros(2, spec.text.context_length, dtype=torch.int32)
     ids[:, :6] = torch.tensor([101, 2000, 2001, 2002, 2003, 102], dtype=torch.int32)
     jobs = [
-        (ImageTower(), torch.randn(2, 3, size, size), spec.image),
-        (TextTower(), ids, spec.text),
+        (
+            ImageTower(),
+            torch.randn(2, 3, size, size),
+            spec.image.file,
+            spec.image.input,
+            spec.image.output,
+        ),
+        (TextTower(), ids, spec.text.file, spec.text.inputs[0], spec.text.output),
     ]
     # nn.MultiheadAttention's inference "fast path" is a fused kernel the ONNX exporter can't
     # translate; the plain path computes the same thing.
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
     try:
-        for module, example, side in jobs:
-            _export_one(module, example, side, out / side.file, opset)
+        for module, example, file, input_name, output_name in jobs:
+            _export_one(module, example, input_name, output_name, out / file, opset)
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
-def _export_one(module: Any, example: Any, side: Any, path: Path, opset: int) -> None:
+def _export_one(
+    module: Any, example: Any, input_name: str, output_name: str, path: Path, opset: int
+) -> None:
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -551,9 +559,9 @@ def _export_one(module: Any, example: Any, side: Any, path: Path, opset: int) ->
             module.eval(),
             (example,),
             str(path),
-            input_names=[side.input],
-            output_names=[side.output],
-            dynamic_axes={side.input: {0: "batch"}, side.output: {0: "batch"}},
+            input_names=[input_name],
+            output_names=[output_name],
+            dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}},
             opset_version=opset,
             do_constant_folding=True,
             dynamo=False,
@@ -561,7 +569,7 @@ def _export_one(module: Any, example: Any, side: Any, path: Path, opset: int) ->
 
 
 def export_clip(
-    spec: ClipSpec,
+    spec: ModelSpec,
     out: Path,
     *,
     model: Any = None,
@@ -586,18 +594,20 @@ def export_clip(
             {
                 "size": [spec.image.size, spec.image.size],
                 "mode": "RGB",
-                "mean": list(spec.image.mean),
-                "std": list(spec.image.std),
-                "interpolation": spec.image.interpolation,
-                "resize_mode": spec.image.resize,
+                "mean": list(spec.image.preprocess.mean),
+                "std": list(spec.image.preprocess.std),
+                "interpolation": spec.image.preprocess.interpolation,
+                "resize_mode": spec.image.preprocess.resize,
                 "fill_color": 0,
             },
         )
         write_tokenizer(spec, tmp / "textual")
         _export_graphs(model, spec, tmp, opset)
         if fp16:
-            for name in (spec.image.file, spec.text.file):
-                write_fp16(tmp / name, tmp / graph_file(name, "fp16"))
+            twins = spec.graph_files("fp16")
+            assert twins is not None  # the Immich layout always names its fp16 twins
+            for name, twin in zip((spec.image.file, spec.text.file), twins, strict=True):
+                write_fp16(tmp / name, tmp / twin)
         manifest = {
             path.relative_to(tmp).as_posix(): {
                 "size": path.stat().st_size,
@@ -614,7 +624,7 @@ def export_clip(
     return manifest
 
 
-def model_config(spec: ClipSpec) -> dict[str, Any]:
+def model_config(spec: ModelSpec) -> dict[str, Any]:
     """What config.json holds: open_clip's model config, or cn_clip's merged one."""
     kind, arch = builder(spec)
     if kind == "cn_clip":
@@ -637,7 +647,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-fp16", action="store_true", help="skip the fp16 graphs")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     args = parser.parse_args(argv)
-    spec = ClipSpec.load(args.spec)
+    spec = read_catalogue_entry(args.spec)
     check_spec(spec)
     manifest = export_clip(
         spec,

@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from mmsearch.encoders.spec import SCHEMA_VERSION, SPEC_FILE, ModelSpec, sha256_file
+from mmsearch.encoders.formats import SPEC_FILE, SPEC_SCHEMA, load_spec
+from mmsearch.encoders.spec import sha256_file
 from mmsearch.files import write_json
 from models.common import (
     CONTEXT_LENGTH,
@@ -303,7 +304,7 @@ def make_spec(
         for name in names
     }
     return {
-        "schema": SCHEMA_VERSION,
+        "schema": SPEC_SCHEMA,
         "id": model_id,
         "version": f"{EXPORT_VERSION}-{trained.sha256[:12]}",
         "display_name": display_name,
@@ -345,7 +346,7 @@ def make_spec(
 def is_up_to_date(folder: Path, weights: Path) -> bool:
     """True when `folder` holds an export of these weights by this code and packages."""
     try:
-        spec = ModelSpec.load(folder)
+        spec = load_spec(folder)
         trained = load_trained(weights)
     except Exception:
         return False

@@ -1,0 +1,315 @@
+"""Texts to token ids, by the spec's `TokenizerSpec`: one pluggable tokenizer per kind.
+
+Every kind gives `Tokens` (ids and attention mask, int64 (N, L)); the text encoder feeds
+them to the graph by its input names. All read a Hugging Face `tokenizers` JSON file with
+the `tokenizers` library; what each kind adds is what its reference implementation does and
+no tokenizer.json can say:
+
+- "hf": the file's own normaliser, pre-tokenizer and post-processor (special tokens), after
+  the spec's clean-up, cut to the context length, padded to the longest text of the batch
+  or to the context length (our MiniLM towers; SigLIP, SigLIP2, XLM-R and NLLB towers, as
+  open_clip's `HFTokenizer` runs them through `transformers`).
+- "clip-bpe": CLIP's clean-up (ftfy, HTML unescape, whitespace, lower-case) in Python, the
+  file's BPE, then `[begin] + ids + [end]` cut to 77 keeping the end token, padded with 0
+  (open_clip's `SimpleTokenizer`; works with Immich's files and ours).
+- "bert-wordpiece": cn_clip's BERT basic tokenizer in Python (`bert_words`), the file's
+  WordPiece only, then `[CLS] + ids + [SEP]` cut to 52 keeping `[SEP]`, padded with 0.
+
+The parity tests (`tests/test_clip_parity.py`) hold each kind to identical ids.
+"""
+
+from __future__ import annotations
+
+import html
+import string
+import threading
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import ftfy
+import numpy as np
+import numpy.typing as npt
+from tokenizers import Tokenizer
+
+from mmsearch.encoders.spec import ModelError, TokenizerSpec
+
+Int64Array = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A batch of texts as ids and attention mask (1 for a token, 0 for padding)."""
+
+    ids: Int64Array
+    mask: Int64Array
+
+
+class TextTokenizer:
+    """The tokenizer of one model: `tokenizer(texts)` -> `Tokens`."""
+
+    def __call__(self, texts: Sequence[str]) -> Tokens:
+        raise NotImplementedError
+
+    def ids(self, text: str) -> list[int]:
+        """One text's ids, without padding."""
+        tokens = self([text])
+        return [int(i) for i, m in zip(tokens.ids[0], tokens.mask[0], strict=True) if m]
+
+
+# -- clean-up ------------------------------------------------------------------------------
+
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def _basic(text: str) -> str:
+    text = ftfy.fix_text(text)
+    return html.unescape(html.unescape(text)).strip()
+
+
+def canonicalize(text: str) -> str:
+    """open_clip's (big_vision's) canonical text: `_` to space, ASCII punctuation dropped,
+    lower-cased, whitespace collapsed."""
+    text = text.replace("_", " ").translate(_PUNCTUATION).lower()
+    return " ".join(text.split()).strip()
+
+
+def clean_text(text: str, rule: str) -> str:
+    """The text as the model's tokenizer saw it in training (open_clip's clean functions).
+
+    "ftfy-html-whitespace": repair mojibake and normalise with ftfy (straight quotes, NFC,
+    half-width forms), unescape HTML entities twice, collapse whitespace; "-lower" then
+    lower-cases (CLIP's); "ftfy-html-canonicalize" canonicalises instead (SigLIP's). A
+    tokenizer.json normaliser can't do ftfy's repairs, so without this step curly quotes,
+    ligatures, full-width punctuation and `&amp;` would give ids the model never saw.
+    "none" leaves the text as it is (the tokenizer may still normalise it).
+    """
+    if rule == "none":
+        return text
+    if rule == "ftfy-html-canonicalize":
+        return canonicalize(_basic(text))
+    text = " ".join(_basic(text).split()).strip()
+    return text.lower() if rule == "ftfy-html-whitespace-lower" else text
+
+
+# -- BERT's basic tokenizer, as cn_clip ----------------------------------------------------
+
+
+def _is_cjk_ideograph(code: int) -> bool:
+    """Whether a code point is one of the CJK ideograph blocks BERT's Chinese models give a
+    word of their own (the unified ideographs, extensions A to E and the compatibility
+    ideographs; not kana, not hangul, not CJK punctuation)."""
+    return (
+        0x4E00 <= code <= 0x9FFF
+        or 0x3400 <= code <= 0x4DBF
+        or 0x20000 <= code <= 0x2A6DF
+        or 0x2A700 <= code <= 0x2CEAF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x2F800 <= code <= 0x2FA1F
+    )
+
+
+def _is_bert_punctuation(char: str) -> bool:
+    """BERT's punctuation: every ASCII character that is neither a letter, a digit, a space
+    nor a control (so `$`, `^`, `+`, backquote count), and every Unicode punctuation (P*)."""
+    if char.isascii():
+        return 0x21 <= ord(char) <= 0x7E and not char.isalnum()
+    return unicodedata.category(char).startswith("P")
+
+
+def bert_words(text: str) -> list[str]:
+    """The words WordPiece splits, made the way cn_clip's tokenizer (BERT's basic tokenizer,
+    lower-casing) makes them, so that our ids equal Chinese-CLIP's:
+
+    1. drop NUL, U+FFFD and format/control characters (Cc, Cf) except tab, CR and LF; turn
+       tab, CR, LF and every space separator (Zs) into a space;
+    2. put spaces around every CJK ideograph (each is a word);
+    3. split at whitespace (Python's `str.split`); lower-case each word (Python's full
+       `str.lower`, which also writes a word-final sigma as ς), decompose it (NFD) and drop
+       the combining marks (Mn): accents go, `café` -> `cafe`;
+    4. cut each word before and after every punctuation character (`_is_bert_punctuation`),
+       which becomes a word of its own.
+
+    A tokenizer.json's own BERT normalizer and pre-tokenizer do nearly this, but drop
+    private-use and unassigned characters too, lower-case one character at a time (Σ is
+    always σ) and read "[CLS]" typed in a caption as the special token, which changes ids;
+    so the runtime does this step in Python and uses only the file's WordPiece.
+    """
+    kept: list[str] = []
+    for char in text:
+        code = ord(char)
+        if char in "\t\n\r":
+            kept.append(" ")
+            continue
+        category = unicodedata.category(char)
+        if code == 0 or code == 0xFFFD or category in ("Cc", "Cf"):
+            continue
+        if category == "Zs":
+            kept.append(" ")
+        elif _is_cjk_ideograph(code):
+            kept.append(f" {char} ")
+        else:
+            kept.append(char)
+    words: list[str] = []
+    for raw in "".join(kept).split():
+        word = unicodedata.normalize("NFD", raw.lower())
+        piece: list[str] = []
+        for char in word:
+            if unicodedata.category(char) == "Mn":
+                continue
+            if _is_bert_punctuation(char):
+                if piece:
+                    words.append("".join(piece))
+                    piece = []
+                words.append(char)
+            else:
+                piece.append(char)
+        if piece:
+            words.append("".join(piece))
+    # A word may hold whitespace that lower-casing or NFD produced: split once more, as BERT.
+    return " ".join(words).split()
+
+
+_BERT_MAX_WORD_CHARS = 200
+"""cn_clip's WordPiece gives a longer word one [UNK]; Hugging Face's default is 100."""
+
+# Begin/end-of-text tokens by kind, in the order we look them up. Immich's files (made by
+# Hugging Face's CLIPTokenizer) spell CLIP's as <|startoftext|>; open_clip as <start_of_text>.
+_SPECIAL_TOKENS = {
+    "clip-bpe": (("<|startoftext|>", "<start_of_text>"), ("<|endoftext|>", "<end_of_text>")),
+    "bert-wordpiece": (("[CLS]",), ("[SEP]",)),
+}
+
+
+def _load(path: Path) -> Tokenizer:
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as e:  # tokenizers raises a bare Exception for bad files
+        raise ModelError(f"can't load the tokenizer {path}: {e}.") from e
+
+
+def _token_id(tokenizer: Tokenizer, path: Path, names: Sequence[str]) -> int:
+    for name in names:
+        token_id = tokenizer.token_to_id(name)
+        if token_id is not None:
+            return int(token_id)
+    raise ModelError(f"the tokenizer {path} has none of the tokens {', '.join(names)}.")
+
+
+def _pack(rows: Sequence[Sequence[int]], spec: TokenizerSpec) -> Tokens:
+    """Rows of ids (each at most the context length) padded per the spec."""
+    width = spec.context_length
+    if spec.padding == "longest":
+        width = max((len(r) for r in rows), default=0)
+    ids = np.full((len(rows), width), spec.pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    return Tokens(ids, mask)
+
+
+class FramedTokenizer(TextTokenizer):
+    """Kinds "clip-bpe" and "bert-wordpiece": clean-up in Python, the file's model for the
+    pieces, then `[begin] + ids + [end]` framed and cut by us (files from other exporters
+    disagree on their post-processor, truncation and padding settings)."""
+
+    def __init__(self, path: Path, spec: TokenizerSpec) -> None:
+        self.spec = spec
+        self.tokenizer = _load(path)
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        self._bert = spec.kind == "bert-wordpiece"
+        if self._bert:
+            # `bert_words` normalises and splits (exactly as cn_clip); the file's WordPiece
+            # only cuts each word into pieces.
+            self.tokenizer.normalizer = None
+            self.tokenizer.pre_tokenizer = None
+            if type(self.tokenizer.model).__name__ == "WordPiece":
+                self.tokenizer.model.max_input_chars_per_word = _BERT_MAX_WORD_CHARS
+        begin_names, end_names = _SPECIAL_TOKENS[spec.kind]
+        self.begin_id = _token_id(self.tokenizer, path, begin_names)
+        self.end_id = _token_id(self.tokenizer, path, end_names)
+
+    def rows(self, texts: Sequence[str]) -> list[list[int]]:
+        cleaned = [clean_text(t, self.spec.clean) for t in texts]
+        if self._bert:
+            words = [bert_words(t) for t in cleaned]
+            encodings = self.tokenizer.encode_batch(
+                words, is_pretokenized=True, add_special_tokens=False
+            )
+        else:
+            encodings = self.tokenizer.encode_batch(cleaned, add_special_tokens=False)
+        limit = self.spec.context_length
+        out = []
+        for enc in encodings:
+            ids = [self.begin_id, *enc.ids, self.end_id]
+            if len(ids) > limit:
+                # open_clip keeps the first tokens and overwrites the last kept one with the
+                # end token (cn_clip: keeps the first limit - 2 and appends it): the same ids.
+                # The text graph pools at the end token, so it must survive.
+                ids = ids[:limit]
+                ids[-1] = self.end_id
+            out.append(ids)
+        return out
+
+    def __call__(self, texts: Sequence[str]) -> Tokens:
+        if isinstance(texts, str):
+            raise TypeError("pass a sequence of texts, not one string")
+        return _pack(self.rows(texts), self.spec)
+
+
+class HFTokenizer(TextTokenizer):
+    """Kind "hf": the file's whole pipeline, special tokens included, after the spec's
+    clean-up; truncated to the context length and padded as the spec says."""
+
+    def __init__(self, path: Path, spec: TokenizerSpec) -> None:
+        self.spec = spec
+        self.tokenizer = _load(path)
+        # Set from the spec, whatever the file says: the graph was checked with these.
+        self.tokenizer.enable_truncation(max_length=spec.context_length)
+        self.tokenizer.no_padding()
+        self._sep = None
+        if spec.strip_sep:
+            self._sep = _token_id(self.tokenizer, path, ("[SEP]", "</s>"))
+
+    def __call__(self, texts: Sequence[str]) -> Tokens:
+        if isinstance(texts, str):
+            raise TypeError("pass a sequence of texts, not one string")
+        cleaned = [clean_text(t, self.spec.clean) for t in texts]
+        rows = [e.ids for e in self.tokenizer.encode_batch(cleaned)]
+        tokens = _pack(rows, self.spec)
+        if self._sep is not None:
+            # open_clip's strip_sep_token: the separator becomes 0 (and stays in the mask).
+            tokens.ids[tokens.ids == self._sep] = 0
+        return tokens
+
+
+_KINDS: dict[str, Callable[[Path, TokenizerSpec], TextTokenizer]] = {
+    "hf": HFTokenizer,
+    "clip-bpe": FramedTokenizer,
+    "bert-wordpiece": FramedTokenizer,
+}
+
+
+def make_tokenizer(model_dir: Path, spec: TokenizerSpec) -> TextTokenizer:
+    """The tokenizer the spec describes, reading its file from `model_dir`."""
+    return _KINDS[spec.kind](Path(model_dir) / spec.file, spec)
+
+
+class LazyTokenizer:
+    """A tokenizer loaded on first use (thread-safe): a process that never encodes text
+    never reads the tokenizer file."""
+
+    def __init__(self, model_dir: Path, spec: TokenizerSpec) -> None:
+        self._model_dir, self._spec = Path(model_dir), spec
+        self._tokenizer: TextTokenizer | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> TextTokenizer:
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    self._tokenizer = make_tokenizer(self._model_dir, self._spec)
+        return self._tokenizer
