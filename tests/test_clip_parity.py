@@ -218,6 +218,10 @@ def test_catalog_lists_the_issue_14_models_with_sourced_facts() -> None:
         size = data["download_size"]
         assert size is None or (isinstance(size, int) and size > 0)
         assert data["download_size_source"]
+        if data.get("download_size_exact") is False:
+            # rounded hub-page sizes are for the offer; a download checks source.files exactly
+            assert size == sum(data["download_size_files"].values())
+            assert all(f["size"] is None for f in data["source"]["files"].values()), model_id
         assert "speed" in data and data["speed"] is None  # measured by `mmsearch bench`
         if data["source"]["hub_repo"]:
             assert data["source"]["hub_repo_source"]
