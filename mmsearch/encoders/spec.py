@@ -104,12 +104,14 @@ class TokenizerSpec:
     `tokenizers` JSON file inside the model folder (`companions`: files the hub ships with
     it). Texts are cleaned (`clean`), cut to `context_length` ids and padded with `pad_id`
     (`pad_token` for kind "hf") to the batch's longest text or to `context_length`
-    (`padding`). `strip_sep` turns the separator token into 0 (open_clip's strip_sep_token)."""
+    (`padding`); `pad_id` None: the published tokenizer's own pad token (its
+    tokenizer_config.json, as transformers reads it). `strip_sep` turns the separator token
+    into 0 (open_clip's strip_sep_token)."""
 
     kind: str
     file: str
     context_length: int
-    pad_id: int
+    pad_id: int | None
     padding: str = "max_length"
     clean: str = "none"
     pad_token: str | None = None
@@ -175,7 +177,8 @@ class ModelSpec:
     layout: str = "mmsearch"
     license_notes: str = ""
     fusion: FusionSpec | None = None
-    logit_scale: float = 100.0
+    logit_scale: float | None = 100.0
+    """CLIP's softmax temperature; None where the model keeps it in its weights (SigLIP)."""
     files: tuple[ModelFile, ...] = ()
     variants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     hub_repo: str | None = None

@@ -197,12 +197,12 @@ def _token_id(tokenizer: Tokenizer, path: Path, names: Sequence[str]) -> int:
     raise ModelError(f"the tokenizer {path} has none of the tokens {', '.join(names)}.")
 
 
-def _pack(rows: Sequence[Sequence[int]], spec: TokenizerSpec) -> Tokens:
+def _pack(rows: Sequence[Sequence[int]], spec: TokenizerSpec, pad_id: int) -> Tokens:
     """Rows of ids (each at most the context length) padded per the spec."""
     width = spec.context_length
     if spec.padding == "longest":
         width = max((len(r) for r in rows), default=0)
-    ids = np.full((len(rows), width), spec.pad_id, dtype=np.int64)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(rows), width), dtype=np.int64)
     for i, row in enumerate(rows):
         ids[i, : len(row)] = row
@@ -257,7 +257,37 @@ class FramedTokenizer(TextTokenizer):
     def __call__(self, texts: Sequence[str]) -> Tokens:
         if isinstance(texts, str):
             raise TypeError("pass a sequence of texts, not one string")
-        return _pack(self.rows(texts), self.spec)
+        return _pack(
+            self.rows(texts), self.spec, 0 if self.spec.pad_id is None else self.spec.pad_id
+        )
+
+
+def _published_pad_id(path: Path, tokenizer: Tokenizer) -> int:
+    """The pad token a published tokenizer names: `pad_token` of the tokenizer_config.json
+    beside it (what transformers reads), else the tokenizer.json's own padding setting."""
+    import json
+
+    config = path.parent / "tokenizer_config.json"
+    names: list[str] = []
+    try:
+        pad = json.loads(config.read_text(encoding="utf-8")).get("pad_token")
+        if isinstance(pad, dict):
+            pad = pad.get("content")
+        if isinstance(pad, str):
+            names.append(pad)
+    except (OSError, ValueError, AttributeError):
+        pass
+    padding = tokenizer.padding
+    if padding and isinstance(padding.get("pad_token"), str):
+        names.append(padding["pad_token"])
+    for name in names:
+        token_id = tokenizer.token_to_id(name)
+        if token_id is not None:
+            return int(token_id)
+    raise ModelError(
+        f"the tokenizer {path} names no pad token (in {config} or itself), and the model's "
+        "spec gives no pad id: download or import the model again."
+    )
 
 
 class HFTokenizer(TextTokenizer):
@@ -270,6 +300,9 @@ class HFTokenizer(TextTokenizer):
         # Set from the spec, whatever the file says: the graph was checked with these.
         self.tokenizer.enable_truncation(max_length=spec.context_length)
         self.tokenizer.no_padding()
+        self.pad_id = (
+            spec.pad_id if spec.pad_id is not None else _published_pad_id(path, self.tokenizer)
+        )
         self._sep = None
         if spec.strip_sep:
             self._sep = _token_id(self.tokenizer, path, ("[SEP]", "</s>"))
@@ -279,7 +312,7 @@ class HFTokenizer(TextTokenizer):
             raise TypeError("pass a sequence of texts, not one string")
         cleaned = [clean_text(t, self.spec.clean) for t in texts]
         rows = [e.ids for e in self.tokenizer.encode_batch(cleaned)]
-        tokens = _pack(rows, self.spec)
+        tokens = _pack(rows, self.spec, self.pad_id)
         if self._sep is not None:
             # open_clip's strip_sep_token: the separator becomes 0 (and stays in the mask).
             tokens.ids[tokens.ids == self._sep] = 0

@@ -47,7 +47,7 @@ import shutil
 import sys
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -279,11 +279,16 @@ def _write_json(path: Path, data: Any) -> None:
 
 def builder(spec: ModelSpec) -> tuple[str, str]:
     """("open_clip" | "cn_clip", architecture name) from the spec's `architecture`."""
-    arch = spec.data.get("architecture", {})
+    return builder_of(spec.data)
+
+
+def builder_of(data: Mapping[str, Any]) -> tuple[str, str]:
+    """`builder` for a catalogue entry's JSON data (which this runtime may not parse yet)."""
+    arch = data.get("architecture", {})
     for kind in ("open_clip", "cn_clip"):
         if arch.get(kind):
             return kind, str(arch[kind])
-    raise ValueError(f"{spec.id}: the spec names no open_clip or cn_clip architecture")
+    raise ValueError(f"{data.get('id')}: the spec names no open_clip or cn_clip architecture")
 
 
 def cn_clip_config(arch: str) -> dict[str, Any]:
@@ -457,38 +462,75 @@ def check_against_cn_clip(spec: ModelSpec) -> None:
 def check_against_open_clip(spec: ModelSpec) -> None:
     """Raise ValueError unless the spec's sizes and preprocessing are open_clip's own for its
     architecture and pretrained tag (a typo in a spec would silently cost accuracy)."""
+    check_open_clip_entry(spec.data)
+
+
+# open_clip's clean-up functions (tokenizer.get_clean_fn) by our names for them: its
+# SimpleTokenizer (CLIP BPE) defaults to 'lower', its HFTokenizer to 'whitespace'.
+_OPEN_CLIP_CLEAN = {
+    "lower": "ftfy-html-whitespace-lower",
+    "whitespace": "ftfy-html-whitespace",
+    "canonicalize": "ftfy-html-canonicalize",
+}
+
+
+def check_open_clip_entry(data: Mapping[str, Any]) -> None:
+    """Raise ValueError unless a catalogue entry (its JSON data: entries with tokenizers this
+    runtime does not parse yet are checked too) has open_clip's own dim, image size, mean,
+    std, interpolation, resize mode, context length and tokenizer settings (kind, clean-up,
+    padding, strip_sep, CLIP's pad id 0) for its architecture and pretrained tag."""
     import open_clip
 
-    arch = spec.data["architecture"]
-    config = open_clip.get_model_config(arch["open_clip"])
-    if spec.text.tokenizer.kind != "clip-bpe":
-        raise ValueError(f"{spec.id}: open_clip models take the clip-bpe tokenizer")
+    model_id = data.get("id")
+    arch = data.get("architecture", {})
+    config = open_clip.get_model_config(arch.get("open_clip", ""))
     if config is None:
-        raise ValueError(f"{spec.id}: open_clip has no architecture {arch['open_clip']!r}")
+        raise ValueError(f"{model_id}: open_clip has no architecture {arch.get('open_clip')!r}")
+    image = data.get("image", {})
+    text = data.get("text", {})
+    text_cfg = config.get("text_cfg", {})
     problems = []
-    if config["embed_dim"] != spec.dim:
-        problems.append(f"dim {spec.dim} != {config['embed_dim']}")
-    if config["vision_cfg"]["image_size"] != spec.image.size:
-        problems.append(f"image size {spec.image.size} != {config['vision_cfg']['image_size']}")
-    if config["text_cfg"].get("context_length", 77) != spec.text.context_length:
-        problems.append("context length differs")
-    cfg = open_clip.get_pretrained_cfg(arch["open_clip"], arch["pretrained"])
+    if config["embed_dim"] != data.get("dim"):
+        problems.append(f"dim {data.get('dim')} != {config['embed_dim']}")
+    if config["vision_cfg"]["image_size"] != image.get("size"):
+        problems.append(f"image size {image.get('size')} != {config['vision_cfg']['image_size']}")
+    context = text_cfg.get("context_length", open_clip.tokenizer.DEFAULT_CONTEXT_LENGTH)
+    if context != text.get("context_length"):
+        problems.append(f"context length {text.get('context_length')} != open_clip's {context}")
+    kwargs = text_cfg.get("tokenizer_kwargs", {})
+    if text_cfg.get("hf_tokenizer_name"):
+        tokenizer, clean = "hf", kwargs.get("clean", "whitespace")
+    else:
+        tokenizer, clean = "clip-bpe", kwargs.get("clean", "lower")
+        if text.get("pad_id") != 0:
+            problems.append(f"pad id {text.get('pad_id')!r} != 0 (open_clip's CLIP tokenizer)")
+    for key, ours, theirs in (
+        ("tokenizer", text.get("tokenizer"), tokenizer),
+        ("clean", text.get("clean"), _OPEN_CLIP_CLEAN.get(clean, clean)),
+        ("strip_sep", text.get("strip_sep", False), bool(kwargs.get("strip_sep_token", False))),
+        ("padding", text.get("padding", "max_length"), "max_length"),
+    ):
+        if ours != theirs:
+            problems.append(f"text.{key} {ours!r} != open_clip's {theirs!r}")
+    cfg = open_clip.get_pretrained_cfg(arch.get("open_clip", ""), arch.get("pretrained", ""))
     if not cfg:
-        problems.append(f"open_clip has no pretrained tag {arch['pretrained']!r}")
+        problems.append(f"open_clip has no pretrained tag {arch.get('pretrained')!r}")
     else:
         for key, ours in (
-            ("mean", spec.image.preprocess.mean),
-            ("std", spec.image.preprocess.std),
-            ("interpolation", spec.image.preprocess.interpolation),
-            ("resize_mode", spec.image.preprocess.resize),
+            ("mean", image.get("mean")),
+            ("std", image.get("std")),
+            ("interpolation", image.get("interpolation")),
+            ("resize_mode", image.get("resize")),
         ):
             theirs = cfg.get(key)
             if isinstance(theirs, list | tuple):
                 theirs = tuple(float(x) for x in theirs)
+            if isinstance(ours, list | tuple):
+                ours = tuple(float(x) for x in ours)
             if theirs != ours:
                 problems.append(f"{key} {ours!r} != open_clip's {theirs!r}")
     if problems:
-        raise ValueError(f"{spec.id}: " + "; ".join(problems))
+        raise ValueError(f"{model_id}: " + "; ".join(problems))
 
 
 def _export_graphs(model: Any, spec: ModelSpec, out: Path, opset: int) -> None:
