@@ -497,9 +497,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         _say("(* active; `mmsearch models use ID` switches to one, `download ID` fetches one)")
         return EXIT_OK
     if action == "import":
-        from mmsearch.model_import import import_model
-
-        target = import_model(Path(args.target).expanduser(), data, args.model_id)
+        target = models.import_model(Path(args.target).expanduser(), data, args.model_id)
         return _installed(target, args)
     if action == "download":
         return _download(args.target, data, args)
@@ -527,8 +525,8 @@ def _installed(target: Path, args: argparse.Namespace) -> int:
 def _download(model_id: str, data: Path, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from mmsearch.encoders.clip import get_spec
-    from mmsearch.hub import DownloadCancelled, Progress, download_model
+    from mmsearch.services.models import get_spec
+    from mmsearch.services.models.download import DownloadCancelled, Progress, download_model
 
     spec = get_spec(model_id)
     bars: dict[str, Any] = {}

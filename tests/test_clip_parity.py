@@ -32,10 +32,10 @@ from mmsearch.encoders.clip import (
     ClipModel,
     ClipSpec,
     ClipTokenizer,
-    available_specs,
     bert_words,
     load_clip_model,
 )
+from mmsearch.services.models.catalogue import available_specs
 
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")

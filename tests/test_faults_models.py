@@ -35,13 +35,14 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 
 from mmsearch.cli import main
 from mmsearch.encoders import ModelError, load_any_model
-from mmsearch.encoders.clip import MODEL_FILE, ClipSpec, get_spec, load_clip_model
+from mmsearch.encoders.clip import MODEL_FILE, ClipSpec, load_clip_model
 from mmsearch.encoders.integrity import VERIFIED_FILE, forget_verified, verify_model_files
 from mmsearch.encoders.loading import load_spec, probe_images, probe_model
-from mmsearch.model_import import ModelImportError, import_model, install_model
 from mmsearch.paths import BUNDLED_MODEL_ID
 from mmsearch.services import models as manager
 from mmsearch.services.library import Library
+from mmsearch.services.models import get_spec
+from mmsearch.services.models.install import ModelImportError, import_model, install_model
 from tests import mounts
 
 CLIP_ID = "clip-vit-b-32-openai"
@@ -358,7 +359,7 @@ def test_sizes_and_hashes_recorded_in_the_catalog_are_enforced(tmp_path: Path) -
 
 
 def test_the_published_catalog_specs_have_the_fields() -> None:
-    from mmsearch.encoders.clip import available_specs
+    from mmsearch.services.models import available_specs
 
     for spec in available_specs():
         assert {f.name for f in spec.files} >= set(spec.runtime_files), spec.id
@@ -473,7 +474,7 @@ def test_install_model_copy_errors_are_messages(tmp_path: Path) -> None:
 
 
 def test_download_errors_nobody_expected_are_still_messages() -> None:
-    from mmsearch.hub import DownloadError, _translate
+    from mmsearch.services.models.download import DownloadError, _translate
 
     odd = _translate(ValueError("odd answer"), "org/repo", "visual/model.onnx", "main", None)
     assert isinstance(odd, DownloadError) and "ValueError: odd answer" in str(odd)

@@ -28,7 +28,8 @@ import numpy as np
 import pytest
 
 from mmsearch.encoders.clip import MODEL_FILE, ClipSpec, load_clip_model
-from mmsearch.hub import (
+from mmsearch.services import models as manager
+from mmsearch.services.models.download import (
     ChecksumError,
     DiskFullError,
     DownloadCancelled,
@@ -37,8 +38,7 @@ from mmsearch.hub import (
     Progress,
     download_model,
 )
-from mmsearch.model_import import ModelImportError, import_model
-from mmsearch.services import models as manager
+from mmsearch.services.models.install import ModelImportError, import_model
 
 pytest.importorskip("open_clip")
 from clip_support import exported_model
@@ -254,7 +254,7 @@ def test_disk_full_is_said_before_downloading(
     class Usage:
         free = 10 << 20
 
-    monkeypatch.setattr("mmsearch.hub.shutil.disk_usage", lambda path: Usage())
+    monkeypatch.setattr("mmsearch.services.models.download.shutil.disk_usage", lambda path: Usage())
     with pytest.raises(DiskFullError, match="MB free"):
         download_model(exported[0], tmp_path, endpoint=endpoint)
     assert not any(r[0] == "GET" for r in state.requests)
@@ -273,7 +273,7 @@ def test_cancel_stops_the_download(
 
 
 def test_model_without_hub_repo_says_import(tmp_path: Path) -> None:
-    from mmsearch.encoders.clip import get_spec
+    from mmsearch.services.models import get_spec
 
     with pytest.raises(MissingFileError, match="import"):
         download_model(get_spec("mobileclip-s2"), tmp_path)
@@ -418,3 +418,4 @@ def test_window_downloads_and_switches_to_a_clip_model(
     assert window.library.catalog.counts("clip-vit-b-32-openai")["embedded"] == 6
     assert len(window.engine.search("a cat", 3)) == 3
     window.close()
+

@@ -53,6 +53,50 @@ def test_models_list_shows_installed_and_downloadable(cli: CliRunner, home: Path
     assert "not installed" in cli("models", "use", "clip-vit-b-32-openai", expect=2)["error"]
 
 
+def test_the_catalogue_ships_inside_the_package(tmp_path: Path) -> None:
+    """The specs are package data read through importlib.resources: every file is found and
+    parsed, also where `repo_root()` holds no catalogue (a frozen bundle's root here, an
+    installed wheel's site-packages alike), and pyproject.toml declares them as package data."""
+    import fnmatch
+    import subprocess
+    import sys
+    import tomllib
+    from importlib import resources
+
+    folder = resources.files("mmsearch.services.models") / "specs"
+    names = sorted(f.name for f in folder.iterdir() if f.name.endswith(".json"))
+    assert len(names) >= 5 and [f.name for f in models.catalogue_files()] == names
+    assert sorted(f"{s.id}.json" for s in models.available_specs()) == names
+    assert not list((Path(models.__file__).parents[3] / "models").glob("**/*.json"))
+    # repo_root() is sys._MEIPASS when frozen: point it at an empty folder.
+    code = (
+        "import sys; sys._MEIPASS = sys.argv[1]\n"
+        "from mmsearch.paths import repo_root\n"
+        "from mmsearch.services.models import available_specs\n"
+        "assert not any(repo_root().iterdir())\n"
+        "print(' '.join(sorted(s.id for s in available_specs())))\n"
+    )
+    empty = tmp_path / "root"
+    empty.mkdir()
+    found = subprocess.run(
+        [sys.executable, "-c", code, str(empty)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert found.stdout.split() == sorted(n.removesuffix(".json") for n in names)
+    root = Path(models.__file__).parents[3]
+    package_data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["mmsearch"]
+    for name in names:
+        assert any(
+            fnmatch.fnmatch(f"services/models/specs/{name}", pattern) for pattern in package_data
+        ), name
+
+
 def test_switch_embeds_in_the_background_and_never_mixes(
     home: Path, photo_folder: Path, tmp_path: Path
 ) -> None:

@@ -38,7 +38,6 @@ from mmsearch.encoders.spec import (
     read_json_file,
     sha256_file,
 )
-from mmsearch.paths import repo_root
 
 FORMAT = "clip-onnx"
 """The `format` field of a CLIP spec: tells it apart from the bundled models' spec.json."""
@@ -305,30 +304,6 @@ def _parse(data: object, source: str) -> ClipSpec:
         runtime_files=runtime_files,
         data=top.data,
     )
-
-
-def catalog_dir() -> Path:
-    """The folder of the model specs mmsearch knows (`models/specs/` of the checkout or the
-    frozen bundle)."""
-    return repo_root() / "models" / "specs"
-
-
-def available_specs(directory: Path | None = None) -> list[ClipSpec]:
-    """Every CLIP spec of the catalog, by display name. A broken file raises ModelError: the
-    catalog ships with the app, so a bad entry is our bug, not the user's."""
-    folder = Path(directory) if directory is not None else catalog_dir()
-    specs = [ClipSpec.load(path) for path in sorted(folder.glob("*.json"))]
-    return sorted(specs, key=lambda s: s.display_name)
-
-
-def get_spec(model_id: str, directory: Path | None = None) -> ClipSpec:
-    """The catalog spec of `model_id`; ModelError lists the known ids when there is none."""
-    specs = available_specs(directory)
-    for spec in specs:
-        if spec.id == model_id:
-            return spec
-    known = ", ".join(s.id for s in specs) or "(none)"
-    raise ModelError(f"unknown model {model_id!r}: known CLIP models are {known}.")
 
 
 # -- preprocessing -------------------------------------------------------------------------

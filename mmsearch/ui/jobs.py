@@ -230,8 +230,8 @@ class ModelSwitchController(QObject):
         def run() -> tuple[SwitchResult, Library | None]:
             lower_thread_priority()
             if download:
-                from mmsearch.encoders.clip import get_spec
-                from mmsearch.hub import download_model
+                from mmsearch.services.models import get_spec
+                from mmsearch.services.models.download import download_model
 
                 download_model(
                     get_spec(model_id),

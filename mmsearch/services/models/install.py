@@ -34,13 +34,13 @@ from mmsearch.encoders.clip import (
     ClipSpec,
     ClipTokenizer,
     SourceFile,
-    available_specs,
     load_clip_model,
 )
 from mmsearch.encoders.integrity import record_verified
 from mmsearch.encoders.loading import probe_model
 from mmsearch.encoders.spec import ModelError, sha256_file
 from mmsearch.files import replace_dir
+from mmsearch.services.models.catalogue import available_specs
 
 MAX_FILE_BYTES = 4 << 30
 """The largest single file we accept (the biggest CLIP graphs we offer are well under 1 GB)."""

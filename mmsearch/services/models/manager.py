@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mmsearch.encoders import AnySpec, ClipSpec, ModelError, is_model_dir, load_spec
-from mmsearch.encoders.clip import available_specs
 from mmsearch.encoders.loading import probe_model
 from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path
 from mmsearch.services.indexing import Indexer, IndexReport, ProgressCallback
 from mmsearch.services.library import Library, read_active_model, write_active_model
+from mmsearch.services.models.catalogue import available_specs
 
 KINDS = ("bundled", "installed", "available")
 
