@@ -411,7 +411,7 @@ def test_window_downloads_and_switches_to_a_clip_model(
     downloaded: list[tuple[int, int]] = []
     window.switcher.download_progress.connect(lambda done, total: downloaded.append((done, total)))
     with qtbot.waitSignal(window.switcher.finished, timeout=300_000):
-        window.switch_model(chosen.id, download=True)
+        window.switch_model(chosen.id)
     assert downloaded and downloaded[-1][0] == downloaded[-1][1] > 300_000_000
     assert window.library.model_id == "clip-vit-b-32-openai"
     assert read_active_model(tmp_path / "data") == "clip-vit-b-32-openai"
@@ -419,3 +419,43 @@ def test_window_downloads_and_switches_to_a_clip_model(
     assert len(window.engine.search("a cat", 3)) == 3
     window.close()
 
+
+@pytest.mark.slow
+def test_cli_models_use_downloads_then_switches(
+    hub: tuple[HubState, str],
+    cli: Any,
+    home: Path,
+    photo_folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`mmsearch models use ID` of a catalogue model not installed yet: `install_and_use`
+    downloads it (cancel keeps what was fetched, the old model stays active), then embeds
+    every photo with it and switches, as the window does."""
+    from mmsearch.paths import BUNDLED_MODEL_ID
+    from mmsearch.services.library import Library, read_active_model
+
+    state, endpoint = hub
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    cli("index", str(photo_folder))
+    cancel = threading.Event()
+    with pytest.raises(DownloadCancelled):
+        manager.install_and_use(
+            home, "clip-vit-b-32-openai", download_progress=lambda p: cancel.set(), cancel=cancel
+        )
+    assert (read_active_model(home) or BUNDLED_MODEL_ID) == BUNDLED_MODEL_ID
+    assert "clip-vit-b-32-openai" not in manager.installed(home)
+    assert (home / "models" / ".partial" / "clip-vit-b-32-openai").is_dir()  # kept to resume
+    switched = cli("models", "use", "clip-vit-b-32-openai")
+    assert switched["model"] == "clip-vit-b-32-openai" and switched["switched"]
+    assert not switched["failed"] and read_active_model(home) == "clip-vit-b-32-openai"
+    with Library(home) as lib:
+        assert lib.model_id == "clip-vit-b-32-openai"
+        assert lib.catalog.counts("clip-vit-b-32-openai")["embedded"] == 6
+    installed = ClipSpec.load(home / "models" / "clip-vit-b-32-openai" / MODEL_FILE)
+    assert installed.data["installed"]["from"] == "hub"
+    assert any(r[0] == "GET" for r in state.requests)
+    # installed now: a second `use` switches without asking the hub again
+    cli("models", "use", BUNDLED_MODEL_ID)
+    asked = len(state.requests)
+    assert cli("models", "use", "clip-vit-b-32-openai")["switched"]
+    assert len(state.requests) == asked

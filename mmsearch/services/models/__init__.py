@@ -2,7 +2,8 @@
 (`catalogue`), downloading them from the hub (`download`), installing them from a download or
 a file (`install`), and listing, switching and removing them (`manager`).
 
-`download` (which imports huggingface_hub) is imported only when a model is downloaded.
+The CLI and the window both switch models through `install_and_use`. `download` (which
+imports huggingface_hub) is imported only when a model is downloaded.
 """
 
 from mmsearch.services.models.catalogue import available_specs, catalogue_files, get_spec
@@ -13,6 +14,8 @@ from mmsearch.services.models.manager import (
     SwitchResult,
     active_model,
     broken_models,
+    install_and_use,
+    install_from_hub,
     installed,
     list_models,
     removable,
@@ -31,6 +34,8 @@ __all__ = [
     "catalogue_files",
     "get_spec",
     "import_model",
+    "install_and_use",
+    "install_from_hub",
     "install_model",
     "installed",
     "list_models",
