@@ -35,6 +35,7 @@ from mmsearch.encoders.clip import (
     bert_words,
     load_clip_model,
 )
+from mmsearch.encoders.spec import ModelError
 from mmsearch.services.models.catalogue import available_specs
 
 torch = pytest.importorskip("torch")
@@ -194,6 +195,20 @@ def test_catalog_specs_parse_and_match_their_libraries() -> None:
         export.check_spec(spec)
     if unchecked:
         pytest.skip(f"cn_clip is not installed: {unchecked} not checked against it")
+
+
+def test_export_takes_a_catalogue_id_or_a_spec_file(tmp_path: Path) -> None:
+    """`--spec clip-vit-b-32-openai` reads the catalogue (package data); a path reads that file;
+    an unknown id lists the known ones."""
+    by_id = export.load_spec_arg("clip-vit-b-32-openai")
+    assert by_id == ClipSpec.load(SPECS / "clip-vit-b-32-openai.json")
+    copy = tmp_path / "mine.json"
+    copy.write_bytes((SPECS / "mobileclip-s2.json").read_bytes())
+    assert export.load_spec_arg(str(copy)).id == "mobileclip-s2"
+    with pytest.raises(ModelError, match=r"known CLIP models are .*clip-vit-b-32-openai"):
+        export.load_spec_arg("no-such-model")
+    with pytest.raises(ModelError, match="missing"):
+        export.load_spec_arg(str(tmp_path / "absent.json"))
 
 
 # -- tokenizers ----------------------------------------------------------------------------
