@@ -30,6 +30,7 @@ from mmsearch.services.search import RERANK_TOP, QueryError, SearchHit
 
 if TYPE_CHECKING:
     from mmsearch.services.indexing import IndexReport
+    from mmsearch.services.models.download import Progress
 
 # Exit codes (docs/cli.md): 0 done; 1 the work ran and failed (nothing could be indexed, a
 # switch did not finish); 2 a problem the user can fix (arguments, query, a missing file, a
@@ -178,17 +179,17 @@ def _ctrl_c_cancels(what: str) -> Iterator[threading.Event]:
 @contextlib.contextmanager
 def _writing(data: Path, args: argparse.Namespace, purpose: str) -> Iterator[None]:
     """Hold the library's writer lock; wait (saying so) unless --no-wait was given."""
-
-    def waiting(holder: LockHolder) -> None:
-        print(
-            f"mmsearch: {holder.describe()}; waiting for it to finish "
-            "(Ctrl-C to stop, --no-wait not to wait)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    with writer_lock(data, purpose, wait=not args.no_wait, on_wait=waiting):
+    with writer_lock(data, purpose, wait=not args.no_wait, on_wait=_tell_waiting):
         yield
+
+
+def _tell_waiting(holder: LockHolder) -> None:
+    print(
+        f"mmsearch: {holder.describe()}; waiting for it to finish "
+        "(Ctrl-C to stop, --no-wait not to wait)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _report_dict(report: IndexReport) -> dict[str, Any]:
@@ -497,9 +498,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         _say("(* active; `mmsearch models use ID` switches to one, `download ID` fetches one)")
         return EXIT_OK
     if action == "import":
-        from mmsearch.model_import import import_model
-
-        target = import_model(Path(args.target).expanduser(), data, args.model_id)
+        target = models.import_model(Path(args.target).expanduser(), data, args.model_id)
         return _installed(target, args)
     if action == "download":
         return _download(args.target, data, args)
@@ -524,23 +523,21 @@ def _installed(target: Path, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _download(model_id: str, data: Path, args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _download_bar(model_id: str, enabled: bool) -> Iterator[Callable[[Progress], None]]:
+    """A tqdm bar of bytes (and the file being fetched) on stderr, closed at the end."""
     from tqdm import tqdm
 
-    from mmsearch.encoders.clip import get_spec
-    from mmsearch.hub import DownloadCancelled, Progress, download_model
-
-    spec = get_spec(model_id)
     bars: dict[str, Any] = {}
 
     def progress(p: Progress) -> None:
-        if args.json:
+        if not enabled:
             return
         bar = bars.get("bar")
         if bar is None:
             bar = bars["bar"] = tqdm(
                 total=p.total,
-                desc=f"downloading {spec.id}",
+                desc=f"downloading {model_id}",
                 unit="B",
                 unit_scale=True,
                 file=sys.stderr,
@@ -548,36 +545,52 @@ def _download(model_id: str, data: Path, args: argparse.Namespace) -> int:
         bar.set_postfix_str(f"{p.file_index + 1}/{p.file_count} {p.file}", refresh=False)
         bar.update(p.done - bar.n)
 
-    with _ctrl_c_cancels("stopping the download; it resumes where it stopped") as cancel:
+    try:
+        yield progress
+    finally:
+        if "bar" in bars:
+            bars["bar"].close()
+
+
+def _download(model_id: str, data: Path, args: argparse.Namespace) -> int:
+    from mmsearch.services import models
+    from mmsearch.services.models.download import DownloadCancelled
+
+    with (
+        _download_bar(model_id, not args.json) as progress,
+        _ctrl_c_cancels("stopping the download; it resumes where it stopped") as cancel,
+    ):
         try:
-            target = download_model(spec, data, progress=progress, cancel=cancel)
+            target = models.install_from_hub(data, model_id, progress=progress, cancel=cancel)
         except DownloadCancelled:
             _say("download cancelled: run the same command again to resume it")
             return EXIT_FAILED
-        finally:
-            if "bar" in bars:
-                bars["bar"].close()
     return _installed(target, args)
 
 
 def _use(model_id: str, data: Path, args: argparse.Namespace) -> int:
+    """Switch to `model_id`, downloading it first if the catalogue has it and it isn't
+    installed (`install_and_use`, as the window does)."""
     from mmsearch.services import models
+    from mmsearch.services.models.download import DownloadCancelled
 
-    if model_id not in models.installed(data):
-        broken = models.broken_models(data).get(model_id)
-        if broken is not None:
-            raise UserError(f"model {model_id!r} can't be used: {broken}")
-        raise UserError(
-            f"model {model_id!r} is not installed: `mmsearch models download {model_id}` "
-            "or `mmsearch models import PATH` first (`mmsearch models list` shows them)"
-        )
     with (
-        _writing(data, args, "model switch"),
+        _download_bar(model_id, not args.json) as download_progress,
         _ctrl_c_cancels("stopping; the current model stays active") as cancel,
     ):
-        result = models.use_model(
-            data, model_id, _progress_bar(f"embedding with {model_id}", not args.json), cancel
-        )
+        try:
+            result = models.install_and_use(
+                data,
+                model_id,
+                progress=_progress_bar(f"embedding with {model_id}", not args.json),
+                download_progress=download_progress,
+                cancel=cancel,
+                wait=not args.no_wait,
+                on_wait=_tell_waiting,
+            )
+        except DownloadCancelled:
+            _say("download cancelled: run the same command again to resume it")
+            return EXIT_FAILED
     if args.json:
         _emit_json({"model": model_id, "switched": result.switched, **_report_dict(result.report)})
     else:

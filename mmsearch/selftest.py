@@ -378,7 +378,7 @@ def run(model_ids: Sequence[str] = (), gui: bool = True, reference_file: Path | 
             return "torch, torchvision and transformers are not loaded"
 
         def model_catalog() -> str:
-            from mmsearch.encoders.clip import available_specs
+            from mmsearch.services.models import available_specs
 
             specs = available_specs()
             assert specs, "no CLIP model specs in this copy: the model manager offers nothing"
@@ -387,8 +387,8 @@ def run(model_ids: Sequence[str] = (), gui: bool = True, reference_file: Path | 
         def download_path() -> str:
             from huggingface_hub import hf_hub_url
 
-            from mmsearch.encoders.clip import get_spec
-            from mmsearch.hub import download_model
+            from mmsearch.services.models import get_spec
+            from mmsearch.services.models.download import download_model
 
             assert callable(download_model)
 

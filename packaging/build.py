@@ -202,13 +202,9 @@ def forbidden_in(names: Iterable[str]) -> list[str]:
 
 
 def _code_in(models: Path) -> bool:
-    """Whether the bundle's `models/` holds more than the model catalog (specs/*.json): the
-    training and export code lives in the same folder of the checkout."""
-    return any(
-        f.suffix != ".json" or f.parent != models / "specs"
-        for f in models.rglob("*")
-        if f.is_file()
-    )
+    """Whether the bundle has a `models/` with files: the checkout's training and export
+    code lives there (the catalogue of specs travels as mmsearch's package data)."""
+    return any(f.is_file() for f in models.rglob("*"))
 
 
 def check(folder: Path = APP) -> None:

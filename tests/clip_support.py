@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import shutil
+from importlib import resources
 from pathlib import Path
 
 from mmsearch.encoders.formats import read_catalogue_entry
 from mmsearch.encoders.spec import ModelSpec
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = ROOT / "models" / "specs"
+# The catalogue's specs, where the package keeps them (a folder in a checkout).
+SPECS = Path(str(resources.files("mmsearch.services.models") / "specs"))
 CACHE = ROOT / "build" / "cache" / "clip-parity"
 _BUILDERS = ("torch", "open_clip_torch", "timm", "cn_clip")
 

@@ -230,7 +230,10 @@ def test_spec_records_the_recipe(model: Model, reference: build.Reference) -> No
     assert model.spec.version == build.RECIPE_VERSION
     assert dict(model.spec.recipe) == build.recipe()
     assert model.spec.image.size == reference.image_size
-    assert model.spec.image.preprocess.mean == build.MEAN and model.spec.image.preprocess.std == build.STD
+    assert (
+        model.spec.image.preprocess.mean == build.MEAN
+        and model.spec.image.preprocess.std == build.STD
+    )
 
 
 def test_build_is_idempotent(conse_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

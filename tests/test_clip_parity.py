@@ -30,6 +30,7 @@ from PIL import Image
 
 from mmsearch.encoders import Model, ModelSpec, load_model
 from mmsearch.encoders.formats import hub_spec, read_catalogue_entry
+from mmsearch.encoders.spec import ModelError
 from mmsearch.encoders.tokenize import FramedTokenizer, bert_words
 
 torch = pytest.importorskip("torch")
@@ -253,6 +254,20 @@ def test_catalog_specs_parse_and_match_their_libraries(model_id: str) -> None:
     assert spec.id == model_id and spec.layout == data["layout"]
     if "cn_clip" in arch:
         export.check_spec(spec)
+
+
+def test_export_takes_a_catalogue_id_or_a_spec_file(tmp_path: Path) -> None:
+    """`--spec clip-vit-b-32-openai` reads the catalogue (package data); a path reads that file;
+    an unknown id lists the known ones."""
+    by_id = export.load_spec_arg("clip-vit-b-32-openai")
+    assert by_id == read_catalogue_entry(SPECS / "clip-vit-b-32-openai.json")
+    copy = tmp_path / "mine.json"
+    copy.write_bytes((SPECS / "mobileclip-s2.json").read_bytes())
+    assert export.load_spec_arg(str(copy)).id == "mobileclip-s2"
+    with pytest.raises(ModelError, match=r"known CLIP models are .*clip-vit-b-32-openai"):
+        export.load_spec_arg("no-such-model")
+    with pytest.raises(ModelError, match="missing"):
+        export.load_spec_arg(str(tmp_path / "absent.json"))
 
 
 # -- tokenizers ----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import shutil
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,14 +35,15 @@ from onnx import TensorProto, helper, numpy_helper
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from mmsearch.cli import main
-from mmsearch.encoders import ModelError, load_any_model
-from mmsearch.encoders.clip import MODEL_FILE, ClipSpec, get_spec, load_clip_model
+from mmsearch.encoders import ModelError, load_model
+from mmsearch.encoders.formats import MODEL_FILE, load_spec, spec_to_json
 from mmsearch.encoders.integrity import VERIFIED_FILE, forget_verified, verify_model_files
-from mmsearch.encoders.loading import load_spec, probe_images, probe_model
-from mmsearch.model_import import ModelImportError, import_model, install_model
+from mmsearch.encoders.model import probe_images, probe_model
 from mmsearch.paths import BUNDLED_MODEL_ID
 from mmsearch.services import models as manager
 from mmsearch.services.library import Library
+from mmsearch.services.models import get_spec
+from mmsearch.services.models.install import ModelImportError, import_model, install_model
 from tests import mounts
 
 CLIP_ID = "clip-vit-b-32-openai"
@@ -124,7 +126,7 @@ def test_verified_state_spares_rehashing_until_a_file_changes(
     assert cold.hashed == 4 and cold.cache_file == model_copy / VERIFIED_FILE
     forget_verified()  # a new process: only the .verified.json is left
     started = time.perf_counter()
-    load_any_model(model_copy)
+    load_model(model_copy)
     warm_ms = (time.perf_counter() - started) * 1e3
     warm = verify_model_files(model_copy, spec)
     assert warm.hashed == 0 and warm.cached == 4
@@ -137,11 +139,11 @@ def test_verified_state_spares_rehashing_until_a_file_changes(
     # it): caught. Same size, mtime and ctime is what "unchanged" means; it is not re-read.
     garble(model_copy / "text.onnx", keep_mtime=True)
     with pytest.raises(ModelError, match=r"text\.onnx of model .* is damaged"):
-        load_any_model(model_copy)
+        load_model(model_copy)
     # The damage is not remembered as verified: the next start says it again.
     forget_verified()
     with pytest.raises(ModelError, match="is damaged"):
-        load_any_model(model_copy)
+        load_model(model_copy)
     # Repaired: fine again; verify=True (force) re-hashes every file whatever the cache says.
     shutil.copyfile(bundled_model_dir / "text.onnx", model_copy / "text.onnx")
     assert verify_model_files(model_copy, spec).hashed == 1
@@ -294,12 +296,12 @@ def test_a_good_fake_passes_the_probe_and_installs_verified(tmp_path: Path) -> N
     target = import_model(folder, tmp_path / "data", CLIP_ID)
     assert (target / VERIFIED_FILE).is_file()  # hashed once, at install
     forget_verified()
-    spec = ClipSpec.load(target / MODEL_FILE)
+    spec = load_spec(target)
     assert verify_model_files(target, spec).hashed == 0
-    probe_model(load_clip_model(target), target)
+    probe_model(load_model(target), target)
     garble(target / "visual" / "model.onnx", size=64)
     with pytest.raises(ModelError, match=rf"import it again \(`mmsearch models import {folder}"):
-        load_any_model(target)
+        load_model(target)
 
 
 @pytest.mark.parametrize(
@@ -336,7 +338,7 @@ def _catalog_with(tmp_path: Path, files: dict[str, dict[str, object]]) -> Path:
     catalog = tmp_path / "catalog"
     catalog.mkdir(parents=True)
     spec = get_spec(CLIP_ID)
-    data = spec.to_dict()
+    data = spec_to_json(spec)
     data["source"]["files"].update(files)
     (catalog / f"{CLIP_ID}.json").write_text(json.dumps(data))
     return catalog
@@ -354,11 +356,11 @@ def test_sizes_and_hashes_recorded_in_the_catalog_are_enforced(tmp_path: Path) -
         import_model(folder, tmp_path / "data", CLIP_ID, catalog=wrong_size)
     right = _catalog_with(tmp_path / "c", {"visual/model.onnx": real})
     target = import_model(folder, tmp_path / "data", CLIP_ID, catalog=right)
-    assert ClipSpec.load(target / MODEL_FILE).file("visual/model.onnx").sha256 == real["sha256"]
+    assert load_spec(target).file("visual/model.onnx").sha256 == real["sha256"]
 
 
 def test_the_published_catalog_specs_have_the_fields() -> None:
-    from mmsearch.encoders.clip import available_specs
+    from mmsearch.services.models import available_specs
 
     for spec in available_specs():
         assert {f.name for f in spec.files} >= set(spec.runtime_files), spec.id
@@ -446,7 +448,7 @@ def test_a_wrong_rank_model_in_the_models_folder_is_a_message_in_models_use(
         type(spec.file(n))(n, (folder / n).stat().st_size, _sha(folder / n))
         for n in spec.runtime_files
     ]
-    (folder / MODEL_FILE).write_text(json.dumps(spec.with_files(files).to_dict()))
+    (folder / MODEL_FILE).write_text(json.dumps(spec_to_json(replace(spec, files=tuple(files)))))
     code, err = run_cli(capsys, "models", "use", CLIP_ID)  # no photos yet
     assert code == 2 and "fails its probe" in err and "shape (2,)" in err
     assert Library(home).model_id == BUNDLED_MODEL_ID
@@ -455,7 +457,7 @@ def test_a_wrong_rank_model_in_the_models_folder_is_a_message_in_models_use(
     code, err = run_cli(capsys, "models", "use", CLIP_ID)
     assert code == 2
     assert "visual/model.onnx of model 'clip-vit-b-32-openai' gives 'embedding' of shape" in err
-    assert "Download or import it again" in err
+    assert f"Run `mmsearch models download {CLIP_ID}` again" in err
     with Library(home) as lib:
         assert lib.model_id == BUNDLED_MODEL_ID  # the switch did not happen
         assert lib.catalog.counts(CLIP_ID)["embedded"] == 0
@@ -473,7 +475,7 @@ def test_install_model_copy_errors_are_messages(tmp_path: Path) -> None:
 
 
 def test_download_errors_nobody_expected_are_still_messages() -> None:
-    from mmsearch.hub import DownloadError, _translate
+    from mmsearch.services.models.download import DownloadError, _translate
 
     odd = _translate(ValueError("odd answer"), "org/repo", "visual/model.onnx", "main", None)
     assert isinstance(odd, DownloadError) and "ValueError: odd answer" in str(odd)
@@ -492,7 +494,7 @@ def test_a_non_utf8_model_json_in_an_import_is_a_message(tmp_path: Path) -> None
 def test_a_file_damaged_after_loading_is_caught_when_its_graph_starts(model_copy: Path) -> None:
     """Sessions start on first use (the window may index hours after start-up): the graph's
     file is checked again then if its state changed since it was verified."""
-    model = load_any_model(model_copy)
+    model = load_model(model_copy)
     garble(model_copy / "image.onnx")
     with pytest.raises(ModelError, match=r"image\.onnx of model .* is damaged"):
         model.image.encode_images(probe_images())

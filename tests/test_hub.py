@@ -27,8 +27,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mmsearch.encoders.clip import MODEL_FILE, ClipSpec, load_clip_model
-from mmsearch.hub import (
+from mmsearch.encoders import ModelSpec
+from mmsearch.encoders.formats import hub_spec, load_spec, spec_to_json
+from mmsearch.encoders.model import load_model
+from mmsearch.services import models as manager
+from mmsearch.services.models.download import (
     ChecksumError,
     DiskFullError,
     DownloadCancelled,
@@ -37,8 +40,7 @@ from mmsearch.hub import (
     Progress,
     download_model,
 )
-from mmsearch.model_import import ModelImportError, import_model
-from mmsearch.services import models as manager
+from mmsearch.services.models.install import ModelImportError, import_model
 
 pytest.importorskip("open_clip")
 from clip_support import exported_model
@@ -127,13 +129,13 @@ def _handler(state: HubState) -> type[BaseHTTPRequestHandler]:
 
 
 @pytest.fixture(scope="module")
-def exported() -> tuple[ClipSpec, Path]:
+def exported() -> tuple[ModelSpec, Path]:
     return exported_model("clip-vit-b-32-openai")
 
 
 @pytest.fixture
 def hub(
-    exported: tuple[ClipSpec, Path], monkeypatch: pytest.MonkeyPatch
+    exported: tuple[ModelSpec, Path], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[HubState, str]]:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
@@ -148,19 +150,19 @@ def hub(
         server.server_close()
 
 
-def _spec_with(spec: ClipSpec, **changes: Any) -> ClipSpec:
-    data = spec.to_dict()
+def _spec_with(spec: ModelSpec, **changes: Any) -> ModelSpec:
+    data = spec_to_json(spec)
     for key, value in changes.items():
         if key == "files":
             data["source"]["files"].update(value)
         else:
             data[key] = value
-    return ClipSpec.from_dict(data)
+    return hub_spec(data)
 
 
 @pytest.mark.slow
 def test_download_installs_checks_and_resumes(
-    hub: tuple[HubState, str], exported: tuple[ClipSpec, Path], tmp_path: Path
+    hub: tuple[HubState, str], exported: tuple[ModelSpec, Path], tmp_path: Path
 ) -> None:
     state, endpoint = hub
     spec, folder = exported
@@ -179,7 +181,7 @@ def test_download_installs_checks_and_resumes(
     assert ranged[0][2] == f"bytes={2 * 10 * 1024 * 1024}-"  # resumed, not restarted
     for name in spec.runtime_files:
         assert (target / name).read_bytes() == (folder / name).read_bytes(), name
-    installed = ClipSpec.load(target / MODEL_FILE)
+    installed = load_spec(target)
     assert installed.data["installed"] == {"from": "hub", "repo": REPO, "revision": COMMIT}
     # the version names the files: other weights under this id would be another version
     assert re.fullmatch(rf"{re.escape(spec.version)}-[0-9a-f]{{12}}", installed.version)
@@ -188,7 +190,7 @@ def test_download_installs_checks_and_resumes(
     assert seen[-1].done == seen[-1].total == sum(manifest[n]["size"] for n in spec.runtime_files)
     assert all(a.done <= b.done for a, b in itertools.pairwise(seen))
     assert spec.id in manager.installed(tmp_path)
-    model = load_clip_model(target, verify=True)
+    model = load_model(target, verify=True)
     vectors = model.text.encode(["a cat on a sofa"])
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     manager.remove_model(tmp_path, spec.id)
@@ -196,7 +198,7 @@ def test_download_installs_checks_and_resumes(
 
 
 def test_wrong_checksum_is_refused(
-    hub: tuple[HubState, str], exported: tuple[ClipSpec, Path], tmp_path: Path
+    hub: tuple[HubState, str], exported: tuple[ModelSpec, Path], tmp_path: Path
 ) -> None:
     _, endpoint = hub
     spec = _spec_with(exported[0], files={"config.json": {"size": None, "sha256": "0" * 64}})
@@ -207,7 +209,7 @@ def test_wrong_checksum_is_refused(
 
 
 def test_corrupted_transfer_is_refused_by_the_etag(
-    hub: tuple[HubState, str], exported: tuple[ClipSpec, Path], tmp_path: Path
+    hub: tuple[HubState, str], exported: tuple[ModelSpec, Path], tmp_path: Path
 ) -> None:
     state, endpoint = hub
     state.corrupt.add("config.json")
@@ -216,7 +218,7 @@ def test_corrupted_transfer_is_refused_by_the_etag(
 
 
 def test_wrong_size_in_spec_is_refused_before_downloading(
-    hub: tuple[HubState, str], exported: tuple[ClipSpec, Path], tmp_path: Path
+    hub: tuple[HubState, str], exported: tuple[ModelSpec, Path], tmp_path: Path
 ) -> None:
     state, endpoint = hub
     spec = _spec_with(exported[0], files={"visual/model.onnx": {"size": 5, "sha256": None}})
@@ -226,16 +228,16 @@ def test_wrong_size_in_spec_is_refused_before_downloading(
 
 
 def test_missing_file_is_named(
-    hub: tuple[HubState, str], exported: tuple[ClipSpec, Path], tmp_path: Path
+    hub: tuple[HubState, str], exported: tuple[ModelSpec, Path], tmp_path: Path
 ) -> None:
     _, endpoint = hub
-    data = exported[0].to_dict()
+    data = spec_to_json(exported[0])
     data["runtime_files"] = [*data["runtime_files"], "textual/missing.json"]
     with pytest.raises(MissingFileError, match=re.escape("textual/missing.json")):
-        download_model(ClipSpec.from_dict(data), tmp_path, endpoint=endpoint)
+        download_model(hub_spec(data), tmp_path, endpoint=endpoint)
 
 
-def test_no_server_says_no_network(exported: tuple[ClipSpec, Path], tmp_path: Path) -> None:
+def test_no_server_says_no_network(exported: tuple[ModelSpec, Path], tmp_path: Path) -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -245,7 +247,7 @@ def test_no_server_says_no_network(exported: tuple[ClipSpec, Path], tmp_path: Pa
 
 def test_disk_full_is_said_before_downloading(
     hub: tuple[HubState, str],
-    exported: tuple[ClipSpec, Path],
+    exported: tuple[ModelSpec, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -254,14 +256,14 @@ def test_disk_full_is_said_before_downloading(
     class Usage:
         free = 10 << 20
 
-    monkeypatch.setattr("mmsearch.hub.shutil.disk_usage", lambda path: Usage())
+    monkeypatch.setattr("mmsearch.services.models.download.shutil.disk_usage", lambda path: Usage())
     with pytest.raises(DiskFullError, match="MB free"):
         download_model(exported[0], tmp_path, endpoint=endpoint)
     assert not any(r[0] == "GET" for r in state.requests)
 
 
 def test_cancel_stops_the_download(
-    hub: tuple[HubState, str], exported: tuple[ClipSpec, Path], tmp_path: Path
+    hub: tuple[HubState, str], exported: tuple[ModelSpec, Path], tmp_path: Path
 ) -> None:
     _, endpoint = hub
     cancel = threading.Event()
@@ -273,7 +275,7 @@ def test_cancel_stops_the_download(
 
 
 def test_model_without_hub_repo_says_import(tmp_path: Path) -> None:
-    from mmsearch.encoders.clip import get_spec
+    from mmsearch.services.models import get_spec
 
     with pytest.raises(MissingFileError, match="import"):
         download_model(get_spec("mobileclip-s2"), tmp_path)
@@ -327,7 +329,7 @@ def test_import_refuses_zip_bomb(tmp_path: Path) -> None:
 
 
 def test_import_refuses_files_of_another_model(
-    exported: tuple[ClipSpec, Path], tmp_path: Path
+    exported: tuple[ModelSpec, Path], tmp_path: Path
 ) -> None:
     spec, folder = exported
     buffer = io.BytesIO()
@@ -344,7 +346,7 @@ def test_import_refuses_files_of_another_model(
 
 
 @pytest.mark.slow
-def test_import_zip_installs(exported: tuple[ClipSpec, Path], tmp_path: Path) -> None:
+def test_import_zip_installs(exported: tuple[ModelSpec, Path], tmp_path: Path) -> None:
     spec, folder = exported
     archive = tmp_path / "ViT-B-32__openai.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
@@ -352,7 +354,7 @@ def test_import_zip_installs(exported: tuple[ClipSpec, Path], tmp_path: Path) ->
             z.write(folder / name, f"ViT-B-32__openai/{name}")
     target = import_model(archive, tmp_path / "data")
     assert target == tmp_path / "data" / "models" / spec.id
-    installed = ClipSpec.load(target / MODEL_FILE)
+    installed = load_spec(target)
     assert installed.data["installed"]["from"] == "import"
     assert not (target / "textual" / "vocab.json").exists()  # only runtime files
     assert sorted(os.listdir(tmp_path / "data" / "models")) == [spec.id]
@@ -360,14 +362,14 @@ def test_import_zip_installs(exported: tuple[ClipSpec, Path], tmp_path: Path) ->
     # The version follows the files: the same files from a folder give the same version,
     # changed files (another hub revision) another one.
     same = import_model(folder, tmp_path / "same", spec.id)
-    assert ClipSpec.load(same / MODEL_FILE).version == installed.version
+    assert load_spec(same).version == installed.version
     changed = tmp_path / "changed"
     for name in spec.runtime_files:
         (changed / name).parent.mkdir(parents=True, exist_ok=True)
         (changed / name).write_bytes((folder / name).read_bytes())
     (changed / "config.json").write_text((folder / "config.json").read_text() + "\n")
     other = import_model(changed, tmp_path / "other", spec.id)
-    assert ClipSpec.load(other / MODEL_FILE).version != installed.version
+    assert load_spec(other).version != installed.version
 
 
 @pytest.mark.slow
@@ -411,10 +413,51 @@ def test_window_downloads_and_switches_to_a_clip_model(
     downloaded: list[tuple[int, int]] = []
     window.switcher.download_progress.connect(lambda done, total: downloaded.append((done, total)))
     with qtbot.waitSignal(window.switcher.finished, timeout=300_000):
-        window.switch_model(chosen.id, download=True)
+        window.switch_model(chosen.id)
     assert downloaded and downloaded[-1][0] == downloaded[-1][1] > 300_000_000
     assert window.library.model_id == "clip-vit-b-32-openai"
     assert read_active_model(tmp_path / "data") == "clip-vit-b-32-openai"
     assert window.library.catalog.counts("clip-vit-b-32-openai")["embedded"] == 6
     assert len(window.engine.search("a cat", 3)) == 3
     window.close()
+
+
+@pytest.mark.slow
+def test_cli_models_use_downloads_then_switches(
+    hub: tuple[HubState, str],
+    cli: Any,
+    home: Path,
+    photo_folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`mmsearch models use ID` of a catalogue model not installed yet: `install_and_use`
+    downloads it (cancel keeps what was fetched, the old model stays active), then embeds
+    every photo with it and switches, as the window does."""
+    from mmsearch.paths import BUNDLED_MODEL_ID
+    from mmsearch.services.library import Library, read_active_model
+
+    state, endpoint = hub
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    cli("index", str(photo_folder))
+    cancel = threading.Event()
+    with pytest.raises(DownloadCancelled):
+        manager.install_and_use(
+            home, "clip-vit-b-32-openai", download_progress=lambda p: cancel.set(), cancel=cancel
+        )
+    assert (read_active_model(home) or BUNDLED_MODEL_ID) == BUNDLED_MODEL_ID
+    assert "clip-vit-b-32-openai" not in manager.installed(home)
+    assert (home / "models" / ".partial" / "clip-vit-b-32-openai").is_dir()  # kept to resume
+    switched = cli("models", "use", "clip-vit-b-32-openai")
+    assert switched["model"] == "clip-vit-b-32-openai" and switched["switched"]
+    assert not switched["failed"] and read_active_model(home) == "clip-vit-b-32-openai"
+    with Library(home) as lib:
+        assert lib.model_id == "clip-vit-b-32-openai"
+        assert lib.catalog.counts("clip-vit-b-32-openai")["embedded"] == 6
+    installed = load_spec(home / "models" / "clip-vit-b-32-openai")
+    assert installed.data["installed"]["from"] == "hub"
+    assert any(r[0] == "GET" for r in state.requests)
+    # installed now: a second `use` switches without asking the hub again
+    cli("models", "use", BUNDLED_MODEL_ID)
+    asked = len(state.requests)
+    assert cli("models", "use", "clip-vit-b-32-openai")["switched"]
+    assert len(state.requests) == asked

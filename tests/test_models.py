@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import threading
 from pathlib import Path
 
@@ -50,7 +51,108 @@ def test_models_list_shows_installed_and_downloadable(cli: CliRunner, home: Path
     openai = listed["clip-vit-b-32-openai"]
     assert openai["status"] == "available" and openai["downloadable"] and openai["dim"] == 512
     assert "zh" in listed["chinese-clip-vit-b-16"]["languages"]
-    assert "not installed" in cli("models", "use", "clip-vit-b-32-openai", expect=2)["error"]
+    unknown = cli("models", "use", "no-such-model", expect=2)["error"]
+    assert "not installed" in unknown and "mmsearch models import" in unknown
+
+
+def test_models_use_downloads_a_catalogue_model_that_is_not_installed(
+    cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`models use` goes through `install_and_use`: a downloadable catalogue model is fetched
+    first (here from a hub nobody answers at), an import-only one says how to get it."""
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    offline = cli("models", "use", "clip-vit-b-32-openai", expect=2)
+    assert "no network" in offline["error"] and f"127.0.0.1:{port}" in offline["error"]
+    assert read_active_model(home) is None  # nothing switched, nothing installed
+    assert not (home / "models" / "clip-vit-b-32-openai").exists()
+    import_only = cli("models", "use", "mobileclip-s2", expect=2)["error"]
+    assert "python -m models.clip.export --spec mobileclip-s2" in import_only
+    assert "mmsearch models import FOLDER --id mobileclip-s2" in import_only
+    with pytest.raises(ModelError, match="no model of that id"):
+        models.install_and_use(home, "no-such-model")
+
+
+def test_models_use_takes_the_writer_lock(cli: CliRunner, home: Path) -> None:
+    """The switch holds the writer lock (as `models use` and the window's switch did before
+    `install_and_use`): `--no-wait` refuses while another writer holds it, a cancel ends the
+    wait; neither switches."""
+    from mmsearch.catalog.lock import LibraryBusy, writer_lock
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with writer_lock(home, "indexing run"):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(30)
+        busy = cli("models", "use", CONSE_MODEL_ID, "--no-wait", expect=3)
+        assert "indexing run" in busy["error"]
+        cancel, told = threading.Event(), []
+
+        def waiting(holder_info: object) -> None:
+            told.append(holder_info)
+            cancel.set()
+
+        with pytest.raises(LibraryBusy):
+            models.install_and_use(home, CONSE_MODEL_ID, cancel=cancel, on_wait=waiting)
+        assert len(told) == 1
+    finally:
+        release.set()
+        holder.join()
+    assert read_active_model(home) is None
+
+
+def test_the_catalogue_ships_inside_the_package(tmp_path: Path) -> None:
+    """The specs are package data read through importlib.resources: every file is found and
+    parsed, also where `repo_root()` holds no catalogue (a frozen bundle's root here, an
+    installed wheel's site-packages alike), and pyproject.toml declares them as package data."""
+    import fnmatch
+    import subprocess
+    import sys
+    import tomllib
+    from importlib import resources
+
+    folder = resources.files("mmsearch.services.models") / "specs"
+    names = sorted(f.name for f in folder.iterdir() if f.name.endswith(".json"))
+    assert len(names) >= 5 and [f.name for f in models.catalogue_files()] == names
+    assert sorted(f"{s.id}.json" for s in models.available_specs()) == names
+    assert not list((Path(models.__file__).parents[3] / "models").glob("**/*.json"))
+    # repo_root() is sys._MEIPASS when frozen: point it at an empty folder.
+    code = (
+        "import sys; sys._MEIPASS = sys.argv[1]\n"
+        "from mmsearch.paths import repo_root\n"
+        "from mmsearch.services.models import available_specs\n"
+        "assert not any(repo_root().iterdir())\n"
+        "print(' '.join(sorted(s.id for s in available_specs())))\n"
+    )
+    empty = tmp_path / "root"
+    empty.mkdir()
+    found = subprocess.run(
+        [sys.executable, "-c", code, str(empty)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert found.stdout.split() == sorted(n.removesuffix(".json") for n in names)
+    root = Path(models.__file__).parents[3]
+    package_data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["mmsearch"]
+    for name in names:
+        assert any(
+            fnmatch.fnmatch(f"services/models/specs/{name}", pattern) for pattern in package_data
+        ), name
 
 
 def test_switch_embeds_in_the_background_and_never_mixes(

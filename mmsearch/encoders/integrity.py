@@ -1,9 +1,9 @@
 """Model files checked against the SHA-256 recorded when they were installed, cheaply.
 
 Every model folder's spec records the SHA-256 of its files: `spec.json` (written by our
-build and export recipes) and an installed CLIP folder's `model.json` (written by
-`mmsearch.model_import.install_model`, for downloads and imports alike). A file damaged in
-place (a bad sector, a garbled copy, same size) would otherwise load and give NaN or
+build and export recipes) and an installed hub model's `model.json` (written by
+`mmsearch.services.models.install.install_model`, for downloads and imports alike). A file
+damaged in place (a bad sector, a garbled copy, same size) would otherwise load and give NaN or
 meaningless vectors for every photo, so `verify_model_files` hashes each file and compares.
 
 Hashing ~120 MB on every start would cost a few hundred milliseconds, so what was verified

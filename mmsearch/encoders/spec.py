@@ -15,7 +15,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ PADDINGS = ("longest", "max_length")
 TEXT_INPUTS = ("input_ids", "text", "attention_mask", "token_type_ids")
 """Names a text graph's inputs may have: ids ("input_ids" or "text"), mask, segment ids."""
 PRECISIONS = ("fp32", "fp16", "int8")
+_FIX = "download or import the model again, or reinstall mmsearch for its own models"
 
 
 class ModelError(Exception):
@@ -218,16 +219,10 @@ class ModelSpec:
             return None
         return variant["image"], variant["text"]
 
-    def with_files(self, files: Sequence[ModelFile], **extra: Any) -> ModelSpec:
-        """A copy recording `files` (e.g. the sizes and hashes of an installed folder), and
-        `extra` top-level JSON fields (e.g. where it was installed from)."""
-        data = json.loads(json.dumps(dict(self.data)))  # a deep copy of plain JSON values
-        data.update(extra)
-        return replace(self, files=tuple(files), data=data)
-
-    def check_files(self, model_dir: Path, fix: str) -> None:
+    def check_files(self, model_dir: Path, fix: str = _FIX) -> None:
         """Raise ModelError unless every file is in `model_dir` with its recorded size (where
-        one is recorded). Cheap: for every start."""
+        one is recorded). Cheap: for every start. `fix` ends the message (what to do;
+        `mmsearch.encoders.formats.fix_for` says it for where the model came from)."""
         for f in self.files:
             path = Path(model_dir) / f.name
             try:
@@ -243,7 +238,7 @@ class ModelSpec:
                     hint=fix,
                 )
 
-    def verify_files(self, model_dir: Path, fix: str) -> None:
+    def verify_files(self, model_dir: Path, fix: str = _FIX) -> None:
         """`check_files`, then the SHA-256 of every file that has one recorded (reads every
         byte: for installs and downloads, not for every start)."""
         self.check_files(model_dir, fix)

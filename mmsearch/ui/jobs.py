@@ -215,10 +215,10 @@ class ModelSwitchController(QObject):
     def running(self) -> bool:
         return self._running
 
-    def start(self, model_id: str, download: bool = False) -> bool:
-        """Switch to `model_id` (downloading it first when `download`); False if a switch is
-        already running."""
-        from mmsearch.services.models import SwitchResult, use_model
+    def start(self, model_id: str) -> bool:
+        """Switch to `model_id` (downloading it first when it is not installed: see
+        `install_and_use`); False if a switch is already running."""
+        from mmsearch.services.models import SwitchResult, install_and_use
 
         if self._running:
             return False
@@ -227,21 +227,23 @@ class ModelSwitchController(QObject):
         cancel, data_dir = self._cancel, self.data_dir
         kept: list[Library] = []
 
+        reporter: list[ProgressCallback] = []
+
+        def progress(done: int, total: int, path: Path | None) -> None:
+            if not reporter:  # photos/s timed from the embedding's start, not the download's
+                reporter.append(rate_reporter(self.progress.emit))
+            reporter[0](done, total, path)
+
         def run() -> tuple[SwitchResult, Library | None]:
             lower_thread_priority()
-            if download:
-                from mmsearch.encoders.clip import get_spec
-                from mmsearch.hub import download_model
-
-                download_model(
-                    get_spec(model_id),
-                    data_dir,
-                    progress=lambda p: self.download_progress.emit(p.done, p.total),
-                    cancel=cancel,
-                )
-            report = rate_reporter(self.progress.emit)  # photos/s from here, not the download
-            with writer_lock(data_dir, "model switch", cancel=cancel):
-                result = use_model(data_dir, model_id, report, cancel, on_library=kept.append)
+            result = install_and_use(
+                data_dir,
+                model_id,
+                progress=progress,
+                download_progress=lambda p: self.download_progress.emit(p.done, p.total),
+                cancel=cancel,
+                on_library=kept.append,
+            )
             if not result.switched:
                 for lib in kept:
                     lib.close()

@@ -221,7 +221,7 @@ class MainWindow(QMainWindow):
         self.indexer = IndexController(library, self)
         self.switcher = ModelSwitchController(library.data_dir, self)
         self._index_after_switch = False
-        self._pending_switch: tuple[str, bool] | None = None
+        self._pending_switch: str | None = None
         self._retired: list[Library] = []
         self.watcher = FolderWatcher(parent=self)
         self._search_seq = 0
@@ -907,32 +907,32 @@ class MainWindow(QMainWindow):
             self.thumbnails.disk_megabytes = self.prefs.thumbnail_cache_mb
             chosen = dialog.chosen_model()
             if chosen is not None and chosen.id != self.library.model_id:
-                self.switch_model(chosen.id, download=chosen.status == "available")
+                self.switch_model(chosen.id)  # downloaded first if it isn't installed
             if self.search_field.text().strip():
                 self.run_search()  # the re-ranking setting may have changed
 
     # -- switching models ---------------------------------------------------------------------
 
-    def switch_model(self, model_id: str, download: bool = False) -> bool:
-        """Start switching to `model_id` in the background (downloading it first if asked);
-        searches keep using the current model until every photo is embedded with the new
-        one. False if a switch or an indexing run is going (it waits for neither)."""
+    def switch_model(self, model_id: str) -> bool:
+        """Start switching to `model_id` in the background (downloading it first if it is not
+        installed: `install_and_use`); searches keep using the current model until every
+        photo is embedded with the new one. False if a switch or an indexing run is going (it
+        waits for neither)."""
         if self.switcher.running:
             QMessageBox.information(self, "mmsearch", self.tr("A model switch is already running."))
             return False
         if self.indexer.running:
             # The switch indexes every folder with the new model: it starts once the run in
             # progress has stopped at its next batch (never two indexers at once).
-            self._pending_switch = (model_id, download)
+            self._pending_switch = model_id
             self.cancel_indexing()
             return True
-        return self.switcher.start(model_id, download)
+        return self.switcher.start(model_id)
 
     def _start_pending_switch(self) -> None:
         if self._pending_switch is not None:
-            model_id, download = self._pending_switch
-            self._pending_switch = None
-            self.switcher.start(model_id, download)
+            model_id, self._pending_switch = self._pending_switch, None
+            self.switcher.start(model_id)
 
     def cancel_switch(self) -> None:
         self.switcher.cancel()

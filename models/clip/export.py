@@ -1,7 +1,10 @@
 """Our export recipe: an open_clip or cn_clip model -> runtime files in the Immich hub layout.
 
-    python -m models.clip.export --spec models/specs/clip-vit-b-32-openai.json --out DIR \
+    python -m models.clip.export --spec clip-vit-b-32-openai --out DIR \
         [--checkpoint FILE | --random] [--no-fp16]
+
+`--spec` is a catalogue id (`mmsearch/services/models/specs/<id>.json`, package data) or the
+path of a spec file.
 
 writes `DIR/` with
 
@@ -53,8 +56,9 @@ from typing import Any
 
 from mmsearch.encoders.formats import read_catalogue_entry
 from mmsearch.encoders.half import write_fp16
-from mmsearch.encoders.spec import ModelSpec, sha256_file
+from mmsearch.encoders.spec import ModelError, ModelSpec, sha256_file
 from mmsearch.files import replace_dir
+from mmsearch.services.models.catalogue import get_spec
 
 BEGIN_TOKEN = "<|startoftext|>"
 END_TOKEN = "<|endoftext|>"
@@ -676,9 +680,19 @@ def model_config(spec: ModelSpec) -> dict[str, Any]:
     return dict(open_clip.get_model_config(arch) or {"embed_dim": spec.dim})
 
 
+def load_spec_arg(value: str) -> ModelSpec:
+    """`--spec`: the path of a spec file, else the id of a catalogue model."""
+    path = Path(value)
+    if path.suffix == ".json" or path.is_file():
+        return read_catalogue_entry(path)
+    return get_spec(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--spec", type=Path, required=True, help="models/specs/<id>.json")
+    parser.add_argument(
+        "--spec", required=True, help="a catalogue model id, or the path of a spec file"
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder to write")
     weights = parser.add_mutually_exclusive_group(required=True)
     weights.add_argument(
@@ -689,7 +703,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-fp16", action="store_true", help="skip the fp16 graphs")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     args = parser.parse_args(argv)
-    spec = read_catalogue_entry(args.spec)
+    try:
+        spec = load_spec_arg(args.spec)
+    except ModelError as e:
+        parser.error(str(e))  # exits 2 with the message, no traceback
     check_spec(spec)
     manifest = export_clip(
         spec,

@@ -4,8 +4,8 @@ Files come through `huggingface_hub` (`hf_hub_download`), so `HF_ENDPOINT` (a mi
 `HF_TOKEN`, `HTTPS_PROXY`/`NO_PROXY` and its retries all apply. A model is fetched into a
 staging folder `<data dir>/models/.partial/<id>/` (huggingface_hub's local-dir cache: a file
 that completed is not fetched again on the next attempt) and installed from there with
-`mmsearch.model_import.install_model`, atomically. Within one file, a dropped connection is
-resumed with an HTTP range request.
+`mmsearch.services.models.install.install_model`, atomically. Within one file, a dropped
+connection is resumed with an HTTP range request.
 
 Every file is checked before it is installed: its size against the server's and the spec's,
 and its SHA-256 against the spec's or, where the spec has none, against the hub's LFS ETag
@@ -37,9 +37,8 @@ from huggingface_hub.errors import (
 )
 from tqdm.auto import tqdm
 
-from mmsearch.encoders.clip import ClipSpec
-from mmsearch.encoders.spec import ModelError, sha256_file
-from mmsearch.model_import import install_model, models_dir
+from mmsearch.encoders.spec import ModelError, ModelSpec, sha256_file
+from mmsearch.services.models.install import install_model, models_dir
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # Room for the file system's own needs beyond the bytes we write.
@@ -94,13 +93,13 @@ class RemoteFile:
     commit: str
 
 
-def staging_dir(spec: ClipSpec, data_dir: Path) -> Path:
+def staging_dir(spec: ModelSpec, data_dir: Path) -> Path:
     """Where the files of `spec` gather before they are installed."""
     return models_dir(data_dir) / ".partial" / spec.id
 
 
 def download_model(
-    spec: ClipSpec,
+    spec: ModelSpec,
     data_dir: Path,
     *,
     progress: ProgressCallback | None = None,
@@ -171,7 +170,7 @@ def _complete(path: Path, item: RemoteFile) -> bool:
 
 
 def _remote_file(
-    spec: ClipSpec, name: str, revision: str, endpoint: str | None, token: str | bool | None
+    spec: ModelSpec, name: str, revision: str, endpoint: str | None, token: str | bool | None
 ) -> RemoteFile:
     assert spec.hub_repo is not None
     url = hf_hub_url(spec.hub_repo, name, revision=revision, endpoint=endpoint)

@@ -24,23 +24,19 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import onnxruntime as ort
 
-from mmsearch.encoders.clip import (
-    MODEL_FILE,
-    ClipSpec,
-    ClipTokenizer,
-    SourceFile,
-    available_specs,
-    load_clip_model,
-)
+from mmsearch.encoders.formats import MODEL_FILE, spec_to_json
 from mmsearch.encoders.integrity import record_verified
-from mmsearch.encoders.loading import probe_model
-from mmsearch.encoders.spec import ModelError, sha256_file
+from mmsearch.encoders.model import load_model, probe_model
+from mmsearch.encoders.spec import ModelError, ModelFile, ModelSpec, sha256_file
+from mmsearch.encoders.tokenize import make_tokenizer
 from mmsearch.files import replace_dir
+from mmsearch.services.models.catalogue import available_specs
 
 MAX_FILE_BYTES = 4 << 30
 """The largest single file we accept (the biggest CLIP graphs we offer are well under 1 GB)."""
@@ -66,8 +62,8 @@ def models_dir(data_dir: Path) -> Path:
 
 
 def check_runtime_files(
-    spec: ClipSpec, folder: Path, source: str | None = None
-) -> list[SourceFile]:
+    spec: ModelSpec, folder: Path, source: str | None = None
+) -> list[ModelFile]:
     """Check the runtime files in `folder` against `spec` and return their entries (size and
     SHA-256 as found). Raises ModelImportError naming the first file at fault: missing, size
     or SHA-256 different from the spec's, a tokenizer that doesn't load, a graph whose input
@@ -90,27 +86,27 @@ def check_runtime_files(
                 f"{name} does not match the SHA-256 of model {spec.id!r}: it is damaged or "
                 "belongs to another model."
             )
-        found.append(SourceFile(name, size, digest))
+        found.append(ModelFile(name, size, digest))
     try:
-        ClipTokenizer(folder / spec.text.tokenizer_file, spec.text)
+        make_tokenizer(folder, spec.text.tokenizer)
     except ModelError as e:
         raise ModelImportError(str(e)) from e
-    for name, input_name in (
-        (spec.image.file, spec.image.input),
-        (spec.text.file, spec.text.input),
+    for name, input_names in (
+        (spec.image.file, (spec.image.input,)),
+        (spec.text.file, spec.text.inputs),
     ):
-        _check_graph(folder / name, name, input_name, spec)
+        _check_graph(folder / name, name, input_names, spec)
     _probe(spec, folder, source or str(folder))
     return found
 
 
-def _probe(spec: ClipSpec, folder: Path, source: str) -> None:
+def _probe(spec: ModelSpec, folder: Path, source: str) -> None:
     """Refuse graphs that load and take the right inputs but don't compute this model's
     vectors (an Identity, a graph of another size): a fixed probe batch must give (2, dim)
     finite vectors of unit length after normalising (`mmsearch.encoders.probe_model`).
     The message names the files as the user knows them (`source`), not the staging folder."""
     try:
-        probe_model(load_clip_model(folder, spec=spec), f"files from {source}")
+        probe_model(load_model(folder, spec=spec), f"files from {source}")
     except ModelError as e:
         message = str(e).replace(f"{folder}{os.sep}", "")
         raise ModelImportError(
@@ -120,7 +116,7 @@ def _probe(spec: ClipSpec, folder: Path, source: str) -> None:
         ) from e
 
 
-def _check_graph(path: Path, name: str, input_name: str, spec: ClipSpec) -> None:
+def _check_graph(path: Path, name: str, input_names: Sequence[str], spec: ModelSpec) -> None:
     options = ort.SessionOptions()
     # Loading is the check; optimising the graph would only cost time.
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
@@ -129,15 +125,15 @@ def _check_graph(path: Path, name: str, input_name: str, spec: ClipSpec) -> None
     except Exception as e:  # ORT raises its own exception types
         raise ModelImportError(f"{name} is not a usable ONNX graph: {e}") from e
     inputs = [i.name for i in session.get_inputs()]
-    if inputs != [input_name]:
+    if sorted(inputs) != sorted(input_names):
         raise ModelImportError(
-            f"{name} takes {inputs}, but model {spec.id!r} takes [{input_name!r}]: the files "
-            "belong to another model."
+            f"{name} takes {inputs}, but model {spec.id!r} takes {list(input_names)}: the "
+            "files belong to another model."
         )
 
 
 def install_model(
-    spec: ClipSpec,
+    spec: ModelSpec,
     source: Path,
     data_dir: Path,
     *,
@@ -171,11 +167,10 @@ def install_model(
         where = dict(origin or {})
         label = where.get("path") or where.get("repo") or str(source)
         files = check_runtime_files(spec, staging, str(label))
-        installed = spec.with_files(
-            files, installed=dict(origin or {}), version=installed_version(spec, files)
-        )
+        installed = spec_to_json(replace(spec, files=tuple(files)))
+        installed.update(installed=dict(origin or {}), version=installed_version(spec, files))
         with open(staging / MODEL_FILE, "w", encoding="utf-8") as f:
-            json.dump(installed.to_dict(), f, indent=2, ensure_ascii=False)
+            json.dump(installed, f, indent=2, ensure_ascii=False)
             f.write("\n")
         # The files were just hashed: the first start after the install needn't again.
         record_verified(staging, {f.name: f.sha256 for f in files if f.sha256})
@@ -186,7 +181,7 @@ def install_model(
     return target_parent / spec.id
 
 
-def installed_version(spec: ClipSpec, files: Sequence[SourceFile]) -> str:
+def installed_version(spec: ModelSpec, files: Sequence[ModelFile]) -> str:
     """The catalog version plus a digest of the installed files' SHA-256s: another hub
     revision (new weights under the same id) is another version, so the vectors of the old
     files are dropped instead of being searched with the new ones (see `Library`)."""
@@ -263,7 +258,7 @@ _ZIP_ERRORS = (
 
 
 def _import_zip(
-    path: Path, data_dir: Path, model_id: str | None, specs: Sequence[ClipSpec]
+    path: Path, data_dir: Path, model_id: str | None, specs: Sequence[ModelSpec]
 ) -> Path:
     try:
         opened = zipfile.ZipFile(path)
@@ -370,12 +365,12 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dst: Path) -> None
 
 
 def _pick_spec(
-    specs: Sequence[ClipSpec],
+    specs: Sequence[ModelSpec],
     model_id: str | None,
     name: str,
     members: Sequence[str],
     read: Any,
-) -> ClipSpec:
+) -> ModelSpec:
     if model_id:
         return _by_id(specs, model_id)
     for spec in specs:
@@ -398,7 +393,7 @@ def _pick_spec(
     )
 
 
-def _by_id(specs: Sequence[ClipSpec], model_id: str) -> ClipSpec:
+def _by_id(specs: Sequence[ModelSpec], model_id: str) -> ModelSpec:
     for spec in specs:
         if spec.id == model_id:
             return spec
@@ -407,7 +402,7 @@ def _by_id(specs: Sequence[ClipSpec], model_id: str) -> ClipSpec:
     )
 
 
-def _find_root(spec: ClipSpec, names: Sequence[str]) -> str:
+def _find_root(spec: ModelSpec, names: Sequence[str]) -> str:
     """The folder inside the import that holds the hub layout: '' or one top folder."""
     image = spec.image.file
     if image in names:

@@ -1,5 +1,9 @@
 """The model manager: which models there are, which one is active, and switching safely.
 
+`install_and_use` is the one verb the CLI (`mmsearch models use`) and the window (Settings)
+call to switch models: it downloads a catalogue model that is not installed yet, then
+switches to it.
+
 A data folder has one active model (`active-model.json`, see `Library`). Every photo's
 vector is stored per model id, and each model has its own vector index, so models never
 mix: a search encodes the query with the active model and looks only at that model's
@@ -18,13 +22,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mmsearch.encoders import AnySpec, ClipSpec, ModelError, is_model_dir, load_spec
-from mmsearch.encoders.clip import available_specs
-from mmsearch.encoders.loading import probe_model
+from mmsearch.catalog.lock import LockHolder, writer_lock
+from mmsearch.encoders import ModelError, ModelSpec, is_model_dir, load_spec, probe_model
 from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path
 from mmsearch.services.indexing import Indexer, IndexReport, ProgressCallback
 from mmsearch.services.library import Library, read_active_model, write_active_model
+from mmsearch.services.models.catalogue import available_specs
+
+if TYPE_CHECKING:
+    from mmsearch.services.models.download import Progress
 
 KINDS = ("bundled", "installed", "available")
 
@@ -77,13 +85,19 @@ def _folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def _languages(spec: AnySpec) -> tuple[str, ...]:
-    return spec.text.languages if isinstance(spec, ClipSpec) else ("en",)
+def download_size(spec: ModelSpec) -> int | None:
+    """Bytes a download of a catalogue model brings: its files' recorded sizes when all are
+    known, else the size the catalogue entry records from the hub's listing (rounded)."""
+    sizes = [f.size for f in spec.files]
+    if sizes and None not in sizes:
+        return sum(s for s in sizes if s is not None)
+    size = spec.data.get("download_size")
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
 
 
-def installed(data_dir: Path) -> dict[str, tuple[AnySpec, Path]]:
+def installed(data_dir: Path) -> dict[str, tuple[ModelSpec, Path]]:
     """Every model found on the search path (the first folder of an id wins), by id."""
-    found: dict[str, tuple[AnySpec, Path]] = {}
+    found: dict[str, tuple[ModelSpec, Path]] = {}
     for folder in model_search_path(Path(data_dir)):
         if not folder.is_dir():
             continue
@@ -141,11 +155,11 @@ def list_models(data_dir: Path, library: Library | None = None) -> list[ModelEnt
                 status="installed" if removable(data_dir, path) else "bundled",
                 family=spec.family,
                 dim=spec.dim,
-                languages=_languages(spec),
+                languages=spec.languages,
                 license=spec.license,
                 path=path,
                 size=_folder_size(path),
-                downloadable=isinstance(spec, ClipSpec) and bool(spec.hub_repo),
+                downloadable=spec.layout != "mmsearch" and bool(spec.hub_repo),
                 active=model_id == active,
                 embedded=embedded.get(model_id, 0),
             )
@@ -154,7 +168,6 @@ def list_models(data_dir: Path, library: Library | None = None) -> list[ModelEnt
     for clip in available_specs():
         if clip.id in present:
             continue
-        sizes = [f.size for f in clip.files if f.name in clip.runtime_files]
         entries.append(
             ModelEntry(
                 id=clip.id,
@@ -162,12 +175,10 @@ def list_models(data_dir: Path, library: Library | None = None) -> list[ModelEnt
                 status="available",
                 family=clip.family,
                 dim=clip.dim,
-                languages=clip.text.languages,
+                languages=clip.languages,
                 license=clip.license,
                 path=None,
-                size=sum(s for s in sizes if s is not None)
-                if sizes and None not in sizes
-                else None,
+                size=download_size(clip),
                 downloadable=bool(clip.hub_repo),
                 active=False,
                 embedded=embedded.get(clip.id, 0),
@@ -199,7 +210,7 @@ def use_model(
     Runs the indexer with the new model over every folder (photos embedded before, e.g. by
     an earlier cancelled switch, are kept). Meanwhile the old model stays active. Returns
     with `switched=False` if cancelled; raises ModelError if the model isn't installed,
-    can't be loaded or fails its probe (`mmsearch.encoders.loading.probe_model`).
+    can't be loaded or fails its probe (`mmsearch.encoders.probe_model`).
     `on_library` receives the new model's Library before indexing (the window keeps it to
     search with once switched).
     """
@@ -222,6 +233,86 @@ def use_model(
     if switched:
         write_active_model(data_dir, model_id)
     return SwitchResult(model_id, report, switched)
+
+
+def install_from_hub(
+    data_dir: Path,
+    model_id: str,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+    endpoint: str | None = None,
+) -> Path:
+    """Download the catalogue model `model_id` from the hub and install it in the data folder
+    (`mmsearch.services.models.download.download_model`); returns its folder. ModelError
+    (unknown id) or a DownloadError subclass (DownloadCancelled when `cancel` was set)."""
+    from mmsearch.services.models.catalogue import get_spec
+    from mmsearch.services.models.download import download_model
+
+    return download_model(
+        get_spec(model_id), Path(data_dir), progress=progress, cancel=cancel, endpoint=endpoint
+    )
+
+
+def install_and_use(
+    data_dir: Path,
+    model_id: str,
+    *,
+    progress: ProgressCallback | None = None,
+    download_progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+    on_library: Callable[[Library], None] | None = None,
+    endpoint: str | None = None,
+    wait: bool = True,
+    on_wait: Callable[[LockHolder], None] | None = None,
+) -> SwitchResult:
+    """Switch to `model_id`, downloading it first when it is not installed.
+
+    An installed model is switched to at once (`use_model`). One that isn't (or whose folder
+    can't be read) but is in the catalogue with a hub repository is downloaded first
+    (`install_from_hub`: `download_progress` as bytes arrive, `cancel` raises
+    DownloadCancelled; files fetched so far are kept for the next attempt) without holding the
+    writer lock, since the install is atomic and touches no catalog. Anything else is a
+    ModelError that says how to get the model (import it).
+
+    The switch itself holds the data folder's writer lock ("model switch"): `wait=False`
+    raises LibraryBusy at once if another writer holds it, else `on_wait(holder)` is told once
+    and the call waits; a set `cancel` ends the wait with LibraryBusy. `progress`, `cancel`
+    and `on_library` then act as in `use_model`.
+    """
+    data_dir = Path(data_dir)
+    if model_id not in installed(data_dir):
+        install_from_hub(
+            data_dir,
+            _downloadable(data_dir, model_id),
+            progress=download_progress,
+            cancel=cancel,
+            endpoint=endpoint,
+        )
+    with writer_lock(data_dir, "model switch", wait=wait, on_wait=on_wait, cancel=cancel):
+        return use_model(data_dir, model_id, progress, cancel, on_library)
+
+
+def _downloadable(data_dir: Path, model_id: str) -> str:
+    """`model_id` if the catalogue can download it, else the ModelError saying how to get it
+    (naming what is wrong with its folder, if it has one that can't be read)."""
+    broken = broken_models(data_dir).get(model_id)
+    spec = next((s for s in available_specs() if s.id == model_id), None)
+    if spec is not None and spec.hub_repo:
+        return model_id
+    if broken is not None:
+        raise ModelError(f"model {model_id!r} can't be used: {broken}")
+    if spec is None:
+        raise ModelError(
+            f"model {model_id!r} is not installed, and the catalogue has no model of that id to "
+            "download: `mmsearch models list` shows the models there are; import one's files "
+            "with `mmsearch models import PATH --id ID`."
+        )
+    raise ModelError(
+        f"model {model_id!r} is not installed and is not published in the ONNX layout on the "
+        f"hub: export it with `python -m models.clip.export --spec {model_id} --out FOLDER` "
+        f"and import that folder (`mmsearch models import FOLDER --id {model_id}`)."
+    )
 
 
 def remove_model(data_dir: Path, model_id: str) -> int:
