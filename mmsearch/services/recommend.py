@@ -227,16 +227,29 @@ def index_seconds(photos: int, photos_per_s: float | None) -> float | None:
     return photos / photos_per_s
 
 
-def describe_duration(seconds: float) -> str:
-    """ "under a minute", "about 40 min", "about 3 h 20 min" (rounded as a person would)."""
+def duration_parts(seconds: float) -> tuple[int, int] | None:
+    """(hours, minutes) rounded as a person would say them: to the minute under 10 min, to
+    5 min under an hour, to 10 min beyond; None for under a minute."""
     if seconds < 60:
-        return "under a minute"
+        return None
     minutes = round(seconds / 60)
     if minutes < 60:
         step = 1 if minutes < 10 else 5
-        return f"about {max(1, round(minutes / step) * step)} min"
+        return 0, max(1, round(minutes / step) * step)
     hours, rest = divmod(round(seconds / 600) * 10, 60)
-    return f"about {hours} h" + (f" {rest} min" if rest else "")
+    return int(hours), int(rest)
+
+
+def describe_duration(seconds: float) -> str:
+    """ "under a minute", "about 40 min", "about 3 h 20 min" (English; the window says its
+    own, translated, from `duration_parts`)."""
+    parts = duration_parts(seconds)
+    if parts is None:
+        return "under a minute"
+    hours, minutes = parts
+    if not hours:
+        return f"about {minutes} min"
+    return f"about {hours} h" + (f" {minutes} min" if minutes else "")
 
 
 # -- candidates -------------------------------------------------------------------------------
@@ -256,7 +269,10 @@ class Candidate:
     speed_basis: str | None  # "measured" (the catalogue's speed), "architecture", None
     seconds: float | None  # to index the library on this machine
     downloadable: bool
-    reasons: tuple[str, ...] = field(default_factory=tuple)
+    reasons: tuple[str, ...] = field(default_factory=tuple)  # keys of REASONS
+
+    def reason_text(self) -> str:
+        return "; ".join(REASONS.get(key, key) for key in self.reasons)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -272,6 +288,17 @@ class Candidate:
             "downloadable": self.downloadable,
             "reasons": list(self.reasons),
         }
+
+
+REASONS = {
+    "best-quality": "best published quality that indexes your photos in reasonable time",
+    "fastest": "fastest on this computer",
+    "balanced": "balanced: good quality at a good speed",
+    "good-quality": "good published quality",
+    "fits": "another model that fits",
+    "languages": "reads the languages asked for",
+}
+"""What a candidate's reason keys say (the window has its own translated texts)."""
 
 
 def reads_languages(model_languages: Iterable[str], wanted: Iterable[str]) -> bool:
@@ -320,8 +347,8 @@ def candidates(
       measured);
     - the fastest;
     - a balanced one: the best quality per second of the rest.
-    When fewer than `limit` are picked this way, the remaining entries with a quality
-    figure follow by quality.
+    When fewer than `limit` are picked this way, the others follow by quality (figures
+    first), then speed.
     """
     skip = set(exclude)
     pool = [
@@ -357,25 +384,19 @@ def candidates(
     in_time = [c for c in pool if c.seconds is None or c.seconds <= reasonable_seconds]
     rated = [c for c in in_time if c.quality is not None]
     if rated:
-        best = max(rated, key=score)
-        why = "best published quality"
-        if best.seconds is not None:
-            why += f" that indexes your photos in {describe_duration(reasonable_seconds)} or less"
-        pick(best, why)
-    fastest = max(pool, key=rate)
-    pick(fastest, "fastest on this computer")
+        pick(max(rated, key=score), "best-quality")
+    pick(max(pool, key=rate), "fastest")
     rest = [c for c in pool if c.id not in {p.id for p in picked} and c.quality is not None]
     if rest and len(picked) < limit:
         balanced = max(rest, key=lambda c: score(c) * rate(c) ** 0.5)
-        pick(balanced, "balanced: good quality at a good speed")
-    for c in sorted(rest, key=score, reverse=True):
+        pick(balanced, "balanced")
+    others = [c for c in pool if c.id not in {p.id for p in picked}]
+    for c in sorted(others, key=lambda c: (score(c), rate(c)), reverse=True):
         if len(picked) >= limit:
             break
-        if c.id not in {p.id for p in picked}:
-            pick(c, "also published quality figures")
+        pick(c, "fits" if c.quality is None else "good-quality")
     if languages:
-        label = ", ".join(languages)
-        picked = [_with_reason(c, f"reads {label}") for c in picked]
+        picked = [_with_reason(c, "languages") for c in picked]
     return picked[:limit]
 
 
@@ -498,6 +519,7 @@ class LanguageNotice:
     languages: tuple[str, ...]
     suggestion: str | None  # a catalogue model id
     suggestion_name: str | None
+    downloadable: bool = False  # the suggestion is on the hub (else: import only)
 
     def language_names(self) -> str:
         return ", ".join(LANGUAGE_NAMES.get(code, code) for code in self.languages)
@@ -516,6 +538,7 @@ class LanguageNotice:
         return {
             "languages": list(self.languages),
             "suggestion": self.suggestion,
+            "downloadable": self.downloadable,
             "text": self.text(),
         }
 
@@ -553,9 +576,10 @@ def language_notice(
         return None
     wanted = [code for code in missing if code not in ("en", "latin")] or ["en"]
     found = suggest_for(entries, wanted, exclude=[active_id] if active_id else [])
-    return LanguageNotice(
-        tuple(missing), found.id if found else None, found.display_name if found else None
-    )
+    if found is None:
+        return LanguageNotice(tuple(missing), None, None)
+    on_hub = bool((found.data.get("source") or {}).get("hub_repo"))
+    return LanguageNotice(tuple(missing), found.id, found.display_name, on_hub)
 
 
 def model_languages(spec: Any) -> tuple[str, ...]:
