@@ -214,8 +214,7 @@ def test_first_start_offers_models_from_the_catalogue_without_a_request(
     assert "58.8" in details and TEST_SOURCE in details and "Flickr30k" in details
     assert "for your 6 photos on this computer" in card.time_label.text()
     assert card.use_button.isEnabled()
-    key = window._speed_key()
-    assert prefs.machine_speed(key) is not None  # remembered: not measured at every start
+    assert prefs.machine_speed(recommend.speed_key()) is not None  # remembered
     assert state.requests == []  # nothing went over the network
     window.close()
 
@@ -224,7 +223,7 @@ def test_not_now_is_remembered(
     qtbot: QtBot, tmp_path: Path, prefs: Preferences, offer_env: None
 ) -> None:
     prefs.check_updates = True
-    prefs.set_machine_speed("x", 1.0)
+    prefs.set_machine_speed(recommend.speed_key(), 10.0)
     window = new_window(qtbot, tmp_path / "data", prefs)
     qtbot.waitUntil(lambda: window.offer is not None and window.offer.isVisible(), timeout=5000)
     assert window.offer is not None
@@ -245,6 +244,7 @@ def test_settings_opens_the_offer(
 
     from mmsearch.ui.settings import SettingsDialog
 
+    prefs.set_machine_speed(recommend.speed_key(), 10.0)
     window = new_window(qtbot, tmp_path / "data", prefs)
     qtbot.wait(100)
     assert window.offer is None  # update checks are off
@@ -275,7 +275,7 @@ def test_offline_the_bundled_model_stays_and_the_offer_waits(
         port = s.getsockname()[1]
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
     prefs.check_updates = True
-    prefs.set_machine_speed("x", 1.0)
+    prefs.set_machine_speed(recommend.speed_key(), 10.0)
     window = new_window(qtbot, tmp_path / "data", prefs)
     qtbot.waitUntil(lambda: window.offer is not None and window.offer.isVisible(), timeout=5000)
     before = window.library.model_id
@@ -311,7 +311,7 @@ def test_picking_a_candidate_downloads_it_and_switches(
         (photo_folder / name).unlink()  # 2 photos: the download is the test, not embedding
     window = new_window(qtbot, tmp_path / "data", prefs)
     indexed(qtbot, window, photo_folder)
-    prefs.set_machine_speed(window._speed_key(), recommend.REFERENCE_BUNDLED_PHOTOS_PER_S)
+    prefs.set_machine_speed(recommend.speed_key(), recommend.REFERENCE_BUNDLED_PHOTOS_PER_S)
     offer = window.show_model_offer()
     card = offer.card("clip-vit-b-32-openai")
     assert card is not None and "for your 2 photos" in card.time_label.text()
@@ -334,7 +334,7 @@ def test_language_notice_for_a_query_the_model_does_not_read(
     assert window.notice_bar.isVisible()
     assert "Chinese" in window.notice_label.text()
     assert window.notice_button.isVisible()
-    window.prefs.set_machine_speed(window._speed_key(), 10.0)
+    window.prefs.set_machine_speed(recommend.speed_key(), 10.0)
     window.notice_button.click()
     offer = window.offer
     assert offer is not None and offer.languages == ("zh",)
@@ -361,3 +361,35 @@ def test_cli_search_prints_the_language_notice(
     assert "notice: This query looks Chinese" in capsys.readouterr().err
     assert main(["search", "a dog on a beach", "--json"]) == 0
     assert "notice" not in capsys.readouterr().err
+
+
+def test_the_notice_and_the_offer_are_translated(
+    qtbot: QtBot,
+    tmp_path: Path,
+    prefs: Preferences,
+    catalogue: list[Any],
+    offer_env: None,
+) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from mmsearch.ui.app import install_translators
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    translators = install_translators(app, "zh_CN")
+    try:
+        assert translators, "the compiled Chinese translation is missing: run `make install`"
+        prefs.set_machine_speed(recommend.speed_key(), 10.0)
+        window = new_window(qtbot, tmp_path / "data", prefs)
+        window.show_language_notice("海滩上的狗")
+        assert "当前模型读不懂" in window.notice_label.text()
+        assert window.notice_button.text() == "能读中文的模型…"
+        window.notice_button.click()
+        assert window.offer is not None
+        assert window.offer.not_now.text() == "以后再说"
+        assert "语言：中文" in window.offer.cards[0].details.text()
+        window.close()
+    finally:
+        for translator in translators:
+            app.removeTranslator(translator)
+        install_translators(app, "en")

@@ -94,6 +94,15 @@ def machine_speed(
     return encoder_speed(model.image, seconds)
 
 
+def speed_key() -> str:
+    """What a remembered `machine_speed` was measured with: this release's bundled model
+    (a new release measures again)."""
+    from mmsearch import __version__
+    from mmsearch.paths import BUNDLED_MODEL_ID
+
+    return f"{BUNDLED_MODEL_ID}@{__version__}"
+
+
 def encoder_speed(image_encoder: Any, seconds: float = 3.0) -> float:
     """Photos/s of an image encoder (`preprocess` + `encode` per batch) on the probe
     pictures, preprocessing included (as indexing does), decoding not."""

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 from mmsearch.catalog import CatalogError
 from mmsearch.catalog.db import PhotoInfo
 from mmsearch.catalog.lock import LibraryBusy, WriterLockError, writer_lock
+from mmsearch.paths import BUNDLED_MODEL_ID
 from mmsearch.services import recommend
 from mmsearch.services.indexing import IndexReport
 from mmsearch.services.library import Library, compute_device
@@ -259,7 +260,11 @@ class MainWindow(QMainWindow):
         self.switcher.finished.connect(self._switch_finished)
         self.switcher.failed.connect(self._switch_failed)
         self.refresh_library()
-        if self.prefs.check_updates and not self.prefs.model_offer:
+        if (
+            self.prefs.check_updates
+            and not self.prefs.model_offer
+            and library.model_id == BUNDLED_MODEL_ID
+        ):
             # From the catalogue only: no request leaves the machine until the user picks.
             QTimer.singleShot(0, self.show_model_offer)
 
@@ -949,13 +954,6 @@ class MainWindow(QMainWindow):
                 self._catalogue = []
         return self._catalogue
 
-    def _speed_key(self) -> str:
-        """What a remembered speed was measured with: the bundled model of this release."""
-        from mmsearch import __version__
-        from mmsearch.paths import BUNDLED_MODEL_ID
-
-        return f"{BUNDLED_MODEL_ID}@{__version__}"
-
     def show_model_offer(self, languages: tuple[str, ...] = ()) -> ModelOfferDialog:
         """Show the offer (non-modal) of models that fit this computer and library, from the
         catalogue's figures; this computer's speed is measured (a few seconds, off the GUI
@@ -963,7 +961,7 @@ class MainWindow(QMainWindow):
         if self.offer is not None:
             self.offer.close()
         photos = self.library.catalog.counts(self.library.model_id)["photos"]
-        key = self._speed_key()
+        key = recommend.speed_key()
         speed = self.prefs.machine_speed(key)
         dialog = ModelOfferDialog(
             self.catalogue(), photos, self.library.model_id, speed, languages, self
