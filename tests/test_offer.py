@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from mmsearch.cli import main
+from mmsearch.encoders.clip import ClipSpec
 from mmsearch.services import recommend
 
 if TYPE_CHECKING:
@@ -115,9 +116,13 @@ def test_estimates_scale_with_this_machine(catalogue: list[Any]) -> None:
     assert best.seconds == pytest.approx(12_000 / 7.0)
     assert recommend.describe_duration(best.seconds) == "about 30 min"
     assert any("fastest" in c.reasons for c in found)
-    assert [c.id for c in recommend.candidates(catalogue, reference, 10, ["zh"])] == [
-        "chinese-clip-vit-b-16"
-    ]
+    chinese = next(e for e in catalogue if e.id == "chinese-clip-vit-b-16")
+    assert recommend.candidates(catalogue, reference, 10, ["zh"])[0].id == chinese.id
+    # a language only unmeasured models read: offered, its time unknown, never "fastest"
+    unmeasured = ClipSpec.from_dict({**chinese.data, "architecture": {"cn_clip": "ViT-L-14"}})
+    (only,) = recommend.candidates([unmeasured], reference, 10, ["zh"])
+    assert only.seconds is None and only.reasons == ("fits", "languages")
+    assert recommend.candidates([unmeasured], reference, 10) == []
     assert [recommend.describe_duration(s) for s in (30, 100, 2460, 12_000)] == [
         "under a minute",
         "about 2 min",

@@ -349,8 +349,9 @@ def candidates(
     """Up to `limit` (2-3) models of `entries` to offer, each with its reasons.
 
     Only entries that read every language of `languages` (empty: any) and whose speed is
-    known (measured, or estimated from the architecture) are considered; `exclude` drops
-    ids (the active model). The picks, in this order, without repeats:
+    known (measured, or estimated from the architecture) are considered (for `languages`,
+    when none has a known speed, those without one); `exclude` drops ids (the active
+    model). The picks, in this order, without repeats:
     - the best published quality among those that index `photos` within
       `reasonable_seconds` on this machine (or all of them when the machine wasn't
       measured);
@@ -367,6 +368,14 @@ def candidates(
         and reads_languages(e.text.languages, languages)
         and reference_photos_per_s(e) is not None
     ]
+    if not pool and languages:
+        # A language the notice promised a model for: better a model whose time isn't
+        # known yet than an empty offer.
+        pool = [
+            _candidate(e, machine, photos)
+            for e in entries
+            if e.id not in skip and reads_languages(e.text.languages, languages)
+        ]
     if not pool:
         return []
 
@@ -394,8 +403,10 @@ def candidates(
     rated = [c for c in in_time if c.quality is not None]
     if rated:
         pick(max(rated, key=score), "best-quality")
-    pick(max(pool, key=rate), "fastest")
-    rest = [c for c in pool if c.id not in {p.id for p in picked} and c.quality is not None]
+    timed = [c for c in pool if c.speed_basis is not None]
+    if timed:
+        pick(max(timed, key=rate), "fastest")
+    rest = [c for c in timed if c.id not in {p.id for p in picked} and c.quality is not None]
     if rest and len(picked) < limit:
         balanced = max(rest, key=lambda c: score(c) * rate(c) ** 0.5)
         pick(balanced, "balanced")
