@@ -307,7 +307,33 @@ def cmd_search(lib: Library, args: argparse.Namespace) -> int:
         args.query, args.top, folder, args.after, args.before, rerank=args.rerank
     )
     _warn_if_stale(lib)
+    _language_notice(lib, args)
     return _print_hits(hits, args)
+
+
+def _language_notice(lib: Library, args: argparse.Namespace) -> None:
+    """On stderr (under --json as `{"notice": ...}`): the query is in a language the
+    active model doesn't read, and a catalogue model that does."""
+    from mmsearch.services import recommend
+
+    try:
+        entries = recommend.catalogue()
+    except ModelError:
+        entries = []
+    notice = recommend.language_notice(
+        recommend.model_languages(lib.model.spec), args.query, entries, lib.model_id
+    )
+    if notice is None:
+        return
+    if args.json:
+        print(json.dumps({"notice": notice.to_dict()}, ensure_ascii=False), file=sys.stderr)
+        return
+    said = notice.text()
+    if notice.suggestion is not None and notice.downloadable:
+        said += f" Get it with `mmsearch models download {notice.suggestion}`."
+    elif notice.suggestion is not None:
+        said += " Export it and add it with `mmsearch models import FOLDER` (docs/models-clip.md)."
+    print(f"mmsearch: notice: {said}", file=sys.stderr)
 
 
 def cmd_similar(lib: Library, args: argparse.Namespace) -> int:

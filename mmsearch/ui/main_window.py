@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QDate, QItemSelection, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
@@ -48,14 +49,17 @@ from PySide6.QtWidgets import (
 from mmsearch.catalog import CatalogError
 from mmsearch.catalog.db import PhotoInfo
 from mmsearch.catalog.lock import LibraryBusy, WriterLockError, writer_lock
+from mmsearch.paths import BUNDLED_MODEL_ID
+from mmsearch.services import recommend
 from mmsearch.services.indexing import IndexReport
 from mmsearch.services.library import Library, compute_device
-from mmsearch.services.models import SwitchResult, list_models
+from mmsearch.services.models import SwitchResult, installed, list_models
 from mmsearch.services.ranking import rank_captions
 from mmsearch.services.search import SearchEngine, SearchHit
 from mmsearch.ui.captions import PHOTO_SUFFIXES, CaptionPanel, dropped_paths
 from mmsearch.ui.folders import FoldersDialog, IndexProgress
 from mmsearch.ui.jobs import IndexController, JobQueue, ModelSwitchController
+from mmsearch.ui.offer import ModelOfferDialog, OfferTexts
 from mmsearch.ui.results import (
     SORT_DATE,
     SORT_RELEVANCE,
@@ -228,6 +232,12 @@ class MainWindow(QMainWindow):
         self._similar_to: Path | None = None
         self._folder_choices: list[Path | None] = [None]  # the folder filter's, by row
         self.folders_dialog: FoldersDialog | None = None
+        self.offer: ModelOfferDialog | None = None
+        self._offer_choice: str | None = None  # the offer's pick while its switch runs
+        self._catalogue: list[Any] | None = None
+        self._offer_texts = OfferTexts(self)
+        self._notice: recommend.LanguageNotice | None = None
+        self.benchmarks = JobQueue(1, self)
         self.setWindowTitle("mmsearch")
         self.resize(1280, 820)
         self._build_search_bar()
@@ -250,6 +260,13 @@ class MainWindow(QMainWindow):
         self.switcher.finished.connect(self._switch_finished)
         self.switcher.failed.connect(self._switch_failed)
         self.refresh_library()
+        if (
+            self.prefs.check_updates
+            and not self.prefs.model_offer
+            and library.model_id == BUNDLED_MODEL_ID
+        ):
+            # From the catalogue only: no request leaves the machine until the user picks.
+            QTimer.singleShot(0, self.show_model_offer)
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -382,9 +399,20 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        self.notice_bar = QWidget()
+        notice_row = QHBoxLayout(self.notice_bar)
+        notice_row.setContentsMargins(0, 0, 0, 0)
+        self.notice_label = QLabel()
+        self.notice_label.setWordWrap(True)
+        self.notice_button = QPushButton()
+        self.notice_button.clicked.connect(self._offer_for_notice)
+        notice_row.addWidget(self.notice_label, 1)
+        notice_row.addWidget(self.notice_button)
+        self.notice_bar.setVisible(False)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self._search_bar)
+        layout.addWidget(self.notice_bar)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
 
@@ -668,6 +696,7 @@ class MainWindow(QMainWindow):
         """Search now (off the GUI thread) for the text or the dropped photo."""
         self._debounce.stop()
         text = self.search_field.text().strip()
+        self.show_language_notice(text if self._similar_to is None else "")
         if not text and self._similar_to is None:
             self.results.set_hits([])
             self.refresh_library()
@@ -902,6 +931,8 @@ class MainWindow(QMainWindow):
             compute_device("gpu") != "CPU",
             self,
         )
+        dialog.offer_requested.connect(dialog.reject)  # the offer replaces Settings
+        dialog.offer_requested.connect(lambda: QTimer.singleShot(0, self.show_model_offer))
         if dialog.exec():
             dialog.apply()
             self.thumbnails.disk_megabytes = self.prefs.thumbnail_cache_mb
@@ -910,6 +941,94 @@ class MainWindow(QMainWindow):
                 self.switch_model(chosen.id)  # downloaded first if it isn't installed
             if self.search_field.text().strip():
                 self.run_search()  # the re-ranking setting may have changed
+
+    # -- the model offer and the language notice ------------------------------------------------
+
+    def catalogue(self) -> list[Any]:
+        """The catalogue's entries (read once)."""
+        if self._catalogue is None:
+            try:
+                self._catalogue = list(recommend.catalogue())
+            except Exception as e:  # a damaged catalogue costs the offer, not the window
+                self.statusBar().showMessage(str(e), 10_000)
+                self._catalogue = []
+        return self._catalogue
+
+    def show_model_offer(self, languages: tuple[str, ...] = ()) -> ModelOfferDialog:
+        """Show the offer (non-modal) of models that fit this computer and library, from the
+        catalogue's figures; this computer's speed is measured (a few seconds, off the GUI
+        thread) the first time and remembered."""
+        if self.offer is not None:
+            self.offer.close()
+        photos = self.library.catalog.counts(self.library.model_id)["photos"]
+        key = recommend.speed_key()
+        speed = self.prefs.machine_speed(key)
+        dialog = ModelOfferDialog(
+            self.catalogue(), photos, self.library.model_id, speed, languages, self
+        )
+        dialog.chosen.connect(self._offer_chosen)
+        dialog.declined.connect(self._offer_declined)
+        self.offer = dialog
+        if speed is None:
+            data_dir = self.library.data_dir
+
+            def measured(value: float) -> None:
+                self.prefs.set_machine_speed(key, value)
+                dialog.set_machine_speed(value)
+
+            self.benchmarks.submit(
+                lambda: recommend.machine_speed(3.0, data_dir),
+                measured,
+                lambda _message: dialog.set_machine_speed(None),
+            )
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def _offer_chosen(self, model_id: str) -> None:
+        present = model_id in installed(self.library.data_dir)
+        if self.switch_model(model_id, download=not present):
+            self._offer_choice = model_id
+
+    def _offer_declined(self) -> None:
+        self.prefs.model_offer = "not-now"
+        self.prefs.sync()
+
+    def show_language_notice(self, text: str) -> recommend.LanguageNotice | None:
+        """Say so above the results when `text` is in a language the active model doesn't
+        read, with a button to the offer of models that do (hidden otherwise)."""
+        notice = None
+        if text:
+            try:
+                languages = recommend.model_languages(self.library.model.spec)
+            except Exception:  # a missing model is explained elsewhere
+                languages = ()
+            if languages:
+                notice = recommend.language_notice(
+                    languages, text, self.catalogue(), self.library.model_id
+                )
+        self._notice = notice
+        if notice is None:
+            self.notice_bar.setVisible(False)
+            return None
+        language = self._offer_texts.languages(notice.languages)
+        self.notice_label.setText(
+            self.tr(
+                "This search looks like {language}, which the current model does not read: "
+                "the results may be poor."
+            ).format(language=language)
+        )
+        self.notice_button.setText(
+            self.tr("Models that read {language}…").format(language=language)
+        )
+        self.notice_button.setVisible(notice.suggestion is not None)
+        self.notice_bar.setVisible(True)
+        return notice
+
+    def _offer_for_notice(self) -> None:
+        if self._notice is not None:
+            wanted = tuple(c for c in self._notice.languages if c not in ("en", "latin"))
+            self.show_model_offer(wanted or ("en",))
 
     # -- switching models ---------------------------------------------------------------------
 
@@ -954,18 +1073,37 @@ class MainWindow(QMainWindow):
             )
         else:
             self._use_library(library)
+            if result.model_id == self._offer_choice:
+                self.prefs.model_offer = f"chosen:{result.model_id}"
+                self.prefs.sync()
             message = self.tr("Now searching with {model}").format(model=result.model_id)
             if result.report.failed:
                 message += self.tr(", {n} photos could not be read (see Folders)").format(
                     n=len(result.report.failed)
                 )
             self.statusBar().showMessage(message, 10_000)
+        self._offer_choice = None
         if self._index_after_switch:
             self._index_after_switch = False
             self.indexer.start()
 
     def _switch_failed(self, message: str) -> None:
         self.switch_progress.finish()
+        if self._offer_choice is not None:
+            # Offline (or the hub failed): the current model stays and the offer waits; it
+            # is shown again at the next start (its answer stays unset).
+            model_id, self._offer_choice = self._offer_choice, None
+            self.statusBar().showMessage(
+                self.tr(
+                    "Could not get {model} ({error}): the current model stays; the offer is "
+                    "shown again next time."
+                ).format(model=model_id, error=message),
+                20_000,
+            )
+            if self._index_after_switch:
+                self._index_after_switch = False
+                self.indexer.start()
+            return
         QMessageBox.warning(
             self,
             "mmsearch",
@@ -1004,6 +1142,7 @@ class MainWindow(QMainWindow):
         self.previews.wait(10_000)
         self.switcher.cancel()
         self.switcher.wait(30_000)
+        self.benchmarks.wait(30_000)
         for library in self._retired:
             library.close()
         super().closeEvent(event)

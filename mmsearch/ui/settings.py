@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -96,6 +97,45 @@ class Preferences:
     def rerank(self, value: int) -> None:
         self.qsettings.setValue("rerank", int(value))
 
+    @property
+    def check_updates(self) -> bool:
+        """Whether mmsearch may act on its own at start: today, offer a better model once
+        (from the catalogue it ships with; nothing is fetched until the user picks one).
+        Off by default: no request leaves the machine unless the user asks."""
+        return self._get("check_updates", "false").lower() in ("true", "1", "yes")
+
+    @check_updates.setter
+    def check_updates(self, value: bool) -> None:
+        self.qsettings.setValue("check_updates", "true" if value else "false")
+
+    @property
+    def model_offer(self) -> str:
+        """The answer to the model offer: "" (not answered: offered again), "not-now", or
+        "chosen:<model id>" (its switch finished)."""
+        return self._get("model_offer", "")
+
+    @model_offer.setter
+    def model_offer(self, value: str) -> None:
+        if value:
+            self.qsettings.setValue("model_offer", value)
+        else:
+            self.qsettings.remove("model_offer")
+
+    def machine_speed(self, key: str) -> float | None:
+        """The bundled model's photos/s measured on this machine for `key` (the bundled
+        model's id and version), None when not measured yet."""
+        if self._get("machine_speed_key", "") != key:
+            return None
+        try:
+            value = float(self._get("machine_speed", "0"))
+        except ValueError:
+            return None
+        return value if value > 0 else None
+
+    def set_machine_speed(self, key: str, photos_per_s: float) -> None:
+        self.qsettings.setValue("machine_speed_key", key)
+        self.qsettings.setValue("machine_speed", f"{photos_per_s:.3f}")
+
     def sync(self) -> None:
         self.qsettings.sync()
 
@@ -105,7 +145,10 @@ class SettingsDialog(QDialog):
 
     The model list holds installed models and the catalog's downloadable ones; choosing
     another one is not applied here: the window switches in the background (`chosen_model`).
+    "Which model fits…" asks the window for the model offer (`offer_requested`).
     """
+
+    offer_requested = Signal()
 
     def __init__(
         self,
@@ -144,6 +187,17 @@ class SettingsDialog(QDialog):
             )
         )
         model_note.setWordWrap(True)
+        self.offer_button = QPushButton(self.tr("Which model fits this computer…"))
+        self.offer_button.clicked.connect(self.offer_requested)
+        self.check_updates = QCheckBox(self.tr("Suggest a better model at start"))
+        self.check_updates.setChecked(prefs.check_updates)
+        self.check_updates.setToolTip(
+            self.tr(
+                "Off: mmsearch never contacts the internet by itself. On: at start it offers "
+                "a model that fits this computer, from the list it ships with; nothing is "
+                "downloaded until you pick one."
+            )
+        )
         self.rerank = QSpinBox()
         self.rerank.setRange(0, 500)
         self.rerank.setSingleStep(10)
@@ -189,6 +243,8 @@ class SettingsDialog(QDialog):
         form = QFormLayout(self)
         form.addRow(self.tr("Model"), self.model)
         form.addRow(model_note)
+        form.addRow("", self.offer_button)
+        form.addRow("", self.check_updates)
         form.addRow(self.tr("Re-rank best results"), self.rerank)
         form.addRow(self.tr("Device"), self.device)
         form.addRow(self.tr("Thumbnail cache"), self.cache)
@@ -211,6 +267,7 @@ class SettingsDialog(QDialog):
     def apply(self) -> None:
         """Write the chosen values to the preferences (the model is the window's job)."""
         self.prefs.rerank = self.rerank.value()
+        self.prefs.check_updates = self.check_updates.isChecked()
         self.prefs.device = str(self.device.currentData())
         self.prefs.thumbnail_cache_mb = self.cache.value()
         data_dir = self.data_dir.text().strip()
