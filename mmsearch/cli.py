@@ -314,7 +314,7 @@ def cmd_search(lib: Library, args: argparse.Namespace) -> int:
 def _language_notice(lib: Library, args: argparse.Namespace) -> None:
     """On stderr (under --json as `{"notice": ...}`): the query is in a language the
     active model doesn't read, and a catalogue model that does."""
-    from mmsearch.services import recommend
+    from mmsearch.services.models import recommend
 
     try:
         entries = recommend.catalogue()

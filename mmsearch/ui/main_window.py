@@ -50,10 +50,9 @@ from mmsearch.catalog import CatalogError
 from mmsearch.catalog.db import PhotoInfo
 from mmsearch.catalog.lock import LibraryBusy, WriterLockError, writer_lock
 from mmsearch.paths import BUNDLED_MODEL_ID
-from mmsearch.services import recommend
 from mmsearch.services.indexing import IndexReport
 from mmsearch.services.library import Library, compute_device
-from mmsearch.services.models import SwitchResult, installed, list_models
+from mmsearch.services.models import SwitchResult, list_models, recommend
 from mmsearch.services.ranking import rank_captions
 from mmsearch.services.search import SearchEngine, SearchHit
 from mmsearch.ui.captions import PHOTO_SUFFIXES, CaptionPanel, dropped_paths
@@ -986,8 +985,7 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _offer_chosen(self, model_id: str) -> None:
-        present = model_id in installed(self.library.data_dir)
-        if self.switch_model(model_id, download=not present):
+        if self.switch_model(model_id):  # downloaded first if it isn't installed
             self._offer_choice = model_id
 
     def _offer_declined(self) -> None:

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmsearch.services import recommend
-from mmsearch.services.recommend import Candidate
+from mmsearch.services.models import recommend
+from mmsearch.services.models.recommend import Candidate
 
 
 class OfferCard(QFrame):

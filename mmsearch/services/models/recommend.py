@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 # The reference machine: where `speed.photos_per_s` of the catalogue is measured (the bench
 # helper's figures) and where REFERENCE_BUNDLED_PHOTOS_PER_S was measured, with
-#   PYTHONPATH=$PWD .venv/bin/python -m mmsearch.services.recommend
+#   PYTHONPATH=$PWD .venv/bin/python -m mmsearch.services.models.recommend
 # (machine_speed(), 5 s, fp32 CPU, after one warm-up batch).
 REFERENCE_MACHINE = "mmsearch dev box: 2 shared CPU cores, ONNX Runtime CPU, fp32"
 REFERENCE_BUNDLED_PHOTOS_PER_S = 45.6  # 2026-12-01, load average 0.5 when it started
@@ -37,7 +37,7 @@ REFERENCE_BUNDLED_PHOTOS_PER_S = 45.6  # 2026-12-01, load average 0.5 when it st
 # Image towers by architecture (the spec's `architecture` open_clip / cn_clip name): photos/s
 # relative to the bundled model's image encoder, measured on the reference machine with the
 # recipe's random-weight exports (speed doesn't depend on the weights) by
-#   PYTHONPATH=$PWD .venv/bin/python -m mmsearch.services.recommend --seconds 5 --towers \
+#   PYTHONPATH=$PWD .venv/bin/python -m mmsearch.services.models.recommend --seconds 5 --towers \
 #     clip-vit-b-32-openai=build/cache/clip-parity/clip-vit-b-32-openai-<key> \
 #     mobileclip-s2=build/cache/clip-parity/mobileclip-s2-<key> \
 #     chinese-clip-vit-b-16=build/cache/clip-parity/chinese-clip-vit-b-16-<key>
@@ -63,7 +63,7 @@ class _TextPart(Protocol):
 
 
 class CatalogueEntry(Protocol):
-    """What this module reads from a catalogue spec (ClipSpec today)."""
+    """What this module reads from a catalogue spec (a `ModelSpec`)."""
 
     @property
     def id(self) -> str: ...
@@ -84,13 +84,13 @@ def machine_speed(
     """Photos/s of the bundled model's image encoder here: batches of the fixed probe
     pictures for about `seconds` after a warm-up batch. Raises ModelError when the bundled
     model can't be found or loaded (the caller then shows no time estimates)."""
-    from mmsearch.encoders.loading import find_model_dir, load_any_model
+    from mmsearch.encoders import find_model_dir, load_model
     from mmsearch.paths import BUNDLED_MODEL_ID, data_dir, model_search_path
 
     if model_dir is None:
         folder = data if data is not None else data_dir()
         model_dir = find_model_dir(BUNDLED_MODEL_ID, model_search_path(folder))
-    model = load_any_model(model_dir)
+    model = load_model(model_dir)
     return encoder_speed(model.image, seconds)
 
 
@@ -106,7 +106,7 @@ def speed_key() -> str:
 def encoder_speed(image_encoder: Any, seconds: float = 3.0) -> float:
     """Photos/s of an image encoder (`preprocess` + `encode` per batch) on the probe
     pictures, preprocessing included (as indexing does), decoding not."""
-    from mmsearch.encoders.loading import probe_images
+    from mmsearch.encoders.model import probe_images
 
     probes = probe_images()
     batch = [probes[i % len(probes)] for i in range(BENCH_BATCH)]
@@ -611,8 +611,8 @@ def model_languages(spec: Any) -> tuple[str, ...]:
 
 
 def catalogue() -> list[Any]:
-    """The catalogue's entries (today `mmsearch.encoders.clip.available_specs`)."""
-    from mmsearch.encoders.clip import available_specs
+    """The catalogue's entries."""
+    from mmsearch.services.models.catalogue import available_specs
 
     return list(available_specs())
 
@@ -635,12 +635,13 @@ def _main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     bundled = machine_speed(args.seconds)
     figures: dict[str, object] = {"bundled_photos_per_s": round(bundled, 2)}
-    from mmsearch.encoders.clip import ClipSpec, load_clip_model
+    from mmsearch.encoders import load_model
+    from mmsearch.services.models.catalogue import get_spec
 
     for item in args.towers or []:
         spec_id, folder = item.split("=", 1)
-        spec = ClipSpec.load(Path("models/specs") / f"{spec_id}.json")
-        model = load_clip_model(Path(folder), spec=spec)
+        spec = get_spec(spec_id)
+        model = load_model(Path(folder), spec=spec)
         rate = encoder_speed(model.image, args.seconds)
         figures[spec_id] = {
             "architecture": architecture_name(spec),
