@@ -301,6 +301,12 @@ def hub_spec(data: object, source: Path | str = "spec") -> ModelSpec:
             )
         v = Fields(entry, src, f"variants.{precision}.")
         variants[precision] = {"image": v.file_name("image"), "text": v.file_name("text")}
+    combined = top.flag("combined_graph")
+    if combined != (image.file == text.file):
+        raise ModelError(
+            f"{src}: image.file and text.file must be the same graph exactly when "
+            "combined_graph is true."
+        )
     if layout == "immich" and "fp16" not in variants:
         # Our export recipe writes fp16 twins beside each graph (`visual/fp16/model.onnx`).
         variants["fp16"] = {"image": _fp16_twin(image.file), "text": _fp16_twin(text.file)}
@@ -321,6 +327,7 @@ def hub_spec(data: object, source: Path | str = "spec") -> ModelSpec:
         hub_repo=origin.optional_text("hub_repo"),
         revision=origin.text("revision", "main"),
         upstream=origin.text("upstream", ""),
+        combined=combined,
         data=top.data,
     )
 

@@ -44,6 +44,24 @@ def normalize_rows(vectors: npt.ArrayLike) -> Float32Array:
     return np.asarray(v / np.maximum(norms, np.float32(1e-12)), dtype=np.float32)
 
 
+_TEXT_INPUTS = ("input_ids", "text", "attention_mask", "token_type_ids")
+
+
+def _other_tower(session: Session, own: Sequence[str], image_size: int) -> dict[str, Any]:
+    """For a graph holding both towers: one-row dummy inputs of the tower not asked for (a
+    blank picture, a two-token text). Its outputs are not read; they only let the graph run."""
+    dummies: dict[str, npt.NDArray[Any]] = {}
+    for name in session.input_shapes():
+        if name in own:
+            continue
+        if name in _TEXT_INPUTS:
+            fill = 1 if name == "attention_mask" else 0
+            dummies[name] = np.full((1, 2), fill, dtype=session.int_type(name))
+        else:
+            dummies[name] = np.zeros((1, 3, image_size, image_size), dtype=np.float32)
+    return dummies
+
+
 def _vectors(out: npt.NDArray[Any], session: Session, spec: ModelSpec, name: str) -> Float32Array:
     out = np.asarray(out)
     if out.ndim != 2 or out.shape[1] != spec.dim:
@@ -63,6 +81,7 @@ class ImageEncoder:
         self.preprocess = Preprocessor(spec.image.preprocess)
         """An RGB photo of any size -> (3, S, S) float32 pixels ready for `encode`."""
         self._checked = False
+        self._constant: dict[str, Any] | None = None
 
     def _outputs(self, regions: bool) -> list[str]:
         outputs = [self.spec.image.output]
@@ -70,24 +89,29 @@ class ImageEncoder:
             outputs.append(self.spec.fusion.regions_output)
         return outputs
 
-    def _run(self, pixels: npt.ArrayLike, regions: bool) -> list[npt.NDArray[Any]]:
+    def _batch(self, pixels: npt.ArrayLike) -> Float32Array:
         batch = np.asarray(pixels, dtype=np.float32)
         size = self.spec.image.size
         if batch.ndim != 4 or batch.shape[1:] != (3, size, size):
             raise ValueError(f"expected pixels of shape (N, 3, {size}, {size}), not {batch.shape}")
+        return batch
+
+    def _run(self, batch: Float32Array, regions: bool) -> list[npt.NDArray[Any]]:
+        size = self.spec.image.size
         if not self._checked:
-            self.session.check_io([self.spec.image.input], self._outputs(True))
+            inputs = [self.spec.image.input]
+            self.session.check_io(inputs, self._outputs(True), exact=not self.spec.combined)
+            self._constant = (
+                _other_tower(self.session, inputs, size) if self.spec.combined else None
+            )
             self._checked = True
         return self.session.run(
-            self._outputs(regions), {self.spec.image.input: batch}, _IMAGE_BATCH
+            self._outputs(regions), {self.spec.image.input: batch}, _IMAGE_BATCH, self._constant
         )
 
     def encode(self, pixels: npt.ArrayLike) -> Float32Array:
         """(N, 3, S, S) preprocessed pixels -> (N, dim) float32 unit rows."""
-        batch = np.asarray(pixels, dtype=np.float32)
-        size = self.spec.image.size
-        if batch.ndim != 4 or batch.shape[1:] != (3, size, size):
-            raise ValueError(f"expected pixels of shape (N, 3, {size}, {size}), not {batch.shape}")
+        batch = self._batch(pixels)
         if len(batch) == 0:
             return np.zeros((0, self.spec.dim), dtype=np.float32)
         (out,) = self._run(batch, False)
@@ -101,10 +125,11 @@ class ImageEncoder:
         fusion = self.spec.fusion
         if fusion is None:
             return self.encode(pixels), None
-        if len(np.asarray(pixels)) == 0:
+        batch = self._batch(pixels)
+        if len(batch) == 0:
             empty = np.zeros((0, fusion.regions, fusion.region_dim), dtype=np.float16)
             return np.zeros((0, self.spec.dim), dtype=np.float32), empty
-        vectors, regions = self._run(pixels, True)
+        vectors, regions = self._run(batch, True)
         if regions.shape[1:] != (fusion.regions, fusion.region_dim):
             raise ModelError(
                 f"{self.session.path} of model {self.spec.id!r} gives regions of shape "
@@ -129,6 +154,8 @@ class TextEncoder:
         self.session = session
         self._tokenizer = LazyTokenizer(model_dir, spec.text.tokenizer)
         self._checked = False
+        self._inputs: tuple[str, ...] = spec.text.inputs
+        self._constant: dict[str, Any] | None = None
 
     @property
     def tokenizer(self) -> TextTokenizer:
@@ -148,9 +175,10 @@ class TextEncoder:
             "attention_mask": tokens.mask,
             "token_type_ids": np.zeros_like(tokens.ids),
         }
+        self._ready()
         return {
             name: arrays[name].astype(self.session.int_type(name), copy=False)
-            for name in self.spec.text.inputs
+            for name in self._inputs
         }
 
     def _ready(self) -> None:
@@ -158,7 +186,13 @@ class TextEncoder:
             outputs = [self.spec.text.output]
             if self.spec.fusion is not None:
                 outputs.append(self.spec.fusion.tokens_output)
-            self.session.check_io(self.spec.text.inputs, outputs)
+            combined = self.spec.combined
+            self.session.check_io(self.spec.text.inputs, outputs, exact=not combined)
+            if combined:
+                # Feed every text input the graph has (the mask too, if it takes one).
+                have = self.session.input_shapes()
+                self._inputs = tuple(n for n in _TEXT_INPUTS if n in have)
+                self._constant = _other_tower(self.session, self._inputs, self.spec.image.size)
             self._checked = True
 
     def encode(self, texts: Sequence[str]) -> Float32Array:
@@ -175,6 +209,7 @@ class TextEncoder:
                 [self.spec.text.output],
                 self.feed(self.tokenize(texts[i : i + _TEXT_BATCH])),
                 _TEXT_BATCH,
+                self._constant,
             )
             out.append(_vectors(vectors, self.session, self.spec, self.spec.text.output))
         return np.concatenate(out)

@@ -100,13 +100,17 @@ class Session:
     def _where(self) -> str:
         return f"{self.path} of model {self.model_id!r}" if self.model_id else str(self.path)
 
-    def check_io(self, inputs: Sequence[str], outputs: Sequence[str]) -> None:
-        """Raise ModelError unless the graph has exactly these inputs and these outputs."""
+    def check_io(
+        self, inputs: Sequence[str], outputs: Sequence[str], *, exact: bool = True
+    ) -> None:
+        """Raise ModelError unless the graph has exactly these inputs (at least these, when
+        not `exact`: a graph holding both towers) and these outputs."""
         session = self.get()
         have_in = sorted(i.name for i in session.get_inputs())
         have_out = [o.name for o in session.get_outputs()]
         missing = [o for o in outputs if o not in have_out]
-        if have_in != sorted(inputs) or missing:
+        inputs_ok = have_in == sorted(inputs) if exact else set(inputs) <= set(have_in)
+        if not inputs_ok or missing:
             raise ModelError(
                 f"{self.path} takes {have_in} and gives {have_out}, but its spec promises "
                 f"{sorted(inputs)} -> {list(outputs)}: the folder mixes files of two models. "
@@ -118,16 +122,21 @@ class Session:
         self.get()
         return _INT_TYPES.get(self.input_types.get(name, ""), np.int64)
 
+    def input_shapes(self) -> dict[str, list[Any]]:
+        """The graph's inputs and their shapes (symbolic dimensions as names)."""
+        return {i.name: list(i.shape or []) for i in self.get().get_inputs()}
+
     def run(
         self,
         outputs: Sequence[str],
         feed: Mapping[str, npt.NDArray[Any]],
         chunk: int,
+        constant: Mapping[str, npt.NDArray[Any]] | None = None,
     ) -> list[npt.NDArray[Any]]:
         """Run the rows of `feed` (every input has the same number of rows) through the
         graph in pieces of `chunk` rows (or the graph's fixed batch size) and return each
-        output with its pieces joined. A graph that fails on its input raises ModelError
-        naming the file and the model."""
+        output with its pieces joined; `constant` inputs go with every piece as they are.
+        A graph that fails on its input raises ModelError naming the file and the model."""
         session = self.get()
         rows = len(next(iter(feed.values())))
         step = self.batch or chunk
@@ -142,7 +151,7 @@ class Session:
                     for name, v in part.items()
                 }
             try:
-                out = session.run(list(outputs), dict(part))
+                out = session.run(list(outputs), {**(constant or {}), **part})
             except Exception as e:  # ORT raises its own Fail/InvalidArgument/... types
                 raise ModelError(f"{self._where()} can't run: {e}. {self.fix}") from e
             for i, value in enumerate(out):

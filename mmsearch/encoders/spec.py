@@ -187,6 +187,9 @@ class ModelSpec:
     upstream: str = ""
     sources: tuple[SourcePackage, ...] = ()
     recipe: Mapping[str, Any] = field(default_factory=dict)
+    combined: bool = False
+    """The image and text parts are one graph holding both towers (transformers.js publishes
+    Chinese-CLIP so): each encoder feeds the other tower a one-row dummy input."""
     data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -206,8 +209,9 @@ class ModelSpec:
         return ModelFile(name)
 
     def graphs(self) -> tuple[str, ...]:
-        """The fp32 graph files: image, text and the fusion head's."""
-        names = (self.image.file, self.text.file)
+        """The fp32 graph files: image, text (the same file when combined) and the fusion
+        head's."""
+        names = (self.image.file,) if self.combined else (self.image.file, self.text.file)
         return names + ((self.fusion.file,) if self.fusion is not None else ())
 
     def graph_files(self, precision: str) -> tuple[str, str] | None:

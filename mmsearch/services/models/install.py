@@ -125,7 +125,10 @@ def _check_graph(path: Path, name: str, input_names: Sequence[str], spec: ModelS
     except Exception as e:  # ORT raises its own exception types
         raise ModelImportError(f"{name} is not a usable ONNX graph: {e}") from e
     inputs = [i.name for i in session.get_inputs()]
-    if sorted(inputs) != sorted(input_names):
+    fits = (
+        set(input_names) <= set(inputs) if spec.combined else sorted(inputs) == sorted(input_names)
+    )
+    if not fits:
         raise ModelImportError(
             f"{name} takes {inputs}, but model {spec.id!r} takes {list(input_names)}: the "
             "files belong to another model."
