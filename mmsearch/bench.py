@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import tempfile
@@ -172,11 +173,13 @@ def bench_query(lib: Library, n: int, quiet: bool) -> dict[str, Any]:
 
 def run_bench(lib: Library, args: argparse.Namespace) -> int:
     quiet = bool(args.json)
+    if getattr(args, "models", None):
+        return run_compare(lib, args)
     result: dict[str, Any] = {"model": lib.model_id}
     if not args.skip_indexing:
         photos = Path(args.photos) if args.photos else repo_root().parent / "shared/photos-large"
         if photos.is_dir():
-            result["indexing"] = bench_indexing(lib, photos, args.count, quiet)
+            result["indexing"] = bench_indexing(lib, photos, args.count or 200, quiet)
         else:
             result["indexing"] = {"skipped": f"{photos} not found: pass --photos DIR"}
         r = result["indexing"]
@@ -200,4 +203,306 @@ def run_bench(lib: Library, args: argparse.Namespace) -> int:
         )
     if quiet:
         print(json.dumps(result, indent=2))
+    return 0
+
+
+# -- several models side by side: `mmsearch bench --model A --model B ...` -------------------
+
+
+def make_synthetic_photos(out: Path, count: int) -> list[Path]:
+    """`count` 12 MP JPEGs with photo-like content (smooth colour fields, edges and sensor
+    noise), for machines without real photos: their sizes and decoding cost are near those
+    of camera JPEGs, but real photos are the better measure."""
+    out.mkdir(parents=True, exist_ok=True)
+
+    def make(i: int) -> Path:
+        rng = np.random.default_rng(i)
+        small = Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+        im = small.resize(TWELVE_MP, Image.Resampling.BICUBIC)
+        pixels = np.asarray(im, dtype=np.int16)
+        pixels += rng.normal(0, 6, pixels.shape).astype(np.int16)
+        im = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        path = out / f"synthetic_{i:04d}.jpg"
+        im.save(path, quality=90)
+        return path
+
+    return sorted(bounded_map(make, range(count)))
+
+
+def _photo_sources(photos_dir: Path | None) -> tuple[list[Path], str]:
+    """Real JPEGs to make the 12 MP photos from, and where they come from (or why none)."""
+    folder = photos_dir or repo_root().parent / "shared" / "photos-large"
+    if not folder.is_dir():
+        return [], f"{folder} not found: synthetic photos (pass --photos DIR for real ones)"
+    sources = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg"})
+    if not sources:
+        return [], f"no JPEG photos in {folder}: synthetic photos"
+    return sources, f"made from {len(sources)} real photos in {folder}"
+
+
+def _round_folders(work: Path, paths: list[Path], rounds: int) -> list[Path]:
+    """Spread the photos over one folder per round (each model indexes each folder once)."""
+    folders = [work / f"round_{r}" for r in range(rounds)]
+    for folder in folders:
+        folder.mkdir(parents=True)
+    for i, path in enumerate(paths):
+        path.rename(folders[i % rounds] / path.name)
+    return folders
+
+
+def _library_for(model_id: str, model_dir: Path, data: Path) -> Library:
+    """A fresh library in `data` that runs the installed model in `model_dir`."""
+    ours = Library(data, model_id)
+    ours.model_dir = model_dir  # the user's install, whatever the temporary folder's path
+    return ours
+
+
+def _warm_up(ours: Library) -> None:
+    """Start both sessions outside the timed part (ONNX Runtime loads the graphs lazily)."""
+    size = ours.model.spec.image_size
+    ours.model.image.encode(np.zeros((1, 3, size, size), dtype=np.float32))
+    ours.model.text.encode(["warm up"])
+
+
+def _stages(ours: Library, sample: list[Path]) -> dict[str, float]:
+    """Milliseconds per photo of each step on one thread: the app's reduced-size decode,
+    preprocessing, and the image graph on one batch of the sample."""
+    from mmsearch.media import decode_photo
+
+    model = ours.model
+    size = model.spec.image_size
+    t0 = time.perf_counter()
+    decoded = [decode_photo(p, min_side=size).image for p in sample]
+    t1 = time.perf_counter()
+    pixels = np.stack([model.image.preprocess(im) for im in decoded])
+    t2 = time.perf_counter()
+    model.image.encode(pixels)
+    t3 = time.perf_counter()
+    n = len(sample)
+    return {
+        "decode_ms": round((t1 - t0) * 1e3 / n, 1),
+        "preprocess_ms": round((t2 - t1) * 1e3 / n, 1),
+        "graph_ms": round((t3 - t2) * 1e3 / n, 1),
+    }
+
+
+def _index_round(ours: Library, folder: Path) -> tuple[int, float, float, int]:
+    """Index one round's folder with the real pipeline: (photos added, seconds, CPU seconds
+    of this process, failed)."""
+    ours.catalog.add_folder(folder)
+    target = [f for f in ours.catalog.folders() if f.path == Path(os.path.abspath(folder))]
+    indexer = Indexer(ours)  # opens the index outside the timed part
+    started, cpu = time.perf_counter(), time.process_time()
+    report = indexer.run(target)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return report.added, seconds, cpu, len(report.failed)
+
+
+def _query_round(ours: Library, queries: list[str]) -> list[float]:
+    """Milliseconds to encode each query (one text at a time, as the search box does)."""
+    times = []
+    for query in queries:
+        t0 = time.perf_counter()
+        ours.model.text.encode([query])
+        times.append((time.perf_counter() - t0) * 1e3)
+    return times
+
+
+_QUERY_WORDS = [
+    "dog",
+    "cat",
+    "beach",
+    "sunset",
+    "mountain",
+    "snow",
+    "city",
+    "street",
+    "car",
+    "bicycle",
+    "child",
+    "woman",
+    "man",
+    "boat",
+    "river",
+    "forest",
+    "flower",
+    "bird",
+    "horse",
+    "kitchen",
+    "table",
+    "birthday",
+    "cake",
+    "wedding",
+    "dress",
+    "train",
+    "bridge",
+    "night",
+    "rain",
+    "umbrella",
+    "football",
+    "match",
+    "market",
+    "fruit",
+    "church",
+    "tower",
+    "desert",
+    "camel",
+    "lake",
+    "swimming",
+]
+
+
+def bench_queries(count: int, seed: int = 0) -> list[str]:
+    """Caption-like queries of 3-9 words (what people type), the same for every model."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        a, b, c = rng.sample(_QUERY_WORDS, 3)
+        out.append(rng.choice([f"a {a}", f"a {a} and a {b}", f"a {a} near a {b} with a {c}"]))
+    return out
+
+
+def compare_models(
+    lib: Library,
+    model_ids: list[str],
+    *,
+    photos_dir: Path | None = None,
+    count: int = 120,
+    rounds: int = 3,
+    queries: int = 60,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Photos/s of the real indexing pipeline and query (text encode) ms of each model, in
+    one run: every model indexes the same 12 MP JPEGs, one folder per round, and the models
+    take turns (round r starts with model r), so that whatever else the machine does hits
+    them all alike. Ratios are to the first model."""
+    from mmsearch.encoders import find_model_dir
+    from mmsearch.paths import model_search_path
+
+    ids = list(dict.fromkeys(model_ids))
+    dirs = {m: find_model_dir(m, model_search_path(lib.data_dir)) for m in ids}
+    rounds = max(1, min(rounds, count))
+    cores = os.cpu_count() or 1
+    sources, photos_note = _photo_sources(photos_dir)
+    work = Path(tempfile.mkdtemp(prefix="mmsearch-bench-"))
+    libs: dict[str, Library] = {}
+    try:
+        _say(f"making {count} 12 MP JPEGs ({photos_note}) ...", quiet)
+        if sources:
+            paths = make_large_photos(sources, work / "all", count)
+        else:
+            paths = make_synthetic_photos(work / "all", count)
+        megabytes = sum(p.stat().st_size for p in paths) / 1e6
+        for i, m in enumerate(ids):
+            libs[m] = _library_for(m, dirs[m], work / f"data-{i}")
+            _warm_up(libs[m])
+        folders = _round_folders(work, paths, rounds)
+        stages: dict[str, list[dict[str, float]]] = {m: [] for m in ids}
+        texts = bench_queries(queries)
+        per_round: dict[str, list[tuple[int, float]]] = {m: [] for m in ids}
+        query_ms: dict[str, list[float]] = {m: [] for m in ids}
+        failed = dict.fromkeys(ids, 0)
+        cpu_s = dict.fromkeys(ids, 0.0)
+        for r, folder in enumerate(folders):
+            order = ids[r % len(ids) :] + ids[: r % len(ids)]
+            for m in order:
+                added, seconds, cpu, bad = _index_round(libs[m], folder)
+                per_round[m].append((added, seconds))
+                cpu_s[m] += cpu
+                failed[m] += bad
+                query_ms[m].extend(_query_round(libs[m], texts[r::rounds] or texts))
+                stages[m].append(_stages(libs[m], sorted(folder.iterdir())[:4]))
+                _say(f"  round {r + 1}/{rounds} {m}: {added / seconds:.2f} photos/s", quiet)
+        rows: list[dict[str, Any]] = []
+        for m in ids:
+            added = sum(a for a, _ in per_round[m])
+            seconds = sum(s for _, s in per_round[m])
+            rates = [a / s for a, s in per_round[m] if s > 0]
+            spec = libs[m].model.spec
+            rows.append(
+                {
+                    "model": m,
+                    "image_size": spec.image_size,
+                    "photos": added,
+                    "photos_per_s": round(added / seconds, 2),
+                    "photos_per_s_best": round(max(rates), 2),
+                    "photos_per_s_rounds": [round(x, 2) for x in rates],
+                    # CPU time of all our threads per photo: what the pipeline costs, moved
+                    # far less by other processes than the wall clock; cores / this estimates
+                    # the rate on an idle machine (contention inflates CPU time somewhat too:
+                    # cache, clocks, so it errs low on a busy machine).
+                    "cpu_ms_per_photo": round(cpu_s[m] * 1e3 / max(added, 1), 1),
+                    "photos_per_s_from_cpu": round(cores * added / max(cpu_s[m], 1e-9), 2),
+                    "query_ms_p50": round(float(np.percentile(query_ms[m], 50)), 1),
+                    "query_ms_p95": round(float(np.percentile(query_ms[m], 95)), 1),
+                    "queries": len(query_ms[m]),
+                    # The least of each step over the rounds: the machine's own cost, with
+                    # the least of what other processes added.
+                    "stages_ms_per_photo": {
+                        k: min(st[k] for st in stages[m]) for k in stages[m][0]
+                    },
+                    "failed": failed[m],
+                }
+            )
+    finally:
+        for ours in libs.values():
+            ours.close()
+        shutil.rmtree(work, ignore_errors=True)
+    first = rows[0]
+    for row in rows:
+        row["photos_per_s_ratio"] = round(row["photos_per_s"] / first["photos_per_s"], 2)
+        row["best_ratio"] = round(row["photos_per_s_best"] / first["photos_per_s_best"], 2)
+        row["query_ms_ratio"] = round(row["query_ms_p50"] / max(first["query_ms_p50"], 1e-6), 2)
+    return {
+        "photos": count,
+        "megabytes": round(megabytes, 1),
+        "photo_source": photos_note,
+        "rounds": rounds,
+        "cores": cores,
+        "models": rows,
+    }
+
+
+def format_compare(result: dict[str, Any]) -> str:
+    """The comparison as a table (ratios are to the first model)."""
+    rows = result["models"]
+    w = max(len("model"), *(len(r["model"]) for r in rows))
+    lines = [
+        f"{result['photos']} x 12 MP JPEG ({result['megabytes']} MB, {result['photo_source']}); "
+        f"{result['rounds']} rounds, models taking turns; ratios to {rows[0]['model']}",
+        f"{'':<{w}}        indexing photos/s            query ms (text)      "
+        f"CPU ms/photo (-> photos/s on {result['cores']} idle cores)  1 thread: decode prep graph",
+        f"{'model':<{w}}  size    all  ratio   best  ratio    p50    p95  ratio   "
+        f"{'rounds (photos/s)':>68}",
+    ]
+    for r in rows:
+        st = r["stages_ms_per_photo"]
+        spread = " ".join(f"{x:.1f}" for x in r["photos_per_s_rounds"])
+        lines.append(
+            f"{r['model']:<{w}}  {r['image_size']:>4}  {r['photos_per_s']:>5.1f}  "
+            f"{r['photos_per_s_ratio']:>4.2f}x  {r['photos_per_s_best']:>5.1f}  "
+            f"{r['best_ratio']:>4.2f}x  {r['query_ms_p50']:>5.1f}  {r['query_ms_p95']:>5.1f}  "
+            f"{r['query_ms_ratio']:>4.2f}x   {r['cpu_ms_per_photo']:>6.1f} "
+            f"({r['photos_per_s_from_cpu']:>5.1f}/s)                  {st['decode_ms']:>5.1f} "
+            f"{st['preprocess_ms']:>4.1f} {st['graph_ms']:>6.1f}   {spread}"
+            + (f"  ({r['failed']} failed)" if r["failed"] else "")
+        )
+    return "\n".join(lines)
+
+
+def run_compare(lib: Library, args: argparse.Namespace) -> int:
+    quiet = bool(args.json)
+    result = compare_models(
+        lib,
+        list(args.models),
+        photos_dir=Path(args.photos) if args.photos else None,
+        count=args.count or 120,
+        rounds=args.rounds,
+        queries=args.queries,
+        quiet=quiet,
+    )
+    if quiet:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_compare(result), flush=True)
     return 0

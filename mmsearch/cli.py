@@ -918,9 +918,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=cmd_doctor, library=False)
 
-    p = sub.add_parser("bench", parents=[common], help="indexing and query speed figures")
+    p = sub.add_parser(
+        "bench",
+        parents=[common],
+        help="indexing and query speed figures",
+        description="Indexing and query speed. With --model (repeatable): photos/s of the "
+        "indexing pipeline on 12 MP JPEGs and query (text encode) ms of each installed model "
+        "in one run, models taking turns, ratios to the first one.",
+    )
+    p.add_argument(
+        "--model",
+        dest="models",
+        action="append",
+        metavar="ID",
+        help="an installed model to compare (repeat for several; the first is the baseline)",
+    )
+    p.add_argument("--rounds", type=_count(1), default=3, help="with --model: turns per model (3)")
+    p.add_argument("--queries", type=_count(1), default=60, help="with --model: text queries (60)")
     p.add_argument("--photos", help="folder of large real photos (default: ../shared/photos-large)")
-    p.add_argument("--count", type=_count(1), default=200, help="12 MP photos to generate (200)")
+    p.add_argument(
+        "--count",
+        type=_count(1),
+        default=None,
+        help="12 MP photos to generate (200; with --model 120)",
+    )
     p.add_argument("--vectors", type=_count(1), default=100_000, help="synthetic vectors (100k)")
     p.add_argument("--skip-indexing", action="store_true")
     p.add_argument("--skip-query", action="store_true")
