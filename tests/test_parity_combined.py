@@ -15,6 +15,7 @@ import pytest
 from clip_support import exported_model
 
 from mmsearch.encoders import load_model
+from mmsearch.encoders.half import write_fp16
 from mmsearch.encoders.model import probe_images
 from mmsearch.services.models import get_spec
 
@@ -67,12 +68,10 @@ def combined(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Any]:
         exported / immich_spec.text.file,
         folder / spec.image.file,
     )
-    # The fp16 variant the hub publishes beside it, made the same way from our fp16 towers.
+    # The fp16 variant the hub publishes beside it, converted as ours are.
     fp16 = spec.graph_files("fp16")
     assert fp16 is not None
-    twins = immich_spec.graph_files("fp16")
-    assert twins is not None
-    combine(exported / twins[0], exported / twins[1], folder / fp16[0])
+    write_fp16(folder / spec.image.file, folder / fp16[0])
     shutil.copy(exported / immich_spec.text.tokenizer.file, folder / spec.text.tokenizer.file)
     for name in spec.runtime_files:
         if not (folder / name).exists():
