@@ -259,7 +259,7 @@ def _library_for(model_id: str, model_dir: Path, data: Path) -> Library:
 
 def _warm_up(ours: Library) -> None:
     """Start both sessions outside the timed part (ONNX Runtime loads the graphs lazily)."""
-    size = ours.model.spec.image_size
+    size = ours.model.spec.image.size
     ours.model.image.encode(np.zeros((1, 3, size, size), dtype=np.float32))
     ours.model.text.encode(["warm up"])
 
@@ -270,7 +270,7 @@ def _stages(ours: Library, sample: list[Path]) -> dict[str, float]:
     from mmsearch.media import decode_photo
 
     model = ours.model
-    size = model.spec.image_size
+    size = model.spec.image.size
     t0 = time.perf_counter()
     decoded = [decode_photo(p, min_side=size).image for p in sample]
     t1 = time.perf_counter()
@@ -422,7 +422,7 @@ def compare_models(
             rows.append(
                 {
                     "model": m,
-                    "image_size": spec.image_size,
+                    "image_size": spec.image.size,
                     "photos": added,
                     "photos_per_s": round(added / seconds, 2),
                     "photos_per_s_best": round(max(rates), 2),

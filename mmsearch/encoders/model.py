@@ -49,16 +49,23 @@ _TEXT_INPUTS = ("input_ids", "text", "attention_mask", "token_type_ids")
 
 def _other_tower(session: Session, own: Sequence[str], image_size: int) -> dict[str, Any]:
     """For a graph holding both towers: one-row dummy inputs of the tower not asked for (a
-    blank picture, a two-token text). Its outputs are not read; they only let the graph run."""
+    blank picture, a short text of the graph's length). Its outputs are not read; they only
+    let the graph run."""
     dummies: dict[str, npt.NDArray[Any]] = {}
-    for name in session.input_shapes():
+    for name, shape in session.input_shapes().items():
         if name in own:
             continue
-        if name in _TEXT_INPUTS:
+        text = name in _TEXT_INPUTS
+        wanted = (1, 2) if text else (1, 3, image_size, image_size)
+        dims = tuple(
+            d if isinstance(d, int) and d > 0 and i > 0 else wanted[i]
+            for i, d in enumerate(shape or wanted)
+        )
+        if text:
             fill = 1 if name == "attention_mask" else 0
-            dummies[name] = np.full((1, 2), fill, dtype=session.int_type(name))
+            dummies[name] = np.full(dims, fill, dtype=session.int_type(name))
         else:
-            dummies[name] = np.zeros((1, 3, image_size, image_size), dtype=np.float32)
+            dummies[name] = np.zeros(dims, dtype=np.float32)
     return dummies
 
 
