@@ -25,10 +25,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = ROOT / "models" / "specs"
+SPECS = Path(str(resources.files("mmsearch.services.models") / "specs"))
 DEFAULT_MODELS = ["clip-vit-b-32-openai", "mobileclip2-s0", "mobileclip-s2", "mobileclip-b"]
 
 

@@ -10,8 +10,8 @@ from PIL import Image
 
 from mmsearch.bench import format_compare
 from mmsearch.cli import main
-from mmsearch.model_import import import_model
 from mmsearch.paths import BUNDLED_MODEL_ID
+from mmsearch.services.models.install import import_model
 from tests.conftest import SAMPLE_PHOTOS, CliRunner, skimage_photo
 from tests.test_faults_models import CLIP_ID, fake_clip
 
