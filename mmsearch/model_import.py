@@ -29,18 +29,14 @@ from typing import Any
 
 import onnxruntime as ort
 
-from mmsearch.encoders.clip import (
-    MODEL_FILE,
-    ClipSpec,
-    ClipTokenizer,
-    SourceFile,
-    available_specs,
-    load_clip_model,
-)
+from mmsearch.encoders.formats import MODEL_FILE, read_catalogue_entry, spec_to_json
+from mmsearch.encoders.hubconfig import describe_folder, folder_layout, id_from_name
 from mmsearch.encoders.integrity import record_verified
-from mmsearch.encoders.loading import probe_model
-from mmsearch.encoders.spec import ModelError, sha256_file
+from mmsearch.encoders.model import load_model, probe_model
+from mmsearch.encoders.spec import ModelError, ModelFile, ModelSpec, sha256_file
+from mmsearch.encoders.tokenize import make_tokenizer
 from mmsearch.files import replace_dir
+from mmsearch.paths import repo_root
 
 MAX_FILE_BYTES = 4 << 30
 """The largest single file we accept (the biggest CLIP graphs we offer are well under 1 GB)."""
@@ -62,12 +58,19 @@ def models_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "models"
 
 
+def available_specs(directory: Path | None = None) -> list[ModelSpec]:
+    """Every catalogue entry (`models/specs/*.json`), by display name."""
+    folder = Path(directory) if directory is not None else repo_root() / "models" / "specs"
+    specs = [read_catalogue_entry(path) for path in sorted(folder.glob("*.json"))]
+    return sorted(specs, key=lambda s: s.display_name)
+
+
 # -- install -------------------------------------------------------------------------------
 
 
 def check_runtime_files(
-    spec: ClipSpec, folder: Path, source: str | None = None
-) -> list[SourceFile]:
+    spec: ModelSpec, folder: Path, source: str | None = None
+) -> list[ModelFile]:
     """Check the runtime files in `folder` against `spec` and return their entries (size and
     SHA-256 as found). Raises ModelImportError naming the first file at fault: missing, size
     or SHA-256 different from the spec's, a tokenizer that doesn't load, a graph whose input
@@ -90,27 +93,27 @@ def check_runtime_files(
                 f"{name} does not match the SHA-256 of model {spec.id!r}: it is damaged or "
                 "belongs to another model."
             )
-        found.append(SourceFile(name, size, digest))
+        found.append(ModelFile(name, size, digest))
     try:
-        ClipTokenizer(folder / spec.text.tokenizer_file, spec.text)
+        make_tokenizer(folder, spec.text.tokenizer)
     except ModelError as e:
         raise ModelImportError(str(e)) from e
-    for name, input_name in (
-        (spec.image.file, spec.image.input),
-        (spec.text.file, spec.text.input),
+    for name, input_names in (
+        (spec.image.file, (spec.image.input,)),
+        (spec.text.file, spec.text.inputs),
     ):
-        _check_graph(folder / name, name, input_name, spec)
+        _check_graph(folder / name, name, input_names, spec)
     _probe(spec, folder, source or str(folder))
     return found
 
 
-def _probe(spec: ClipSpec, folder: Path, source: str) -> None:
+def _probe(spec: ModelSpec, folder: Path, source: str) -> None:
     """Refuse graphs that load and take the right inputs but don't compute this model's
     vectors (an Identity, a graph of another size): a fixed probe batch must give (2, dim)
     finite vectors of unit length after normalising (`mmsearch.encoders.probe_model`).
     The message names the files as the user knows them (`source`), not the staging folder."""
     try:
-        probe_model(load_clip_model(folder, spec=spec), f"files from {source}")
+        probe_model(load_model(folder, spec=spec), f"files from {source}")
     except ModelError as e:
         message = str(e).replace(f"{folder}{os.sep}", "")
         raise ModelImportError(
@@ -120,7 +123,7 @@ def _probe(spec: ClipSpec, folder: Path, source: str) -> None:
         ) from e
 
 
-def _check_graph(path: Path, name: str, input_name: str, spec: ClipSpec) -> None:
+def _check_graph(path: Path, name: str, input_names: Sequence[str], spec: ModelSpec) -> None:
     options = ort.SessionOptions()
     # Loading is the check; optimising the graph would only cost time.
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
@@ -129,15 +132,15 @@ def _check_graph(path: Path, name: str, input_name: str, spec: ClipSpec) -> None
     except Exception as e:  # ORT raises its own exception types
         raise ModelImportError(f"{name} is not a usable ONNX graph: {e}") from e
     inputs = [i.name for i in session.get_inputs()]
-    if inputs != [input_name]:
+    if sorted(inputs) != sorted(input_names):
         raise ModelImportError(
-            f"{name} takes {inputs}, but model {spec.id!r} takes [{input_name!r}]: the files "
-            "belong to another model."
+            f"{name} takes {inputs}, but model {spec.id!r} takes {list(input_names)}: the "
+            "files belong to another model."
         )
 
 
 def install_model(
-    spec: ClipSpec,
+    spec: ModelSpec,
     source: Path,
     data_dir: Path,
     *,
@@ -175,7 +178,7 @@ def install_model(
             files, installed=dict(origin or {}), version=installed_version(spec, files)
         )
         with open(staging / MODEL_FILE, "w", encoding="utf-8") as f:
-            json.dump(installed.to_dict(), f, indent=2, ensure_ascii=False)
+            json.dump(spec_to_json(installed), f, indent=2, ensure_ascii=False)
             f.write("\n")
         # The files were just hashed: the first start after the install needn't again.
         record_verified(staging, {f.name: f.sha256 for f in files if f.sha256})
@@ -186,7 +189,7 @@ def install_model(
     return target_parent / spec.id
 
 
-def installed_version(spec: ClipSpec, files: Sequence[SourceFile]) -> str:
+def installed_version(spec: ModelSpec, files: Sequence[ModelFile]) -> str:
     """The catalog version plus a digest of the installed files' SHA-256s: another hub
     revision (new weights under the same id) is another version, so the vectors of the old
     files are dropped instead of being searched with the new ones (see `Library`)."""
@@ -225,8 +228,11 @@ def import_model(
             raise ModelImportError(
                 f"can't read the folder {path}: {e.strerror or e} ({e.filename or path})."
             ) from e
-        spec = _pick_spec(specs, model_id, path.name, names, lambda n: (path / n).read_bytes())
-        root = _find_root(spec, names)
+        try:
+            spec = _pick_spec(specs, model_id, path.name, names, lambda n: (path / n).read_bytes())
+            root = _find_root(spec, names)
+        except ModelImportError as unknown:
+            spec, root = _describe_bare(path, model_id, unknown)
         return install_model(
             spec,
             path / root if root else path,
@@ -263,7 +269,7 @@ _ZIP_ERRORS = (
 
 
 def _import_zip(
-    path: Path, data_dir: Path, model_id: str | None, specs: Sequence[ClipSpec]
+    path: Path, data_dir: Path, model_id: str | None, specs: Sequence[ModelSpec]
 ) -> Path:
     try:
         opened = zipfile.ZipFile(path)
@@ -370,12 +376,12 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dst: Path) -> None
 
 
 def _pick_spec(
-    specs: Sequence[ClipSpec],
+    specs: Sequence[ModelSpec],
     model_id: str | None,
     name: str,
     members: Sequence[str],
     read: Any,
-) -> ClipSpec:
+) -> ModelSpec:
     if model_id:
         return _by_id(specs, model_id)
     for spec in specs:
@@ -398,7 +404,7 @@ def _pick_spec(
     )
 
 
-def _by_id(specs: Sequence[ClipSpec], model_id: str) -> ClipSpec:
+def _by_id(specs: Sequence[ModelSpec], model_id: str) -> ModelSpec:
     for spec in specs:
         if spec.id == model_id:
             return spec
@@ -407,7 +413,28 @@ def _by_id(specs: Sequence[ClipSpec], model_id: str) -> ClipSpec:
     )
 
 
-def _find_root(spec: ClipSpec, names: Sequence[str]) -> str:
+def _describe_bare(
+    path: Path, model_id: str | None, unknown: ModelImportError
+) -> tuple[ModelSpec, str]:
+    """A folder no catalogue entry matches that holds a bare Optimum or Immich export (at
+    its top or in one folder below): its spec from its own files (`describe_folder`), and
+    that folder. Else `unknown`, the catalogue's answer, is raised."""
+    roots = [""] if folder_layout(path) else []
+    if not roots:
+        try:
+            roots = [p.name for p in path.iterdir() if p.is_dir() and folder_layout(p)]
+        except OSError:
+            roots = []
+    if len(roots) != 1:
+        raise unknown
+    root = roots[0]
+    try:
+        return describe_folder(path / root, model_id or id_from_name(path.name)), root
+    except ModelError as e:
+        raise ModelImportError(f"{e} Not installed.", hint=e.hint) from e
+
+
+def _find_root(spec: ModelSpec, names: Sequence[str]) -> str:
     """The folder inside the import that holds the hub layout: '' or one top folder."""
     image = spec.image.file
     if image in names:

@@ -340,3 +340,42 @@ def test_immich_folder_described_as_its_catalogue_entry() -> None:
     )
     captions = TRICKY_CAPTIONS[:6]
     np.testing.assert_array_equal(ours.text.encode(captions), theirs.text.encode(captions))
+
+
+# -- `mmsearch models import FOLDER` of a bare folder -------------------------------------
+
+
+@pytest.mark.slow
+def test_import_installs_a_bare_optimum_folder(
+    clip_export: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from mmsearch.encoders.formats import MODEL_FILE, load_spec
+    from mmsearch.model_import import ModelImportError, import_model
+
+    _, folder = clip_export
+    named = tmp_path / "clip-vit-base-patch32"  # as a user's copy of the hub repo is named
+    named.symlink_to(folder, target_is_directory=True)
+    target = import_model(named, tmp_path / "data")
+    assert target.name == "clip-vit-base-patch32"
+    installed = load_spec(target)
+    described = describe_folder(folder, "clip-vit-base-patch32")
+    assert installed.layout == "optimum" and installed.image == described.image
+    assert installed.text == described.text and installed.variants == described.variants
+    assert all(f.sha256 for f in installed.files)  # hashed as installed
+    data = json.loads((target / MODEL_FILE).read_text())
+    assert data["installed"]["from"] == "import" and data["installed"]["path"] == str(named)
+    photos = [im for _, im in _photos()[:2]]
+    np.testing.assert_allclose(
+        load_model(target).image.encode_images(photos),
+        load_model(folder, spec=described).image.encode_images(photos),
+        atol=1e-6,
+    )
+    # a bare folder missing a file is refused with the file named, nothing installed
+    broken = tmp_path / "broken-export"
+    (broken / "onnx").mkdir(parents=True)
+    for name in ("config.json", "tokenizer.json", "onnx/vision_model.onnx"):
+        (broken / name).symlink_to(folder / name)
+    (broken / "onnx" / "text_model.onnx").symlink_to(folder / "onnx" / "text_model.onnx")
+    with pytest.raises(ModelImportError, match=r"preprocessor_config\.json is missing"):
+        import_model(broken, tmp_path / "data")
+    assert not (tmp_path / "data" / "models" / "broken-export").exists()
