@@ -215,6 +215,9 @@ def import_model(
     The model is `model_id` if given, else the one whose hub repository name matches the
     folder's or zip's name (`ViT-B-32__openai`), else the `id` of a model.json inside it.
     The catalog's spec is what the files are checked against, never one from the archive.
+    A folder no catalogue entry matches that holds a bare transformers.js / Optimum or Immich
+    export is installed with the spec its own config files give
+    (`mmsearch.encoders.hubconfig.describe_folder`), under `model_id` or the folder's name.
     Returns the installed folder; raises ModelImportError saying what is wrong.
     """
     path = Path(path)
