@@ -22,6 +22,7 @@ from typing import Any
 
 from mmsearch.encoders.spec import (
     CLEAN_RULES,
+    CROP_OFFSETS,
     INTERPOLATIONS,
     PADDINGS,
     PRECISIONS,
@@ -250,6 +251,7 @@ def hub_spec(data: object, source: Path | str = "spec") -> ModelSpec:
             mean=im.triple("mean"),
             std=im.triple("std", positive=True),
             sampling=im.choice("sampling", SAMPLINGS, "exact"),
+            crop_offset=im.choice("crop_offset", CROP_OFFSETS, "round"),
         ),
     )
     if "inputs" in tx.data:

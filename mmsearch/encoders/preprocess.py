@@ -39,8 +39,10 @@ def _exact(image: Image.Image, cfg: Preprocess) -> Image.Image:
     new_w, new_h = resize_geometry(image.width, image.height, size)
     if (new_w, new_h) != image.size:
         image = image.resize((new_w, new_h), resample)
-    top = round((new_h - size) / 2.0)
-    left = round((new_w - size) / 2.0)
+    if cfg.crop_offset == "floor":  # transformers' image processors
+        top, left = (new_h - size) // 2, (new_w - size) // 2
+    else:  # torchvision's CenterCrop
+        top, left = round((new_h - size) / 2.0), round((new_w - size) / 2.0)
     return image.crop((left, top, left + size, top + size))
 
 

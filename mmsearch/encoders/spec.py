@@ -27,6 +27,9 @@ SAMPLINGS = ("exact", "box")
 (what open_clip and the hubs' processors do); "box" resamples the crop box straight to S x S
 in one pass with Pillow's reducing gap (faster; what our own models were trained with)."""
 INTERPOLATIONS = ("bicubic", "bilinear")
+CROP_OFFSETS = ("round", "floor")
+"""How the centre crop's offset (longer side - S) / 2 is rounded: "round" as torchvision and
+open_clip, "floor" as transformers' image processors (one pixel apart when it is odd)."""
 TOKENIZERS = ("hf", "clip-bpe", "bert-wordpiece")
 """Tokenizer kinds (see `mmsearch.encoders.tokenize`)."""
 CLEAN_RULES = (
@@ -75,7 +78,8 @@ class SourcePackage:
 @dataclass(frozen=True)
 class Preprocess:
     """How a photo becomes the image graph's input: resize (`RESIZE_RULES`, `SAMPLINGS`,
-    `INTERPOLATIONS`) to `size` x `size`, then `(x / 255 - mean) / std` per RGB channel."""
+    `INTERPOLATIONS`) to `size` x `size` (the centre crop's offset rounded per
+    `CROP_OFFSETS`), then `(x / 255 - mean) / std` per RGB channel."""
 
     size: int
     resize: str = "shortest"
@@ -83,6 +87,7 @@ class Preprocess:
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     sampling: str = "exact"
+    crop_offset: str = "round"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from typing import Any
 import onnxruntime as ort
 
 from mmsearch.encoders.formats import MODEL_FILE, spec_to_json
+from mmsearch.encoders.hubconfig import describe_folder, folder_layout, id_from_name
 from mmsearch.encoders.integrity import record_verified
 from mmsearch.encoders.model import load_model, probe_model
 from mmsearch.encoders.spec import ModelError, ModelFile, ModelSpec, sha256_file
@@ -210,6 +211,9 @@ def import_model(
     The model is `model_id` if given, else the one whose hub repository name matches the
     folder's or zip's name (`ViT-B-32__openai`), else the `id` of a model.json inside it.
     The catalog's spec is what the files are checked against, never one from the archive.
+    A folder no catalogue entry matches that holds a bare transformers.js / Optimum or Immich
+    export is installed with the spec its own config files give
+    (`mmsearch.encoders.hubconfig.describe_folder`), under `model_id` or the folder's name.
     Returns the installed folder; raises ModelImportError saying what is wrong.
     """
     path = Path(path)
@@ -223,8 +227,11 @@ def import_model(
             raise ModelImportError(
                 f"can't read the folder {path}: {e.strerror or e} ({e.filename or path})."
             ) from e
-        spec = _pick_spec(specs, model_id, path.name, names, lambda n: (path / n).read_bytes())
-        root = _find_root(spec, names)
+        try:
+            spec = _pick_spec(specs, model_id, path.name, names, lambda n: (path / n).read_bytes())
+            root = _find_root(spec, names)
+        except ModelImportError as unknown:
+            spec, root = _describe_bare(path, model_id, unknown)
         return install_model(
             spec,
             path / root if root else path,
@@ -403,6 +410,27 @@ def _by_id(specs: Sequence[ModelSpec], model_id: str) -> ModelSpec:
     raise ModelImportError(
         f"unknown model {model_id!r}: known CLIP models are " + ", ".join(s.id for s in specs)
     )
+
+
+def _describe_bare(
+    path: Path, model_id: str | None, unknown: ModelImportError
+) -> tuple[ModelSpec, str]:
+    """A folder no catalogue entry matches that holds a bare Optimum or Immich export (at
+    its top or in one folder below): its spec from its own files (`describe_folder`), and
+    that folder. Else `unknown`, the catalogue's answer, is raised."""
+    roots = [""] if folder_layout(path) else []
+    if not roots:
+        try:
+            roots = [p.name for p in path.iterdir() if p.is_dir() and folder_layout(p)]
+        except OSError:
+            roots = []
+    if len(roots) != 1:
+        raise unknown
+    root = roots[0]
+    try:
+        return describe_folder(path / root, model_id or id_from_name(path.name)), root
+    except ModelError as e:
+        raise ModelImportError(f"{e} Not installed.", hint=e.hint) from e
 
 
 def _find_root(spec: ModelSpec, names: Sequence[str]) -> str:
