@@ -16,6 +16,10 @@ writes `DIR/` with
     textual/model.onnx              text (N, context) int32 ids -> embedding (N, dim)
     textual/fp16/model.onnx
     textual/tokenizer.json          the tokenizer in Hugging Face `tokenizers` format:
+      hf                            SigLIP / SigLIP 2: a stand-in of the published kind
+                                    (T5 Unigram / Gemma BPE) trained on the training
+                                    captions, see hf_tokenizers (+ tokenizer_config.json,
+                                    special_tokens_map.json)
       clip-bpe                      CLIP's BPE, from open_clip's bundled bpe_simple_vocab_16e6
                                     (+ tokenizer_config.json, special_tokens_map.json,
                                     vocab.json, merges.txt)
@@ -268,7 +272,14 @@ def write_bert_tokenizer(
 
 
 def write_tokenizer(spec: ModelSpec, folder: Path) -> list[str]:
-    """The spec's kind of tokenizer, written into `folder` (its `textual/`)."""
+    """The spec's kind of tokenizer, written into `folder` (its `textual/`). Kind "hf": a
+    stand-in of the same kind as the published one, trained here (`hf_tokenizers`; SigLIP's
+    T5-style Unigram, SigLIP 2's Gemma BPE)."""
+    if spec.text.tokenizer.kind == "hf":
+        from models.clip import hf_tokenizers
+
+        flavour = hf_tokenizers.flavour_of(spec.data)
+        return hf_tokenizers.write_siglip_tokenizer(folder, flavour, spec.text.context_length)
     if spec.text.tokenizer.kind == "bert-wordpiece":
         return write_bert_tokenizer(folder, spec.text.context_length)
     return write_clip_tokenizer(folder, spec.text.context_length)
