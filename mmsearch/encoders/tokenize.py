@@ -290,6 +290,32 @@ def _published_pad_id(path: Path, tokenizer: Tokenizer) -> int:
     )
 
 
+# FLORES-200 codes (NLLB's language tokens) for the languages people search in, by ISO 639-1
+# code or locale; what open_clip's HFTokenizer.set_language and Immich take. Chinese is
+# Simplified unless the locale says Traditional (zh_TW, zh_HK, zh_Hant).
+FLORES_200 = {
+    "ar": "arb_Arab", "bn": "ben_Beng", "cs": "ces_Latn", "da": "dan_Latn", "de": "deu_Latn",
+    "el": "ell_Grek", "en": "eng_Latn", "es": "spa_Latn", "fa": "pes_Arab", "fi": "fin_Latn",
+    "fil": "tgl_Latn", "fr": "fra_Latn", "he": "heb_Hebr", "hi": "hin_Deva", "hr": "hrv_Latn",
+    "hu": "hun_Latn", "id": "ind_Latn", "it": "ita_Latn", "ja": "jpn_Jpan", "ko": "kor_Hang",
+    "mi": "mri_Latn", "nl": "nld_Latn", "no": "nob_Latn", "nb": "nob_Latn", "pl": "pol_Latn",
+    "pt": "por_Latn", "quz": "quy_Latn", "ro": "ron_Latn", "ru": "rus_Cyrl", "sv": "swe_Latn",
+    "sw": "swh_Latn", "te": "tel_Telu", "th": "tha_Thai", "tr": "tur_Latn", "uk": "ukr_Cyrl",
+    "vi": "vie_Latn", "zh": "zho_Hans", "zh_hant": "zho_Hant", "zh_tw": "zho_Hant",
+    "zh_hk": "zho_Hant", "zh_mo": "zho_Hant",
+}  # fmt: skip
+DEFAULT_FLORES_200 = "eng_Latn"
+
+
+def flores_200_code(language: str) -> str:
+    """The FLORES-200 code for a language ("zh", "zh_CN", "zh-TW", "de-DE", or a FLORES-200
+    code itself); English (eng_Latn, NLLB's and open_clip's default) when we know none."""
+    if len(language) == 8 and language[3] == "_":  # already "zho_Hans"
+        return language
+    key = language.replace("-", "_").lower()
+    return FLORES_200.get(key) or FLORES_200.get(key.split("_")[0]) or DEFAULT_FLORES_200
+
+
 class HFTokenizer(TextTokenizer):
     """Kind "hf": the file's whole pipeline, special tokens included, after the spec's
     clean-up; truncated to the context length and padded as the spec says."""
@@ -306,6 +332,39 @@ class HFTokenizer(TextTokenizer):
         self._sep = None
         if spec.strip_sep:
             self._sep = _token_id(self.tokenizer, path, ("[SEP]", "</s>"))
+
+    def language_token(self) -> str | None:
+        """The language code the file's post-processor puts first (NLLB's tokenizers:
+        "eng_Latn" in `eng_Latn text </s>`), else None."""
+        import json
+
+        processor = json.loads(self.tokenizer.to_str()).get("post_processor") or {}
+        single = processor.get("single") if processor.get("type") == "TemplateProcessing" else None
+        first = single[0].get("SpecialToken", {}).get("id") if single else None
+        is_code = isinstance(first, str) and len(first) == 8 and first[3] == "_"
+        return first if is_code else None
+
+    def set_language(self, language: str) -> str:
+        """Tokenize as text in `language` from now on (a FLORES-200 code or what
+        `flores_200_code` maps): the language code token replaces the file's first one, as
+        open_clip's HFTokenizer.set_language does for NLLB (`code text </s>`). Returns the
+        code used. A tokenizer without a language code (XLM-R...) raises ModelError."""
+        from tokenizers.processors import TemplateProcessing
+
+        current = self.language_token()
+        if current is None:
+            raise ModelError("this model's tokenizer takes no language code.")
+        code = flores_200_code(language)
+        code_id = self.tokenizer.token_to_id(code)
+        eos_id = self.tokenizer.token_to_id("</s>")
+        if code_id is None or eos_id is None:
+            raise ModelError(f"this model's tokenizer has no language code {code}.")
+        self.tokenizer.post_processor = TemplateProcessing(
+            single=f"{code} $A </s>",
+            pair=f"{code} $A $B </s>",
+            special_tokens=[(code, int(code_id)), ("</s>", int(eos_id))],
+        )
+        return code
 
     def __call__(self, texts: Sequence[str]) -> Tokens:
         if isinstance(texts, str):

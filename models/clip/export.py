@@ -271,10 +271,31 @@ def write_bert_tokenizer(
     return ["tokenizer.json", "vocab.txt", "special_tokens_map.json", "tokenizer_config.json"]
 
 
+def hf_text_model(spec: ModelSpec) -> str | None:
+    """The Hugging Face model open_clip builds the spec's text tower from, if any (those we
+    can stand in for offline: `models.clip.hf_towers.HF_MODELS`)."""
+    from models.clip import hf_towers
+
+    if builder(spec)[0] != "open_clip":
+        return None
+    import open_clip
+
+    config = open_clip.get_model_config(builder(spec)[1]) or {}
+    name = config.get("text_cfg", {}).get("hf_model_name")
+    return name if name in hf_towers.HF_MODELS else None
+
+
 def write_tokenizer(spec: ModelSpec, folder: Path) -> list[str]:
-    """The spec's kind of tokenizer, written into `folder` (its `textual/`). Kind "hf": a
-    stand-in of the same kind as the published one, trained here (`hf_tokenizers`; SigLIP's
-    T5-style Unigram, SigLIP 2's Gemma BPE)."""
+    """The spec's kind of tokenizer, written into `folder` (its `textual/`). Towers built
+    from a Hugging Face model (XLM-R, NLLB) get the tokenizer of the offline stand-in they
+    were built from (`hf_towers`); other kind "hf" tokenizers a stand-in of the same kind as
+    the published one, trained here (`hf_tokenizers`; SigLIP's T5-style Unigram, SigLIP 2's
+    Gemma BPE)."""
+    hf_name = hf_text_model(spec)
+    if hf_name is not None:
+        from models.clip import hf_towers
+
+        return hf_towers.copy_tokenizer(hf_towers.hf_folder(hf_name), folder)
     if spec.text.tokenizer.kind == "hf":
         from models.clip import hf_tokenizers
 
@@ -359,7 +380,20 @@ def create_model(spec: ModelSpec, checkpoint: Path | None = None, seed: int = 0)
     else:
         import open_clip
 
-        model = open_clip.create_model(arch, pretrained=str(checkpoint) if checkpoint else None)
+        extra: dict[str, Any] = {}
+        hf_name = hf_text_model(spec)
+        if hf_name is not None:
+            # The HF text tower from the offline stand-in's config (random weights; its
+            # tokenizer is what write_tokenizer exports), not from the hub.
+            from models.clip import hf_towers
+
+            text_cfg = (open_clip.get_model_config(arch) or {})["text_cfg"]
+            folder = hf_towers.hf_folder(hf_name)
+            extra = {"text_cfg": hf_towers.text_cfg_override(text_cfg, folder)}
+            extra["pretrained_text"] = False
+        model = open_clip.create_model(
+            arch, pretrained=str(checkpoint) if checkpoint else None, **extra
+        )
     model.eval()
     for param in model.parameters():
         param.requires_grad_(False)
@@ -579,7 +613,11 @@ def _export_graphs(model: Any, spec: ModelSpec, out: Path, opset: int) -> None:
 
     size = spec.image.size
     # Example ids: begin, words, end, padding; any ids below every vocabulary size will do.
-    ids = torch.zeros(2, spec.text.context_length, dtype=torch.int32)
+    # HF towers pad with their config's pad id (1 for XLM-R and NLLB) and derive the
+    # attention mask from it inside the graph: the example has padding so that the trace
+    # keeps the masking.
+    pad = getattr(getattr(getattr(model, "text", None), "config", None), "pad_token_id", 0)
+    ids = torch.full((2, spec.text.context_length), int(pad or 0), dtype=torch.int32)
     ids[:, :6] = torch.tensor([101, 2000, 2001, 2002, 2003, 102], dtype=torch.int32)
     jobs = [
         (

@@ -1,0 +1,259 @@
+"""Parity of our runtime with open_clip for the multilingual families: OpenCLIP XLM-RoBERTa
+base ViT-B/32 and NLLB-CLIP base SigLIP, in English and in Chinese.
+
+open_clip builds their text towers with `transformers` from hub names we can't reach, so
+`models/clip/hf_towers.py` makes local stand-ins of the same kind (transformers' own config
+classes with the real sizes; a SentencePiece Unigram (XLM-R) / BPE (NLLB) tokenizer trained
+on the training captions, English and Chinese, saved by transformers' own tokenizer class).
+open_clip builds the reference from those (random weights, seed 0); our recipe exports it;
+our runtime (ONNX + `HFTokenizer` on the exported textual/tokenizer.json) must give identical
+token ids and cosine >= 0.9999 for every photo and caption (English: the tricky captions and
+Flickr8k; Chinese: Flickr8k-CN evaluation captions). `make test` embeds 100 captions per
+language; MMSEARCH_PARITY_CAPTIONS=1000 embeds 1,000 of each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clip_support import CACHE, ROOT, SPECS, cache_key
+from test_clip_parity import (
+    CHINESE_CAPTIONS,
+    MIN_COSINE,
+    TRICKY_CAPTIONS,
+    OpenClipReference,
+    _check_parity,
+    _compare_ids,
+    _flickr_captions,
+    _record,
+)
+
+from mmsearch.encoders import ModelSpec, load_model
+from mmsearch.encoders.formats import read_catalogue_entry
+from mmsearch.encoders.tokenize import HFTokenizer, flores_200_code
+
+torch = pytest.importorskip("torch")
+open_clip = pytest.importorskip("open_clip")
+pytest.importorskip("transformers")
+export = pytest.importorskip("models.clip.export")
+hf_towers = pytest.importorskip("models.clip.hf_towers")
+
+ZH_CAPTIONS = ROOT.parent / "shared" / "evalset" / "flickr8k" / "captions-zh.jsonl"
+XLMR = "clip-xlm-roberta-base-vit-b-32"
+NLLB = "nllb-clip-base-siglip"
+
+
+def _zh_captions(limit: int) -> list[str]:
+    if not ZH_CAPTIONS.is_file():
+        return []
+    out = []
+    with open(ZH_CAPTIONS, encoding="utf-8") as f:
+        for line in f:
+            out.append(json.loads(line)["caption"])
+            if len(out) == limit:
+                break
+    return out
+
+
+def _caption_count() -> int:
+    return int(os.environ.get("MMSEARCH_PARITY_CAPTIONS", "100"))
+
+
+def _export(spec_id: str) -> tuple[ModelSpec, Path, float]:
+    """The recipe's export (random weights, seed 0), cached like clip_support's, keyed also
+    by the stand-in module; and the seconds it took (0 when cached)."""
+    spec_path = SPECS / f"{spec_id}.json"
+    spec = read_catalogue_entry(spec_path)
+    extra = hashlib.sha256(Path(hf_towers.__file__).read_bytes()).hexdigest()[:6]
+    folder = CACHE / f"{spec.id}-{cache_key(spec_path)}{extra}"
+    took = 0.0
+    if not (folder / "manifest.json").is_file():
+        for old in CACHE.glob(f"{spec.id}-*"):
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+        start = time.monotonic()
+        export.export_clip(spec, folder, seed=0)
+        took = time.monotonic() - start
+    return spec, folder, took
+
+
+class HFOpenClipReference(OpenClipReference):
+    """open_clip's model and its HFTokenizer, reading the tokenizer files the export holds
+    (the stand-in's, as open_clip would read the hub's)."""
+
+    def __init__(self, spec: ModelSpec, model: Any, folder: Path) -> None:
+        from open_clip.tokenizer import HFTokenizer as OpenClipHFTokenizer
+
+        self.model = model
+        text_cfg = open_clip.get_model_config(spec.data["architecture"]["open_clip"])["text_cfg"]
+        kwargs = text_cfg.get("tokenizer_kwargs", {})
+        self.tokenizer = OpenClipHFTokenizer(
+            str(folder / "textual"), context_length=spec.text.context_length, **kwargs
+        )
+        self.preprocess = open_clip.image_transform(
+            spec.image.size,
+            is_train=False,
+            mean=spec.image.preprocess.mean,
+            std=spec.image.preprocess.std,
+            interpolation=spec.image.preprocess.interpolation,
+            resize_mode=spec.image.preprocess.resize,
+        )
+
+
+_MODELS: dict[str, tuple[ModelSpec, Path, Any, dict[str, float]]] = {}
+
+
+def _model(spec_id: str) -> tuple[ModelSpec, Path, Any, dict[str, float]]:
+    if spec_id not in _MODELS:
+        spec, folder, took = _export(spec_id)
+        start = time.monotonic()
+        model = export.create_model(spec, seed=0)
+        times = {"export_seconds": took, "create_model_seconds": time.monotonic() - start}
+        _MODELS[spec_id] = (spec, folder, model, times)
+    return _MODELS[spec_id]
+
+
+def _sizes(folder: Path) -> dict[str, int]:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return {name: entry["size"] for name, entry in manifest.items() if name.endswith(".onnx")}
+
+
+def _check_chinese(spec: ModelSpec, folder: Path, reference: HFOpenClipReference) -> None:
+    """Flickr8k-CN captions (evaluation captions: parity only, never training) through both
+    paths: identical ids, cosine >= 0.9999."""
+    # Our own Chinese captions went through _check_parity already (with the tricky ones).
+    captions = _zh_captions(_caption_count())
+    if not captions:
+        pytest.skip(f"{ZH_CAPTIONS} is not there: only our own Chinese captions were checked")
+    ours = load_model(folder, spec=spec)
+    same = _compare_ids(ours.text.tokenize(captions).ids, reference.tokenize(captions), captions)
+    want = reference.texts(captions)
+    got = ours.text.encode(captions)
+    cos = (got * want).sum(axis=1)
+    worst = int(cos.argmin())
+    assert cos.min() >= MIN_COSINE, (captions[worst], cos[worst])
+    _record(
+        spec.id,
+        {
+            "zh_captions_embedded": len(captions),
+            "zh_token_id_agreement": f"{int(same.sum())}/{len(captions)}",
+            "zh_min_cosine_text": float(cos.min()),
+        },
+    )
+
+
+def _check_mask_from_pad_id(spec: ModelSpec, folder: Path, model: Any) -> None:
+    """The text graph takes ids only and masks attention where ids == the pad id, as open_clip's
+    HFTextEncoder does: a caption padded to 77 with the pad id gives the embedding of the
+    unpadded caption; padded with another id, it would not."""
+    ours = load_model(folder, spec=spec)
+    assert spec.text.inputs == ("text",)
+    pad = model.text.config.pad_token_id
+    captions = ["a dog running on the beach", "一只猫坐在红色的沙发上"]
+    tokens = ours.text.tokenize(captions)
+    assert (tokens.ids[tokens.mask == 0] == pad).all() and pad == ours.text.tokenizer.pad_id
+    got = ours.text.encode(captions)
+    for row, caption in zip(tokens.ids, captions, strict=True):
+        length = int((row != pad).sum())
+        ids = torch.tensor(row[:length][None])
+        with torch.no_grad():
+            unpadded = model.encode_text(ids, normalize=True).numpy()[0]
+            other = torch.tensor(row[None]).masked_fill(torch.tensor(row[None]) == pad, 3)
+            unmasked = model.encode_text(other, normalize=True).numpy()[0]
+        assert float(got[captions.index(caption)] @ unpadded) >= MIN_COSINE
+        assert float(unpadded @ unmasked) < MIN_COSINE  # the check can see unmasked padding
+
+
+def _run(spec_id: str) -> None:
+    start = time.monotonic()
+    spec, folder, model, times = _model(spec_id)
+    reference = HFOpenClipReference(spec, model, folder)
+    _check_mask_from_pad_id(spec, folder, model)
+    _check_parity(spec, folder, reference)  # photos; English tricky + Flickr8k captions
+    # _check_parity asserted identical ids for every caption it embedded
+    flickr = _flickr_captions(_caption_count())
+    embedded = len(TRICKY_CAPTIONS) + len(CHINESE_CAPTIONS) + len(flickr)
+    _check_chinese(spec, folder, reference)
+    _record(
+        spec_id,
+        {
+            **times,
+            "onnx_sizes": _sizes(folder),
+            "token_id_agreement": f"{embedded}/{embedded}",
+            "test_seconds": time.monotonic() - start,
+            "captions_per_language": _caption_count(),
+        },
+    )
+
+
+@pytest.mark.slow
+def test_xlm_roberta_vit_b_32_onnx_matches_open_clip() -> None:
+    _run(XLMR)
+
+
+@pytest.mark.slow
+def test_nllb_siglip_onnx_matches_open_clip() -> None:
+    _run(NLLB)
+
+
+@pytest.mark.slow
+def test_nllb_language_code_as_open_clip() -> None:
+    # open_clip's default is eng_Latn (NllbTokenizer's); set_language puts another code first.
+    spec, folder, model, _ = _model(NLLB)
+    reference = HFOpenClipReference(spec, model, folder)
+    ours = load_model(folder, spec=spec).text
+    tokenizer = ours.tokenizer
+    assert isinstance(tokenizer, HFTokenizer) and tokenizer.language_token() == "eng_Latn"
+    captions = CHINESE_CAPTIONS + _zh_captions(100)
+    assert tokenizer.set_language("zh_CN") == "zho_Hans"
+    # open_clip's set_language calls NllbTokenizer.set_src_lang_special_tokens, which every
+    # call of the tokenizer undoes (it switches to input mode: `src_lang`'s code again), so
+    # open_clip always tokenizes with eng_Latn; `src_lang` is how transformers switches.
+    reference.tokenizer.set_language("zho_Hans")
+    assert reference.tokenize(["x"])[0, 0] == tokenizer.tokenizer.token_to_id("eng_Latn")
+    reference.tokenizer.tokenizer.src_lang = "zho_Hans"
+    got = ours.tokenize(captions).ids
+    _compare_ids(got, reference.tokenize(captions), captions)
+    assert (got[:, 0] == tokenizer.tokenizer.token_to_id("zho_Hans")).all()
+    few = captions[:8]
+    cos = (ours.encode(few) * reference.texts(few)).sum(axis=1)
+    assert cos.min() >= MIN_COSINE
+    assert tokenizer.set_language("en") == "eng_Latn"
+    reference.tokenizer.tokenizer.src_lang = "eng_Latn"
+    _compare_ids(ours.tokenize(captions).ids, reference.tokenize(captions), captions)
+
+
+def test_flores_200_codes() -> None:
+    assert flores_200_code("zh") == flores_200_code("zh_CN") == "zho_Hans"
+    assert flores_200_code("zh-TW") == flores_200_code("zh_Hant") == "zho_Hant"
+    assert flores_200_code("de-DE") == "deu_Latn" and flores_200_code("jpn_Jpan") == "jpn_Jpan"
+    assert flores_200_code("xx") == flores_200_code("system") == "eng_Latn"
+
+
+def test_hf_stand_ins_load_with_auto_classes() -> None:
+    # What open_clip's HFTextEncoder and HFTokenizer read: AutoConfig, AutoTokenizer.
+    from transformers import AutoConfig, AutoTokenizer
+
+    expected = {
+        "xlm-roberta-base": ("xlm-roberta", "XLMRobertaTokenizer", [0], 768),
+        "facebook/nllb-200-distilled-600M": ("m2m_100", "NllbTokenizer", None, 1024),
+    }
+    for name, (model_type, tokenizer_class, prefix, width) in expected.items():
+        folder = hf_towers.hf_folder(name)
+        config = AutoConfig.from_pretrained(str(folder))
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        assert config.model_type == model_type and type(tokenizer).__name__ == tokenizer_class
+        assert config.pad_token_id == tokenizer.pad_token_id == 1
+        assert config.vocab_size == len(tokenizer) == hf_towers.VOCAB_SIZE
+        assert getattr(config, "hidden_size", getattr(config, "d_model", None)) == width
+        ids = tokenizer(["a dog", "一只狗"]).input_ids
+        first = prefix or [tokenizer.convert_tokens_to_ids("eng_Latn")]
+        assert all(row[:1] == first and row[-1] == 2 for row in ids), ids
+        assert any(tokenizer.convert_ids_to_tokens(i) != "<unk>" for i in ids[1][1:-1])
