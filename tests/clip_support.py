@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import os
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -55,3 +56,19 @@ def exported_model(spec_id: str) -> tuple[ModelSpec, Path]:
                 shutil.rmtree(old, ignore_errors=True)
         export.export_clip(spec, folder, seed=0)
     return spec, folder
+
+
+FULL_PARITY = os.environ.get("MMSEARCH_PARITY_FULL") == "1"
+"""Run every export-heavy parity check (each family's second model too); `make test` and CI
+check one model per family (a ViT-B export takes ~1-2 min and ~1 GB on 2 cores)."""
+
+
+def full_parity_only(what: str) -> None:
+    """Skip an export-heavy check unless MMSEARCH_PARITY_FULL=1, saying how to run it."""
+    import pytest
+
+    if not FULL_PARITY:
+        pytest.skip(
+            f"{what}: export-heavy, run with MMSEARCH_PARITY_FULL=1 (the default run checks "
+            "one model of this family)"
+        )

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from clip_support import ROOT, exported_model
+from clip_support import ROOT, exported_model, full_parity_only
 from PIL import Image
 
 from mmsearch.encoders import ModelError, load_model
@@ -203,6 +203,7 @@ def clip_export() -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def siglip_export() -> tuple[Path, Path]:
+    full_parity_only("SigLIP in the Optimum layout (transformers' SiglipModel)")
     if not TRAIN_CAPTIONS.is_file():
         pytest.skip(f"{TRAIN_CAPTIONS} is not there: no captions to train SigLIP's tokenizer on")
     return _exported(

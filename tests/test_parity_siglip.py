@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from clip_support import CACHE, SPECS, cache_key
+from clip_support import CACHE, SPECS, cache_key, full_parity_only
 from PIL import Image
 from test_clip_parity import (
     CAPTIONS,
@@ -240,6 +240,8 @@ def test_unknown_hf_tokenizer_is_refused_with_the_fix() -> None:
 
 @pytest.fixture(scope="session", params=sorted(FAMILIES))
 def family(request: pytest.FixtureRequest) -> tuple[str, ModelSpec, Path, Any]:
+    if request.param != "siglip":
+        full_parity_only(f"{request.param} export and embeddings")
     spec, folder = siglip_export(FAMILIES[request.param][0])
     return request.param, spec, folder, export.create_model(spec, seed=0)
 
@@ -297,6 +299,7 @@ def test_siglip_export_layout(family: tuple[str, ModelSpec, Path, Any]) -> None:
 
 @pytest.mark.slow
 def test_siglip2_b32_256_builds_with_the_recipe(tmp_path: Path) -> None:
+    full_parity_only("SigLIP 2 ViT-B/32-256 build")
     spec = read_catalogue_entry(SPECS / "siglip2-vit-b-32-256.json")
     export.check_spec(spec)
     model = export.create_model(spec, seed=0)
