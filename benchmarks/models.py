@@ -37,8 +37,23 @@ def exports_dir() -> Path:
     return Path(os.environ.get("MMSEARCH_BENCH_EXPORTS", "/tmp/mmsearch-bench-exports"))
 
 
-def export(model_id: str) -> Path:
+def cached_export(model_id: str, caches: list[Path]) -> Path | None:
+    """An export of `model_id` already made by the parity tests (`<cache>/<id>-<key>/`, the
+    same random-weight graphs: speed does not depend on the weights), if there is one."""
+    for cache in caches:
+        for folder in sorted(cache.glob(f"{model_id}-*")):
+            key = folder.name[len(model_id) + 1 :]
+            made = (folder / "manifest.json").is_file() or (folder / "config.json").is_file()
+            if folder.is_dir() and key.isalnum() and made:
+                return folder
+    return None
+
+
+def export(model_id: str, caches: list[Path] | None = None) -> Path:
     """The recipe's random-weight export of `model_id`, made if not cached."""
+    found = cached_export(model_id, caches or [])
+    if found is not None:
+        return found
     spec = SPECS / f"{model_id}.json"
     if not spec.is_file():
         raise SystemExit(
@@ -75,8 +90,15 @@ def main() -> int:
     parser.add_argument("--photos", help="folder of real photos (default: ../shared/photos-large)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep", type=Path, help="install into this data folder and keep it")
+    parser.add_argument(
+        "--exports",
+        type=Path,
+        action="append",
+        default=[],
+        help="also reuse the exports in this folder (e.g. build/cache/clip-parity)",
+    )
     args = parser.parse_args()
-    folders = {m: export(m) for m in args.models}  # one at a time
+    folders = {m: export(m, args.exports) for m in args.models}  # one at a time
     data = args.keep or Path(tempfile.mkdtemp(prefix="mmsearch-bench-data-"))
     try:
         for model_id, folder in folders.items():
