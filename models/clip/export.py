@@ -27,7 +27,18 @@ writes `DIR/` with
                                     (+ vocab.txt, tokenizer_config.json, special_tokens_map.json)
 
 This is the layout of `immich-app/ViT-B-32__openai` and its siblings, so one runtime
-(`mmsearch.encoders`) serves files downloaded from there and files made here. Unlike
+(`mmsearch.encoders`) serves files downloaded from there and files made here. A spec of
+layout "optimum" (the transformers.js layout of `Xenova/mobileclip_b` and its siblings) is
+written in that layout instead:
+
+    config.json                     the model's config, as above
+    preprocessor_config.json        a CLIPImageProcessor config: size, crop, mean, std
+    onnx/vision_model.onnx          pixel_values (N, 3, S, S) float32 -> image_embeds (N, dim)
+    onnx/text_model.onnx            input_ids (N, context) int64 -> text_embeds (N, dim)
+    onnx/*_fp16.onnx                the fp16 twins the spec's variants name
+    tokenizer.json                  + tokenizer_config.json and the other companions above
+
+with the embeddings not normalised (as those hubs publish them: the caller normalises). Unlike
 Immich's export, the batch axis is dynamic (Immich's graphs take batch 1; the runtime copes
 with both). Build-time only: torch, open_clip and cn_clip are imported here, never by the app.
 
@@ -391,8 +402,17 @@ def create_model(spec: ModelSpec, checkpoint: Path | None = None, seed: int = 0)
             folder = hf_towers.hf_folder(hf_name)
             extra = {"text_cfg": hf_towers.text_cfg_override(text_cfg, folder)}
             extra["pretrained_text"] = False
+        # The pretrained tag's own architecture flags: OpenAI's weights were trained with
+        # QuickGELU, which open_clip switches on only when it loads them by tag, not for
+        # random weights or a checkpoint file.
+        tag = open_clip.get_pretrained_cfg(
+            arch, str(spec.data["architecture"].get("pretrained", ""))
+        )
         model = open_clip.create_model(
-            arch, pretrained=str(checkpoint) if checkpoint else None, **extra
+            arch,
+            pretrained=str(checkpoint) if checkpoint else None,
+            force_quick_gelu=bool(tag.get("quick_gelu", False)),
+            **extra,
         )
     model.eval()
     for param in model.parameters():
@@ -588,6 +608,9 @@ def _export_graphs(model: Any, spec: ModelSpec, out: Path, opset: int) -> None:
 
     kind, _ = builder(spec)
     model = inference_copy(model)
+    # The Immich layout's embeddings are unit rows; the Optimum layout's are the raw
+    # projections (transformers' image_embeds / text_embeds), normalised by the caller.
+    unit = spec.layout != "optimum"
 
     class ImageTower(torch.nn.Module):
         def __init__(self) -> None:
@@ -596,8 +619,9 @@ def _export_graphs(model: Any, spec: ModelSpec, out: Path, opset: int) -> None:
 
         def forward(self, image: torch.Tensor) -> torch.Tensor:
             if kind == "cn_clip":
-                return F.normalize(self.clip.encode_image(image), dim=-1)
-            return self.clip.encode_image(image, normalize=True)  # type: ignore[no-any-return]
+                features = self.clip.encode_image(image)
+                return F.normalize(features, dim=-1) if unit else features
+            return self.clip.encode_image(image, normalize=unit)  # type: ignore[no-any-return]
 
     class TextTower(torch.nn.Module):
         def __init__(self) -> None:
@@ -605,11 +629,13 @@ def _export_graphs(model: Any, spec: ModelSpec, out: Path, opset: int) -> None:
             self.clip = model
 
         def forward(self, text: torch.Tensor) -> torch.Tensor:
-            # int32 in (Immich's input type); the embedding lookup and argmax want int64.
+            # int32 in for Immich (its input type), int64 for Optimum; the embedding lookup
+            # and argmax want int64.
             if kind == "cn_clip":
                 # cn_clip masks attention at the pad id (0) and pools at [CLS].
-                return F.normalize(self.clip.encode_text(text.long()), dim=-1)
-            return self.clip.encode_text(text.long(), normalize=True)  # type: ignore[no-any-return]
+                features = self.clip.encode_text(text.long())
+                return F.normalize(features, dim=-1) if unit else features
+            return self.clip.encode_text(text.long(), normalize=unit)  # type: ignore[no-any-return]
 
     size = spec.image.size
     # Example ids: begin, words, end, padding; any ids below every vocabulary size will do.
@@ -617,8 +643,9 @@ def _export_graphs(model: Any, spec: ModelSpec, out: Path, opset: int) -> None:
     # attention mask from it inside the graph: the example has padding so that the trace
     # keeps the masking.
     pad = getattr(getattr(getattr(model, "text", None), "config", None), "pad_token_id", 0)
-    ids = torch.full((2, spec.text.context_length), int(pad or 0), dtype=torch.int32)
-    ids[:, :6] = torch.tensor([101, 2000, 2001, 2002, 2003, 102], dtype=torch.int32)
+    id_type = torch.int32 if unit else torch.int64
+    ids = torch.full((2, spec.text.context_length), int(pad or 0), dtype=id_type)
+    ids[:, :6] = torch.tensor([101, 2000, 2001, 2002, 2003, 102], dtype=id_type)
     jobs = [
         (
             ImageTower(),
@@ -683,24 +710,29 @@ def export_clip(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        if spec.layout not in ("immich", "optimum"):
+            raise ValueError(f"{spec.id}: the recipe writes the immich or optimum layout")
         _write_json(tmp / "config.json", model_config(spec))
-        _write_json(
-            tmp / "visual" / "preprocess_cfg.json",
-            {
-                "size": [spec.image.size, spec.image.size],
-                "mode": "RGB",
-                "mean": list(spec.image.preprocess.mean),
-                "std": list(spec.image.preprocess.std),
-                "interpolation": spec.image.preprocess.interpolation,
-                "resize_mode": spec.image.preprocess.resize,
-                "fill_color": 0,
-            },
-        )
-        write_tokenizer(spec, tmp / "textual")
+        if spec.layout == "optimum":
+            _write_json(tmp / "preprocessor_config.json", preprocessor_config(spec))
+        else:
+            _write_json(
+                tmp / "visual" / "preprocess_cfg.json",
+                {
+                    "size": [spec.image.size, spec.image.size],
+                    "mode": "RGB",
+                    "mean": list(spec.image.preprocess.mean),
+                    "std": list(spec.image.preprocess.std),
+                    "interpolation": spec.image.preprocess.interpolation,
+                    "resize_mode": spec.image.preprocess.resize,
+                    "fill_color": 0,
+                },
+            )
+        # textual/ in the Immich layout, the folder's root in the Optimum one
+        write_tokenizer(spec, tmp / Path(spec.text.tokenizer.file).parent)
         _export_graphs(model, spec, tmp, opset)
-        if fp16:
-            twins = spec.graph_files("fp16")
-            assert twins is not None  # the Immich layout always names its fp16 twins
+        twins = spec.graph_files("fp16")
+        if fp16 and twins is not None:  # Immich's are implied, Optimum's named in variants
             for name, twin in zip((spec.image.file, spec.text.file), twins, strict=True):
                 write_fp16(tmp / name, tmp / twin)
         manifest = {
@@ -717,6 +749,34 @@ def export_clip(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+# transformers' PIL resampling codes (CLIPImageProcessor's `resample`)
+_RESAMPLE = {"bilinear": 2, "bicubic": 3}
+
+
+def preprocessor_config(spec: ModelSpec) -> dict[str, Any]:
+    """The Optimum layout's preprocessor_config.json for the spec's preprocessing, as
+    transformers' CLIPImageProcessor reads it: the shorter side to S then the centred S x S
+    crop ("shortest"), or the whole photo to S x S ("squash"); then x / 255, mean, std."""
+    pre = spec.image.preprocess
+    size = pre.size
+    shortest = pre.resize == "shortest"
+    return {
+        "feature_extractor_type": "CLIPFeatureExtractor",
+        "image_processor_type": "CLIPImageProcessor",
+        "do_convert_rgb": True,
+        "do_resize": True,
+        "size": {"shortest_edge": size} if shortest else {"height": size, "width": size},
+        "resample": _RESAMPLE[pre.interpolation],
+        "do_center_crop": shortest,
+        "crop_size": {"height": size, "width": size},
+        "do_rescale": True,
+        "rescale_factor": 1 / 255,
+        "do_normalize": True,
+        "image_mean": list(pre.mean),
+        "image_std": list(pre.std),
+    }
 
 
 def model_config(spec: ModelSpec) -> dict[str, Any]:
