@@ -43,12 +43,25 @@ REFERENCE_BUNDLED_PHOTOS_PER_S = 45.6  # 2026-12-01, load average 0.5 when it st
 #     chinese-clip-vit-b-16=build/cache/clip-parity/chinese-clip-vit-b-16-<key>
 # which printed bundled 45.6 photos/s; ViT-B-32 7.38 (0.162); MobileCLIP-S2 3.73 (0.082:
 # 256 px and its convolutions cost more here than ViT-B-32's 49 patches); cn_clip ViT-B-16
-# 2.05 (0.045). Keyed "<builder>:<architecture>" as in the spec's `architecture`. Used only
-# for an entry without its own `speed`; other architectures have no estimate.
+# 2.05 (0.045). The other towers are scaled from ViT-B-32 by the CPU time per photo of the
+# whole indexing pipeline that `mmsearch bench --model ...` measured side by side (12 MP
+# JPEGs, `python benchmarks/models.py --exports build/cache/clip-parity --count 48 --rounds 2`:
+# ViT-B-32 130.9 ms, MobileCLIP-S2 232.1 (0.56x, agreeing with the 0.082 above), SigLIP
+# B/16 454.8, SigLIP 2 B/16 442.1, XLM-R B/32 130.6, NLLB-SigLIP (384 px) 1430.3, cn_clip
+# B/16 461.9 (0.28x, agreeing with 0.045)); MobileCLIP2-S0 (1.35x ViT-B-32) and MobileCLIP-B
+# (0.32x) from the same bench's earlier run. Keyed "<builder>:<architecture>" as in the
+# spec's `architecture`. Used only for an entry without its own `speed`; other architectures
+# have no estimate.
 RELATIVE_SPEED: dict[str, float] = {
     "open_clip:ViT-B-32": 0.162,
     "open_clip:MobileCLIP-S2": 0.082,
     "cn_clip:ViT-B-16": 0.045,
+    "open_clip:ViT-B-16-SigLIP": 0.047,
+    "open_clip:ViT-B-16-SigLIP2": 0.048,
+    "open_clip:xlm-roberta-base-ViT-B-32": 0.162,
+    "open_clip:nllb-clip-base-siglip": 0.015,
+    "open_clip:MobileCLIP2-S0": 0.219,
+    "open_clip:MobileCLIP-B": 0.052,
 }
 
 REASONABLE_SECONDS = 3 * 3600.0
