@@ -193,8 +193,8 @@ ZH_CN = {
     "Which model fits this computer…": "哪个模型适合这台电脑…",
     "Suggest a better model at start": "启动时推荐更好的模型",
     "Off: mmsearch never contacts the internet by itself. On: at start it offers a model that fits this computer, from the list it ships with; nothing is downloaded until you pick one.": "关闭：mmsearch 从不自行联网。开启：启动时从自带的模型列表中推荐适合这台电脑的模型；在你选定之前不会下载任何东西。",
-
 }
+
 
 def main(ts_file: Path) -> int:
     tree = ET.parse(ts_file)
