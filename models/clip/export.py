@@ -324,6 +324,21 @@ def _write_json(path: Path, data: Any) -> None:
         f.write("\n")
 
 
+def write_manifest(folder: Path) -> dict[str, dict[str, Any]]:
+    """`folder/manifest.json`: the size and SHA-256 of every file an export wrote (its
+    presence marks a finished export)."""
+    manifest = {
+        path.relative_to(folder).as_posix(): {
+            "size": path.stat().st_size,
+            "sha256": sha256_file(path),
+        }
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+    _write_json(folder / "manifest.json", manifest)
+    return manifest
+
+
 def builder(spec: ModelSpec) -> tuple[str, str]:
     """("open_clip" | "cn_clip", architecture name) from the spec's `architecture`."""
     return builder_of(spec.data)
@@ -735,15 +750,7 @@ def export_clip(
         if fp16 and twins is not None:  # Immich's are implied, Optimum's named in variants
             for name, twin in zip((spec.image.file, spec.text.file), twins, strict=True):
                 write_fp16(tmp / name, tmp / twin)
-        manifest = {
-            path.relative_to(tmp).as_posix(): {
-                "size": path.stat().st_size,
-                "sha256": sha256_file(path),
-            }
-            for path in sorted(tmp.rglob("*"))
-            if path.is_file()
-        }
-        _write_json(tmp / "manifest.json", manifest)
+        manifest = write_manifest(tmp)
         replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from mmsearch.encoders.half import write_fp16
-from mmsearch.encoders.spec import sha256_file
 from mmsearch.files import replace_dir
+from models.clip.export import write_manifest
 
 DEFAULT_OPSET = 17
 VISION_FILE = "onnx/vision_model.onnx"
@@ -108,13 +108,6 @@ SIGLIP_B16_HALF: dict[str, Any] = {
 SIGLIP_VOCAB = 8000
 SIGLIP_SPECIALS = ("<pad>", "</s>", "<unk>")
 """SigLIP's (T5's) special pieces, ids 0, 1, 2; it pads with "</s>"."""
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False)
-        f.write("\n")
 
 
 # -- offline tokenizers --------------------------------------------------------------------
@@ -362,15 +355,7 @@ def export_optimum(
                 quantize_dynamic(
                     tmp / name, tmp / _variant(name, "quantized"), weight_type=QuantType.QInt8
                 )
-        manifest = {
-            path.relative_to(tmp).as_posix(): {
-                "size": path.stat().st_size,
-                "sha256": sha256_file(path),
-            }
-            for path in sorted(tmp.rglob("*"))
-            if path.is_file()
-        }
-        _write_json(tmp / "manifest.json", manifest)
+        manifest = write_manifest(tmp)
         replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
