@@ -259,3 +259,33 @@ def test_hf_stand_ins_load_with_auto_classes() -> None:
         first = prefix or [tokenizer.convert_tokens_to_ids("eng_Latn")]
         assert all(row[:1] == first and row[-1] == 2 for row in ids), ids
         assert any(tokenizer.convert_ids_to_tokens(i) != "<unk>" for i in ids[1][1:-1])
+
+
+def test_text_encoder_tells_nllb_the_query_language(tmp_path: Path) -> None:
+    """The runtime's side of NLLB's language code: `encode(texts, language=...)` (what the
+    search passes for each query, by its script) puts that code first, for that call only;
+    XLM-R's tokenizer takes none."""
+    from mmsearch.encoders.model import TextEncoder
+    from mmsearch.encoders.session import Session
+
+    for spec_id, takes in ((NLLB, True), (XLMR, False)):
+        spec = read_catalogue_entry(SPECS / f"{spec_id}.json")
+        hf_name = export.hf_text_model(spec)
+        assert hf_name is not None
+        folder = tmp_path / spec_id
+        textual = folder / Path(spec.text.tokenizer.file).parent
+        hf_towers.copy_tokenizer(hf_towers.hf_folder(hf_name), textual)
+        # the graph is never opened: tokenizing needs only the tokenizer
+        encoder = TextEncoder(spec, Session(folder / spec.text.file, None, None), folder)
+        assert encoder.takes_language == takes
+        if not takes:
+            assert (
+                encoder.tokenize(["一只猫"], "zh").ids == encoder.tokenize(["一只猫"]).ids
+            ).all()
+            continue
+        tokenizer = encoder.tokenizer
+        assert isinstance(tokenizer, HFTokenizer)
+        code = tokenizer.tokenizer.token_to_id
+        assert encoder.tokenize(["一只猫"], "zh").ids[0, 0] == code("zho_Hans")
+        assert encoder.tokenize(["一只猫"]).ids[0, 0] == code("eng_Latn")  # only for that call
+        assert encoder.tokenize(["a cat"], "en").ids[0, 0] == code("eng_Latn")

@@ -10,6 +10,7 @@ graphs from other exporters may or may not normalise, so we always do.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from mmsearch.encoders.integrity import verify_model_files
 from mmsearch.encoders.preprocess import Preprocessor
 from mmsearch.encoders.session import Session
 from mmsearch.encoders.spec import PRECISIONS, ModelError, ModelSpec
-from mmsearch.encoders.tokenize import LazyTokenizer, TextTokenizer, Tokens
+from mmsearch.encoders.tokenize import HFTokenizer, LazyTokenizer, TextTokenizer, Tokens
 
 log = logging.getLogger(__name__)
 
@@ -163,16 +164,41 @@ class TextEncoder:
         self._checked = False
         self._inputs: tuple[str, ...] = spec.text.inputs
         self._constant: dict[str, Any] | None = None
+        self._language_lock = threading.Lock()
+        self._takes_language: bool | None = None
 
     @property
     def tokenizer(self) -> TextTokenizer:
         return self._tokenizer.get()
 
-    def tokenize(self, texts: Sequence[str]) -> Tokens:
-        """Ids and attention mask of `texts`, as the spec's tokenizer makes them."""
+    @property
+    def takes_language(self) -> bool:
+        """Whether the tokenizer puts the text's language code first (NLLB's towers): then
+        `encode(texts, language=...)` tells it the queries' language."""
+        if self._takes_language is None:
+            tokenizer = self.tokenizer
+            self._takes_language = (
+                isinstance(tokenizer, HFTokenizer) and tokenizer.language_token() is not None
+            )
+        return self._takes_language
+
+    def tokenize(self, texts: Sequence[str], language: str | None = None) -> Tokens:
+        """Ids and attention mask of `texts`, as the spec's tokenizer makes them; `language`
+        (ISO 639-1 or FLORES-200) for a tokenizer that takes one, else ignored."""
         if isinstance(texts, str):
             raise TypeError("tokenize() takes a sequence of texts, not one string")
-        return self.tokenizer(texts)
+        tokenizer = self.tokenizer
+        if language is None or not self.takes_language:
+            return tokenizer(texts)
+        assert isinstance(tokenizer, HFTokenizer)
+        with self._language_lock:  # the code is the tokenizer's state: one caller at a time
+            default = tokenizer.language_token()
+            tokenizer.set_language(language)
+            try:
+                return tokenizer(texts)
+            finally:
+                if default is not None:
+                    tokenizer.set_language(default)
 
     def feed(self, tokens: Tokens) -> dict[str, npt.NDArray[Any]]:
         """The text graph's inputs for `tokens`, by name, in the types the graph takes."""
@@ -202,9 +228,9 @@ class TextEncoder:
                 self._constant = _other_tower(self.session, self._inputs, self.spec.image.size)
             self._checked = True
 
-    def encode(self, texts: Sequence[str]) -> Float32Array:
+    def encode(self, texts: Sequence[str], language: str | None = None) -> Float32Array:
         """Texts -> (N, dim) float32 unit rows, run in batches (each padded to its longest
-        text when the tokenizer pads to the longest)."""
+        text when the tokenizer pads to the longest); `language` as for `tokenize`."""
         if isinstance(texts, str):
             raise TypeError("encode() takes a sequence of texts, not one string")
         if not texts:
@@ -214,7 +240,7 @@ class TextEncoder:
         for i in range(0, len(texts), _TEXT_BATCH):
             (vectors,) = self.session.run(
                 [self.spec.text.output],
-                self.feed(self.tokenize(texts[i : i + _TEXT_BATCH])),
+                self.feed(self.tokenize(texts[i : i + _TEXT_BATCH], language)),
                 _TEXT_BATCH,
                 self._constant,
             )

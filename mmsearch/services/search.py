@@ -165,10 +165,24 @@ class SearchEngine:
         )
         return vectors[0], None if computed is None else computed[0]
 
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """The query texts' vectors; a tower that takes the text's language (NLLB's) is told
+        each query's, as its script says (`query_languages`; English when it says nothing)."""
+        encoder = self.lib.model.text
+        if not encoder.takes_language:
+            return encoder.encode(texts)
+        from mmsearch.services.models.recommend import query_languages
+
+        rows = []
+        for text in texts:
+            found = [lang for lang in query_languages(text) if lang != "latin"]
+            rows.append(encoder.encode([text], language=found[0] if found else "en")[0])
+        return np.stack(rows)
+
     def embed(self, parts: list[QueryPart]) -> np.ndarray:
         """One unit vector for a weighted sum of parts."""
         texts = [p.text for p in parts if p.text is not None]
-        text_vectors = iter(self.lib.model.text.encode(texts)) if texts else iter(())
+        text_vectors = iter(self.encode_texts(texts)) if texts else iter(())
         total = np.zeros(self.lib.model.spec.dim, dtype=np.float32)
         for part in parts:
             vector = next(text_vectors) if part.text is not None else None
