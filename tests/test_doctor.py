@@ -158,7 +158,7 @@ def test_encoders_whose_gpu_session_fails_run_on_the_cpu(
         hits = SearchEngine(lib).search("a cup of coffee", 1)
         assert hits[0].path.name == "coffee.png"
         assert (home / "cache" / "fp16").is_dir()  # on a GPU: the model's fp16 twins
-        text_session = lib.model.text._session  # type: ignore[union-attr]
+        text_session = lib.model.text.session
         assert text_session.device is not None and text_session.device.device == "cpu"
         assert "out of memory" in (text_session.device.warning or "")
     assert "did not start" in caplog.text and "using CPU" in caplog.text

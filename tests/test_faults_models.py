@@ -485,10 +485,13 @@ def test_download_errors_nobody_expected_are_still_messages() -> None:
 
 def test_a_non_utf8_model_json_in_an_import_is_a_message(tmp_path: Path) -> None:
     folder = fake_clip(tmp_path / "src")
-    (folder / "config.json").write_bytes(b"\xff not json")  # a model.json-like lie is harmless
     (folder / "model.json").write_bytes(b"\xff\xfe")
-    with pytest.raises(ModelImportError, match="can't tell which model"):
+    # No catalogue entry fits (the model.json can't name one), so the folder's own config
+    # files are read as a bare Immich export's: a damaged one is named, with the fix.
+    (folder / "config.json").write_bytes(b"\xff not json")
+    with pytest.raises(ModelImportError, match=r"config\.json is not UTF-8 text") as err:
         import_model(folder, tmp_path / "data")
+    assert "Not installed" in str(err.value)
 
 
 def test_a_file_damaged_after_loading_is_caught_when_its_graph_starts(model_copy: Path) -> None:

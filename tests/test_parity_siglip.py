@@ -251,7 +251,7 @@ def test_siglip_onnx_matches_open_clip(family: tuple[str, ModelSpec, Path, Any])
     _, spec, folder, model = family
     _check_parity(spec, folder, SiglipReference(spec, folder, model))
     # The random text tower must tell captions apart too, or the cosine bar would be weak.
-    distinct = sorted(set(_flickr_captions(40)))[:30]
+    distinct = sorted(set(_flickr_captions(40)))[:30] or sorted(set(TRICKY_CAPTIONS))[:20]
     embedded = load_model(folder, spec=spec).text.encode(distinct)
     between = (embedded @ embedded.T)[~np.eye(len(distinct), dtype=bool)]
     assert float(between.mean()) < MAX_MEAN_COSINE_BETWEEN_CAPTIONS, float(between.mean())

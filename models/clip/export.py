@@ -657,10 +657,13 @@ def _export_graphs(model: Any, spec: ModelSpec, out: Path, opset: int) -> None:
     # HF towers pad with their config's pad id (1 for XLM-R and NLLB) and derive the
     # attention mask from it inside the graph: the example has padding so that the trace
     # keeps the masking.
-    pad = getattr(getattr(getattr(model, "text", None), "config", None), "pad_token_id", 0)
+    config = getattr(getattr(model, "text", None), "config", None)
+    pad = getattr(config, "pad_token_id", 0)
+    vocab = int(getattr(config, "vocab_size", 0) or 0)
     id_type = torch.int32 if unit else torch.int64
     ids = torch.full((2, spec.text.context_length), int(pad or 0), dtype=id_type)
-    ids[:, :6] = torch.tensor([101, 2000, 2001, 2002, 2003, 102], dtype=id_type)
+    example = torch.tensor([101, 2000, 2001, 2002, 2003, 102], dtype=id_type)
+    ids[:, :6] = example % vocab if vocab else example  # within a small stand-in's vocabulary
     jobs = [
         (
             ImageTower(),
