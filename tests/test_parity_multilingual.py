@@ -253,7 +253,10 @@ def test_hf_stand_ins_load_with_auto_classes() -> None:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         assert config.model_type == model_type and type(tokenizer).__name__ == tokenizer_class
         assert config.pad_token_id == tokenizer.pad_token_id == 1
-        assert config.vocab_size == len(tokenizer) == hf_towers.VOCAB_SIZE
+        trained = any(path.is_file() for path in hf_towers.TRAIN_CAPTIONS)
+        # without ../shared the stand-in is trained on a short word list: a small vocabulary
+        assert config.vocab_size == len(tokenizer)
+        assert len(tokenizer) == hf_towers.VOCAB_SIZE or not trained
         assert getattr(config, "hidden_size", getattr(config, "d_model", None)) == width
         ids = tokenizer(["a dog", "一只狗"]).input_ids
         first = prefix or [tokenizer.convert_tokens_to_ids("eng_Latn")]
