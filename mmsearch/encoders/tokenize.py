@@ -332,10 +332,11 @@ class HFTokenizer(TextTokenizer):
         self._sep = None
         if spec.strip_sep:
             self._sep = _token_id(self.tokenizer, path, ("[SEP]", "</s>"))
+        self._language = self._file_language()
 
-    def language_token(self) -> str | None:
+    def _file_language(self) -> str | None:
         """The language code the file's post-processor puts first (NLLB's tokenizers:
-        "eng_Latn" in `eng_Latn text </s>`), else None."""
+        "eng_Latn" in `eng_Latn text </s>`), else None. Reads the whole file's JSON: once."""
         import json
 
         processor = json.loads(self.tokenizer.to_str()).get("post_processor") or {}
@@ -344,6 +345,11 @@ class HFTokenizer(TextTokenizer):
         is_code = isinstance(first, str) and len(first) == 8 and first[3] == "_"
         return first if is_code else None
 
+    def language_token(self) -> str | None:
+        """The language code put first now (the file's, or the last `set_language`'s); None
+        for a tokenizer that takes none."""
+        return self._language
+
     def set_language(self, language: str) -> str:
         """Tokenize as text in `language` from now on (a FLORES-200 code or what
         `flores_200_code` maps): the language code token replaces the file's first one, as
@@ -351,10 +357,11 @@ class HFTokenizer(TextTokenizer):
         code used. A tokenizer without a language code (XLM-R...) raises ModelError."""
         from tokenizers.processors import TemplateProcessing
 
-        current = self.language_token()
-        if current is None:
+        if self._language is None:
             raise ModelError("this model's tokenizer takes no language code.")
         code = flores_200_code(language)
+        if code == self._language:
+            return code
         code_id = self.tokenizer.token_to_id(code)
         eos_id = self.tokenizer.token_to_id("</s>")
         if code_id is None or eos_id is None:
@@ -364,6 +371,7 @@ class HFTokenizer(TextTokenizer):
             pair=f"{code} $A $B </s>",
             special_tokens=[(code, int(code_id)), ("</s>", int(eos_id))],
         )
+        self._language = code
         return code
 
     def __call__(self, texts: Sequence[str]) -> Tokens:
