@@ -46,7 +46,7 @@ _OPTIMUM_VARIANTS = {"fp16": ("fp16",), "int8": ("quantized", "int8")}
 _FAMILIES = {"clip": "clip", "siglip": "siglip", "chinese_clip": "chinese-clip"}
 _MAX_SANE_LENGTH = 100_000
 """transformers writes model_max_length 1e30 for "no limit": then the config's is used."""
-_OPEN_CLIP_CLEAN = {
+OPEN_CLIP_CLEAN = {  # open_clip's clean-up functions (get_clean_fn) by our names
     "whitespace": "ftfy-html-whitespace",
     "lower": "ftfy-html-whitespace-lower",
     "canonicalize": "ftfy-html-canonicalize",
@@ -423,17 +423,17 @@ def _immich(folder: Path, model_id: str) -> dict[str, Any]:
     elif text_cfg.data.get("hf_tokenizer_name"):
         kwargs = text_cfg.sub("tokenizer_kwargs") if "tokenizer_kwargs" in text_cfg.data else None
         clean = kwargs.text("clean", "whitespace") if kwargs else "whitespace"
-        if clean not in _OPEN_CLIP_CLEAN:
+        if clean not in OPEN_CLIP_CLEAN:
             raise ModelError(
                 f"{config.source}: text_cfg.tokenizer_kwargs.clean {clean!r} is not one of "
-                + ", ".join(_OPEN_CLIP_CLEAN)
+                + ", ".join(OPEN_CLIP_CLEAN)
                 + " (update mmsearch?)."
             )
         text = {
             "tokenizer": "hf",
             "context_length": text_cfg.integer("context_length", 77, minimum=2),
             "pad_id": None,
-            "clean": _OPEN_CLIP_CLEAN[clean],
+            "clean": OPEN_CLIP_CLEAN[clean],
             "strip_sep": kwargs.flag("strip_sep_token") if kwargs else False,
         }
         languages = ["en"]

@@ -71,6 +71,7 @@ from typing import Any
 
 from mmsearch.encoders.formats import read_catalogue_entry
 from mmsearch.encoders.half import write_fp16
+from mmsearch.encoders.hubconfig import OPEN_CLIP_CLEAN
 from mmsearch.encoders.spec import ModelError, ModelSpec, sha256_file
 from mmsearch.files import replace_dir
 from mmsearch.services.models.catalogue import get_spec
@@ -549,15 +550,6 @@ def check_against_open_clip(spec: ModelSpec) -> None:
     check_open_clip_entry(spec.data)
 
 
-# open_clip's clean-up functions (tokenizer.get_clean_fn) by our names for them: its
-# SimpleTokenizer (CLIP BPE) defaults to 'lower', its HFTokenizer to 'whitespace'.
-_OPEN_CLIP_CLEAN = {
-    "lower": "ftfy-html-whitespace-lower",
-    "whitespace": "ftfy-html-whitespace",
-    "canonicalize": "ftfy-html-canonicalize",
-}
-
-
 def check_open_clip_entry(data: Mapping[str, Any]) -> None:
     """Raise ValueError unless a catalogue entry (its JSON data: entries with tokenizers this
     runtime does not parse yet are checked too) has open_clip's own dim, image size, mean,
@@ -590,7 +582,7 @@ def check_open_clip_entry(data: Mapping[str, Any]) -> None:
             problems.append(f"pad id {text.get('pad_id')!r} != 0 (open_clip's CLIP tokenizer)")
     for key, ours, theirs in (
         ("tokenizer", text.get("tokenizer"), tokenizer),
-        ("clean", text.get("clean"), _OPEN_CLIP_CLEAN.get(clean, clean)),
+        ("clean", text.get("clean"), OPEN_CLIP_CLEAN.get(clean, clean)),
         ("strip_sep", text.get("strip_sep", False), bool(kwargs.get("strip_sep_token", False))),
         ("padding", text.get("padding", "max_length"), "max_length"),
     ):
