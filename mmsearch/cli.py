@@ -320,9 +320,7 @@ def _language_notice(lib: Library, args: argparse.Namespace) -> None:
         entries = recommend.catalogue()
     except ModelError:
         entries = []
-    notice = recommend.language_notice(
-        recommend.model_languages(lib.model.spec), args.query, entries, lib.model_id
-    )
+    notice = recommend.language_notice(lib.model.spec.languages, args.query, entries, lib.model_id)
     if notice is None:
         return
     if args.json:

@@ -998,7 +998,7 @@ class MainWindow(QMainWindow):
         notice = None
         if text:
             try:
-                languages = recommend.model_languages(self.library.model.spec)
+                languages = self.library.model.spec.languages
             except Exception:  # a missing model is explained elsewhere
                 languages = ()
             if languages:

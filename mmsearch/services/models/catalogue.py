@@ -66,3 +66,16 @@ def spec_file(model_id: str) -> Traversable:
             return entry
     get_spec(model_id)  # raises the message that lists the known ids
     raise ModelError(f"model {model_id!r} is in the catalogue under another file name.")
+
+
+def download_size(spec: ModelSpec) -> int | None:
+    """Bytes a download of a catalogue model brings: its files' recorded sizes when every
+    one is known (exact), else the size the entry records from the hub's listing
+    (`download_size`, rounded), else None."""
+    sizes = [f.size for f in spec.files]
+    if sizes and all(s is not None for s in sizes):
+        return sum(s for s in sizes if s is not None)
+    size = spec.data.get("download_size")
+    if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+        return size
+    return None

@@ -29,7 +29,7 @@ from mmsearch.encoders import ModelError, ModelSpec, is_model_dir, load_spec, pr
 from mmsearch.paths import BUNDLED_MODEL_ID, model_search_path
 from mmsearch.services.indexing import Indexer, IndexReport, ProgressCallback
 from mmsearch.services.library import Library, read_active_model, write_active_model
-from mmsearch.services.models.catalogue import available_specs
+from mmsearch.services.models.catalogue import available_specs, download_size
 
 if TYPE_CHECKING:
     from mmsearch.services.models.download import Progress
@@ -83,16 +83,6 @@ def active_model(data_dir: Path) -> str:
 
 def _folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-
-
-def download_size(spec: ModelSpec) -> int | None:
-    """Bytes a download of a catalogue model brings: its files' recorded sizes when all are
-    known, else the size the catalogue entry records from the hub's listing (rounded)."""
-    sizes = [f.size for f in spec.files]
-    if sizes and None not in sizes:
-        return sum(s for s in sizes if s is not None)
-    size = spec.data.get("download_size")
-    return size if isinstance(size, int) and not isinstance(size, bool) else None
 
 
 def installed(data_dir: Path) -> dict[str, tuple[ModelSpec, Path]]:

@@ -25,7 +25,10 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from mmsearch.encoders.spec import ModelSpec
+from mmsearch.services.models.catalogue import download_size
 
 # The reference machine: where `speed.photos_per_s` of the catalogue is measured (the bench
 # helper's figures) and where REFERENCE_BUNDLED_PHOTOS_PER_S was measured, with
@@ -68,24 +71,6 @@ REASONABLE_SECONDS = 3 * 3600.0
 """The best-quality candidate must index the library within this time on this machine."""
 
 BENCH_BATCH = 8
-
-
-class _TextPart(Protocol):
-    @property
-    def languages(self) -> tuple[str, ...]: ...
-
-
-class CatalogueEntry(Protocol):
-    """What this module reads from a catalogue spec (a `ModelSpec`)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def display_name(self) -> str: ...
-    @property
-    def text(self) -> _TextPart: ...
-    @property
-    def data(self) -> Mapping[str, Any]: ...
 
 
 # -- this machine -----------------------------------------------------------------------------
@@ -158,7 +143,7 @@ class Quality:
         return f"{self.metric}{where}: {self.value:g} ({self.source})"
 
 
-def quality_figures(entry: CatalogueEntry) -> list[Quality]:
+def quality_figures(entry: ModelSpec) -> list[Quality]:
     """The entry's published figures (`quality` in its JSON), malformed ones skipped."""
     figures = []
     for item in entry.data.get("quality") or []:
@@ -180,7 +165,7 @@ def quality_figures(entry: CatalogueEntry) -> list[Quality]:
     return figures
 
 
-def headline_quality(entry: CatalogueEntry) -> Quality | None:
+def headline_quality(entry: ModelSpec) -> Quality | None:
     """The figure candidates are compared by: text->image R@1 (Flickr30k first), else the
     entry's first figure."""
     figures = quality_figures(entry)
@@ -191,21 +176,7 @@ def headline_quality(entry: CatalogueEntry) -> Quality | None:
     return figures[0] if figures else None
 
 
-def download_size(entry: CatalogueEntry) -> int | None:
-    """Bytes of the runtime files as published (`download_size`), else the sum of the
-    catalogue's per-file sizes when every one is known, else None."""
-    size = entry.data.get("download_size")
-    if isinstance(size, int) and not isinstance(size, bool) and size > 0:
-        return size
-    files = entry.data.get("source", {}).get("files") or {}
-    runtime = entry.data.get("runtime_files") or list(files)
-    sizes = [files.get(name, {}).get("size") for name in runtime] if runtime else []
-    if sizes and all(isinstance(s, int) for s in sizes):
-        return int(sum(sizes))
-    return None
-
-
-def architecture_name(entry: CatalogueEntry) -> str | None:
+def architecture_name(entry: ModelSpec) -> str | None:
     """ "<builder>:<architecture>" from the spec's `architecture` ("open_clip:ViT-B-32",
     "cn_clip:ViT-B-16", "transformers:SiglipModel"), None when it has none."""
     arch = entry.data.get("architecture") or {}
@@ -215,7 +186,7 @@ def architecture_name(entry: CatalogueEntry) -> str | None:
     return None
 
 
-def reference_photos_per_s(entry: CatalogueEntry) -> tuple[float, str] | None:
+def reference_photos_per_s(entry: ModelSpec) -> tuple[float, str] | None:
     """The entry's photos/s on the reference machine and how it is known: "measured" (its
     `speed`) or "architecture" (RELATIVE_SPEED); None when neither."""
     speed = entry.data.get("speed")
@@ -232,7 +203,7 @@ def reference_photos_per_s(entry: CatalogueEntry) -> tuple[float, str] | None:
     return None
 
 
-def estimated_photos_per_s(entry: CatalogueEntry, machine: float | None) -> float | None:
+def estimated_photos_per_s(entry: ModelSpec, machine: float | None) -> float | None:
     """The entry's photos/s on a machine where the bundled model runs at `machine`
     photos/s: its reference speed x (machine / reference bundled speed). None when the
     entry's speed is unknown or the machine wasn't measured."""
@@ -331,7 +302,7 @@ def reads_languages(model_languages: Iterable[str], wanted: Iterable[str]) -> bo
     return all(code.lower() in have for code in wanted)
 
 
-def _candidate(entry: CatalogueEntry, machine: float | None, photos: int) -> Candidate:
+def _candidate(entry: ModelSpec, machine: float | None, photos: int) -> Candidate:
     rate = estimated_photos_per_s(entry, machine)
     known = reference_photos_per_s(entry)
     source = entry.data.get("download_size_source")
@@ -345,12 +316,12 @@ def _candidate(entry: CatalogueEntry, machine: float | None, photos: int) -> Can
         photos_per_s=rate,
         speed_basis=None if known is None else known[1],
         seconds=index_seconds(photos, rate),
-        downloadable=bool((entry.data.get("source") or {}).get("hub_repo")),
+        downloadable=bool(entry.hub_repo),
     )
 
 
 def candidates(
-    entries: Sequence[CatalogueEntry],
+    entries: Sequence[ModelSpec],
     machine: float | None,
     photos: int,
     languages: Sequence[str] = (),
@@ -577,8 +548,8 @@ class LanguageNotice:
 
 
 def suggest_for(
-    entries: Sequence[CatalogueEntry], languages: Sequence[str], exclude: Iterable[str] = ()
-) -> CatalogueEntry | None:
+    entries: Sequence[ModelSpec], languages: Sequence[str], exclude: Iterable[str] = ()
+) -> ModelSpec | None:
     """A catalogue model that reads `languages`: downloadable ones first, then the best
     published quality, then a known speed."""
     skip = set(exclude)
@@ -586,10 +557,10 @@ def suggest_for(
     if not fits:
         return None
 
-    def rank(e: CatalogueEntry) -> tuple[bool, float, bool]:
+    def rank(e: ModelSpec) -> tuple[bool, float, bool]:
         q = headline_quality(e)
         return (
-            bool((e.data.get("source") or {}).get("hub_repo")),
+            bool(e.hub_repo),
             q.value if q is not None else float("-inf"),
             reference_photos_per_s(e) is not None,
         )
@@ -600,7 +571,7 @@ def suggest_for(
 def language_notice(
     model_languages: Iterable[str],
     text: str,
-    entries: Sequence[CatalogueEntry],
+    entries: Sequence[ModelSpec],
     active_id: str | None = None,
 ) -> LanguageNotice | None:
     """The notice for a query the model can't read (None when it reads it)."""
@@ -611,16 +582,8 @@ def language_notice(
     found = suggest_for(entries, wanted, exclude=[active_id] if active_id else [])
     if found is None:
         return LanguageNotice(tuple(missing), None, None)
-    on_hub = bool((found.data.get("source") or {}).get("hub_repo"))
+    on_hub = bool(found.hub_repo)
     return LanguageNotice(tuple(missing), found.id, found.display_name, on_hub)
-
-
-def model_languages(spec: Any) -> tuple[str, ...]:
-    """The languages of any model's spec: CLIP specs record them; our bundled models read
-    English only."""
-    text = getattr(spec, "text", None)
-    languages = getattr(text, "languages", None)
-    return tuple(languages) if languages else ("en",)
 
 
 def catalogue() -> list[Any]:
