@@ -8,6 +8,7 @@ recipe made; faults (a connection dropped mid-file, corrupted bytes) are injecte
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import itertools
@@ -133,13 +134,12 @@ def exported() -> tuple[ModelSpec, Path]:
     return exported_model("clip-vit-b-32-openai")
 
 
-@pytest.fixture
-def hub(
-    exported: tuple[ModelSpec, Path], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[HubState, str]]:
+@contextlib.contextmanager
+def serving(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[HubState, str]]:
+    """The hub imitation serving `folder` on 127.0.0.1 (no proxy), and its endpoint."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    state = HubState(exported[1])
+    state = HubState(folder)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -148,6 +148,14 @@ def hub(
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def hub(
+    exported: tuple[ModelSpec, Path], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[HubState, str]]:
+    with serving(exported[1], monkeypatch) as served:
+        yield served
 
 
 def _spec_with(spec: ModelSpec, **changes: Any) -> ModelSpec:

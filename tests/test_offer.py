@@ -150,23 +150,11 @@ def test_machine_speed_times_the_bundled_model(bundled_model_dir: Path) -> None:
 def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
     """tests/test_hub.py's hub imitation serving the recipe's ViT-B-32 export."""
     pytest.importorskip("open_clip")
-    import threading
-    from http.server import ThreadingHTTPServer
-
     from clip_support import exported_model
-    from test_hub import HubState, _handler
+    from test_hub import serving
 
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    state = HubState(exported_model("clip-vit-b-32-openai")[1])
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(exported_model("clip-vit-b-32-openai")[1], monkeypatch) as served:
+        yield served
 
 
 def new_window(qtbot: QtBot, data: Path, prefs: Preferences) -> MainWindow:
