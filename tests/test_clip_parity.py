@@ -118,16 +118,21 @@ BERT_EDGE_CAPTIONS = [
 ]
 
 
-def _flickr_captions(limit: int = 1000) -> list[str]:
-    if not CAPTIONS.is_file():
+def captions_of(path: Path, limit: int) -> list[str]:
+    """The first `limit` captions of a captions.jsonl file; none when it is not there."""
+    if not path.is_file():
         return []
     out = []
-    with open(CAPTIONS, encoding="utf-8") as f:
+    with open(path, encoding="utf-8") as f:
         for line in f:
             out.append(json.loads(line)["caption"])
             if len(out) == limit:
                 break
     return out
+
+
+def _flickr_captions(limit: int = 1000) -> list[str]:
+    return captions_of(CAPTIONS, limit)
 
 
 def _photos() -> list[tuple[str, Image.Image]]:
@@ -365,9 +370,14 @@ class Reference(Protocol):
 
 
 class OpenClipReference:
-    def __init__(self, spec: ModelSpec, model: Any) -> None:
+    """open_clip running the model in torch: its eval transform, and its tokenizer for the
+    architecture unless another is given (`exported_hf_tokenizer`)."""
+
+    def __init__(self, spec: ModelSpec, model: Any, tokenizer: Any = None) -> None:
         self.model = model
-        self.tokenizer = open_clip.get_tokenizer(spec.data["architecture"]["open_clip"])
+        self.tokenizer = tokenizer or open_clip.get_tokenizer(
+            spec.data["architecture"]["open_clip"]
+        )
         self.preprocess = open_clip.image_transform(
             spec.image.size,
             is_train=False,
@@ -387,8 +397,23 @@ class OpenClipReference:
 
     def texts(self, captions: list[str]) -> np.ndarray:
         with torch.no_grad():
-            ids = self.tokenizer(captions)
-            return np.asarray(self.model.encode_text(ids, normalize=True).numpy())
+            out = [
+                self.model.encode_text(self.tokenizer(captions[i : i + 64]), normalize=True)
+                for i in range(0, len(captions), 64)
+            ]
+            return np.asarray(torch.cat(out).numpy())
+
+
+def exported_hf_tokenizer(spec: ModelSpec, folder: Path) -> Any:
+    """open_clip's HFTokenizer (with the architecture's tokenizer_kwargs) reading the
+    tokenizer files an export holds: the stand-ins made here, where open_clip would read
+    the hub's."""
+    text_cfg = open_clip.get_model_config(spec.data["architecture"]["open_clip"])["text_cfg"]
+    return open_clip.tokenizer.HFTokenizer(
+        str(folder / "textual"),
+        context_length=spec.text.context_length,
+        **text_cfg.get("tokenizer_kwargs", {}),
+    )
 
 
 class CnClipReference:

@@ -33,6 +33,8 @@ from test_clip_parity import (
     _compare_ids,
     _flickr_captions,
     _record,
+    captions_of,
+    exported_hf_tokenizer,
 )
 
 from mmsearch.encoders import ModelSpec, load_model
@@ -51,15 +53,7 @@ NLLB = "nllb-clip-base-siglip"
 
 
 def _zh_captions(limit: int) -> list[str]:
-    if not ZH_CAPTIONS.is_file():
-        return []
-    out = []
-    with open(ZH_CAPTIONS, encoding="utf-8") as f:
-        for line in f:
-            out.append(json.loads(line)["caption"])
-            if len(out) == limit:
-                break
-    return out
+    return captions_of(ZH_CAPTIONS, limit)
 
 
 def _caption_count() -> int:
@@ -84,27 +78,10 @@ def _export(spec_id: str) -> tuple[ModelSpec, Path, float]:
     return spec, folder, took
 
 
-class HFOpenClipReference(OpenClipReference):
+def hf_reference(spec: ModelSpec, model: Any, folder: Path) -> OpenClipReference:
     """open_clip's model and its HFTokenizer, reading the tokenizer files the export holds
     (the stand-in's, as open_clip would read the hub's)."""
-
-    def __init__(self, spec: ModelSpec, model: Any, folder: Path) -> None:
-        from open_clip.tokenizer import HFTokenizer as OpenClipHFTokenizer
-
-        self.model = model
-        text_cfg = open_clip.get_model_config(spec.data["architecture"]["open_clip"])["text_cfg"]
-        kwargs = text_cfg.get("tokenizer_kwargs", {})
-        self.tokenizer = OpenClipHFTokenizer(
-            str(folder / "textual"), context_length=spec.text.context_length, **kwargs
-        )
-        self.preprocess = open_clip.image_transform(
-            spec.image.size,
-            is_train=False,
-            mean=spec.image.preprocess.mean,
-            std=spec.image.preprocess.std,
-            interpolation=spec.image.preprocess.interpolation,
-            resize_mode=spec.image.preprocess.resize,
-        )
+    return OpenClipReference(spec, model, exported_hf_tokenizer(spec, folder))
 
 
 _MODELS: dict[str, tuple[ModelSpec, Path, Any, dict[str, float]]] = {}
@@ -125,7 +102,7 @@ def _sizes(folder: Path) -> dict[str, int]:
     return {name: entry["size"] for name, entry in manifest.items() if name.endswith(".onnx")}
 
 
-def _check_chinese(spec: ModelSpec, folder: Path, reference: HFOpenClipReference) -> None:
+def _check_chinese(spec: ModelSpec, folder: Path, reference: OpenClipReference) -> None:
     """Flickr8k-CN captions (evaluation captions: parity only, never training) through both
     paths: identical ids, cosine >= 0.9999."""
     # Our own Chinese captions went through _check_parity already (with the tricky ones).
@@ -174,7 +151,7 @@ def _check_mask_from_pad_id(spec: ModelSpec, folder: Path, model: Any) -> None:
 def _run(spec_id: str) -> None:
     start = time.monotonic()
     spec, folder, model, times = _model(spec_id)
-    reference = HFOpenClipReference(spec, model, folder)
+    reference = hf_reference(spec, model, folder)
     _check_mask_from_pad_id(spec, folder, model)
     _check_parity(spec, folder, reference)  # photos; English tricky + Flickr8k captions
     # _check_parity asserted identical ids for every caption it embedded
@@ -209,7 +186,7 @@ def test_nllb_language_code_as_open_clip() -> None:
     full_parity_only("NLLB-SigLIP language codes (needs its export)")
     # open_clip's default is eng_Latn (NllbTokenizer's); set_language puts another code first.
     spec, folder, model, _ = _model(NLLB)
-    reference = HFOpenClipReference(spec, model, folder)
+    reference = hf_reference(spec, model, folder)
     ours = load_model(folder, spec=spec).text
     tokenizer = ours.tokenizer
     assert isinstance(tokenizer, HFTokenizer) and tokenizer.language_token() == "eng_Latn"

@@ -28,15 +28,16 @@ from typing import Any
 import numpy as np
 import pytest
 from clip_support import CACHE, SPECS, cache_key, full_parity_only
-from PIL import Image
 from test_clip_parity import (
     CAPTIONS,
     CHINESE_CAPTIONS,
     TRICKY_CAPTIONS,
+    OpenClipReference,
     _check_parity,
     _compare_ids,
     _flickr_captions,
     _record,
+    exported_hf_tokenizer,
 )
 
 from mmsearch.encoders import ModelSpec, load_model
@@ -70,44 +71,6 @@ def siglip_export(spec_id: str) -> tuple[ModelSpec, Path]:
                 shutil.rmtree(old, ignore_errors=True)
         export.export_clip(spec, folder, seed=0)
     return spec, folder
-
-
-class SiglipReference:
-    """open_clip running the model in torch, with its HFTokenizer reading the exported
-    tokenizer folder (the hub's timm/... is out of reach)."""
-
-    def __init__(self, spec: ModelSpec, folder: Path, model: Any) -> None:
-        self.model = model
-        text_cfg = open_clip.get_model_config(spec.data["architecture"]["open_clip"])["text_cfg"]
-        self.tokenizer = open_clip.tokenizer.HFTokenizer(
-            str(folder / "textual"),
-            context_length=text_cfg["context_length"],
-            **text_cfg.get("tokenizer_kwargs", {}),
-        )
-        self.preprocess = open_clip.image_transform(
-            spec.image.size,
-            is_train=False,
-            mean=spec.image.preprocess.mean,
-            std=spec.image.preprocess.std,
-            interpolation=spec.image.preprocess.interpolation,
-            resize_mode=spec.image.preprocess.resize,
-        )
-
-    def tokenize(self, captions: list[str]) -> np.ndarray:
-        return np.asarray(self.tokenizer(captions).numpy())
-
-    def images(self, photos: list[Image.Image]) -> np.ndarray:
-        with torch.no_grad():
-            batch = torch.stack([self.preprocess(im) for im in photos])
-            return np.asarray(self.model.encode_image(batch, normalize=True).numpy())
-
-    def texts(self, captions: list[str]) -> np.ndarray:
-        with torch.no_grad():
-            out = [
-                self.model.encode_text(self.tokenizer(captions[i : i + 64]), normalize=True)
-                for i in range(0, len(captions), 64)
-            ]
-            return np.asarray(torch.cat(out).numpy())
 
 
 # -- tokenizers (no export: seconds) -------------------------------------------------------
@@ -249,7 +212,7 @@ def family(request: pytest.FixtureRequest) -> tuple[str, ModelSpec, Path, Any]:
 @pytest.mark.slow
 def test_siglip_onnx_matches_open_clip(family: tuple[str, ModelSpec, Path, Any]) -> None:
     _, spec, folder, model = family
-    _check_parity(spec, folder, SiglipReference(spec, folder, model))
+    _check_parity(spec, folder, OpenClipReference(spec, model, exported_hf_tokenizer(spec, folder)))
     # The random text tower must tell captions apart too, or the cosine bar would be weak.
     distinct = sorted(set(_flickr_captions(40)))[:30] or sorted(set(TRICKY_CAPTIONS))[:20]
     embedded = load_model(folder, spec=spec).text.encode(distinct)
