@@ -12,6 +12,7 @@ import hashlib
 import importlib.metadata
 import os
 import shutil
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -43,13 +44,15 @@ def cache_key(spec_path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def exported_model(spec_id: str) -> tuple[ModelSpec, Path]:
-    """The spec and the recipe's export of its architecture with random weights (seed 0)."""
+def exported_model(spec_id: str, key_files: Sequence[Path] = ()) -> tuple[ModelSpec, Path]:
+    """The spec and the recipe's export of its architecture with random weights (seed 0);
+    `key_files` (the recipe's helper modules a family uses) are keyed in too."""
     from models.clip import export
 
     spec_path = SPECS / f"{spec_id}.json"
     spec = read_catalogue_entry(spec_path)
-    folder = CACHE / f"{spec.id}-{cache_key(spec_path)}"
+    extra = "".join(hashlib.sha256(f.read_bytes()).hexdigest()[:6] for f in key_files)
+    folder = CACHE / f"{spec.id}-{cache_key(spec_path)}{extra}"
     if not (folder / "manifest.json").is_file():
         for old in CACHE.glob(f"{spec.id}-*"):
             if old.is_dir():

@@ -14,16 +14,14 @@ language; MMSEARCH_PARITY_CAPTIONS=1000 embeds 1,000 of each.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from clip_support import CACHE, ROOT, SPECS, cache_key, full_parity_only
+from clip_support import ROOT, SPECS, exported_model, full_parity_only
 from test_clip_parity import (
     CHINESE_CAPTIONS,
     MIN_COSINE,
@@ -62,20 +60,10 @@ def _caption_count() -> int:
 
 def _export(spec_id: str) -> tuple[ModelSpec, Path, float]:
     """The recipe's export (random weights, seed 0), cached like clip_support's, keyed also
-    by the stand-in module; and the seconds it took (0 when cached)."""
-    spec_path = SPECS / f"{spec_id}.json"
-    spec = read_catalogue_entry(spec_path)
-    extra = hashlib.sha256(Path(hf_towers.__file__).read_bytes()).hexdigest()[:6]
-    folder = CACHE / f"{spec.id}-{cache_key(spec_path)}{extra}"
-    took = 0.0
-    if not (folder / "manifest.json").is_file():
-        for old in CACHE.glob(f"{spec.id}-*"):
-            if old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
-        start = time.monotonic()
-        export.export_clip(spec, folder, seed=0)
-        took = time.monotonic() - start
-    return spec, folder, took
+    by the stand-in module; and the seconds it took (next to none when cached)."""
+    start = time.monotonic()
+    spec, folder = exported_model(spec_id, [Path(hf_towers.__file__)])
+    return spec, folder, time.monotonic() - start
 
 
 def hf_reference(spec: ModelSpec, model: Any, folder: Path) -> OpenClipReference:

@@ -18,7 +18,6 @@ B/16 ones at 256 px.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -27,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from clip_support import CACHE, SPECS, cache_key, full_parity_only
+from clip_support import SPECS, exported_model, full_parity_only
 from test_clip_parity import (
     CAPTIONS,
     CHINESE_CAPTIONS,
@@ -61,16 +60,7 @@ FAMILIES = {
 
 def siglip_export(spec_id: str) -> tuple[ModelSpec, Path]:
     """`clip_support.exported_model`, keyed also by the tokenizer stand-ins' recipe."""
-    spec_path = SPECS / f"{spec_id}.json"
-    spec = read_catalogue_entry(spec_path)
-    recipe = hashlib.sha256(Path(hf_tokenizers.__file__).read_bytes()).hexdigest()[:6]
-    folder = CACHE / f"{spec.id}-{cache_key(spec_path)}{recipe}"
-    if not (folder / "manifest.json").is_file():
-        for old in CACHE.glob(f"{spec.id}-*"):
-            if old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
-        export.export_clip(spec, folder, seed=0)
-    return spec, folder
+    return exported_model(spec_id, [Path(hf_tokenizers.__file__)])
 
 
 # -- tokenizers (no export: seconds) -------------------------------------------------------
