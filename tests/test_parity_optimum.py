@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from clip_support import ROOT, exported_model, full_parity_only
+from clip_support import OPTIMUM_CACHE, ROOT, cached_export, exported_model, full_parity_only
 from PIL import Image
 
 from mmsearch.encoders import ModelError, load_model
@@ -48,7 +48,7 @@ from test_clip_parity import (  # noqa: E402 - after the skips: it needs open_cl
     _record,
 )
 
-CACHE = ROOT / "build" / "cache" / "optimum-parity"
+CACHE = OPTIMUM_CACHE
 TRAIN_CAPTIONS = ROOT.parent / "shared" / "trainset" / "captions.jsonl"
 
 
@@ -186,14 +186,13 @@ def _key(*extra: bytes) -> str:
 
 def _exported(name: str, build: Any, *extra: bytes) -> tuple[Path, Path]:
     """(transformers folder, Optimum export) of a random model, made once per key."""
-    folder = CACHE / f"{name}-{_key(*extra)}"
-    hf, optimum = folder / "hf", folder / "optimum"
-    if not (optimum / "manifest.json").is_file():
-        for old in CACHE.glob(f"{name}-*"):
-            shutil.rmtree(old, ignore_errors=True)
-        build(hf)
-        oe.export_optimum(hf, optimum)
-    return hf, optimum
+
+    def make(folder: Path) -> None:
+        build(folder / "hf")
+        oe.export_optimum(folder / "hf", folder / "optimum")
+
+    folder = cached_export(CACHE / f"{name}-{_key(*extra)}", make)
+    return folder / "hf", folder / "optimum"
 
 
 @pytest.fixture(scope="module")
