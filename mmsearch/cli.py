@@ -791,7 +791,7 @@ def build_parser() -> argparse.ArgumentParser:
             type=_count(0),
             metavar="N",
             help=f"re-rank the best N {what} with the model's fusion head "
-            f"(default {RERANK_TOP}; models without one ignore it)",
+            f"(default {RERANK_TOP or 'off'}; e.g. 50; models without one ignore it)",
         )
         group.add_argument(
             "--no-rerank", dest="rerank", action="store_const", const=0, help="no re-ranking"

@@ -14,7 +14,9 @@ import pytest
 from clip_support import SPECS
 
 from mmsearch.cli import main
+from mmsearch.encoders import languages
 from mmsearch.encoders.formats import hub_spec
+from mmsearch.paths import CONSE_MODEL_ID
 from mmsearch.services.models import get_spec, recommend
 
 if TYPE_CHECKING:
@@ -84,19 +86,19 @@ def catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 def test_query_languages_by_script() -> None:
-    assert recommend.query_languages("海滩上的狗") == ["zh"]
-    assert recommend.query_languages("a dog on a beach") == ["en"]
-    assert recommend.query_languages("犬がビーチにいる") == ["ja"]  # kanji + kana: Japanese
-    assert recommend.query_languages("해변의 개") == ["ko"]
-    assert recommend.query_languages("собака на пляже") == ["ru"]
-    assert recommend.query_languages("café au lait") == ["latin"]
-    assert recommend.query_languages("2024 🐶 !") == []
-    assert not recommend.understands(["en"], "海滩上的狗")
-    assert recommend.understands(["en"], "a dog on a beach")
-    assert recommend.understands(["zh", "en"], "海滩上的狗 beach")
-    assert recommend.understands(["multilingual"], "собака")
-    assert recommend.understands(["fr"], "café au lait")
-    assert not recommend.understands(["zh"], "a dog")
+    assert languages.query_languages("海滩上的狗") == ["zh"]
+    assert languages.query_languages("a dog on a beach") == ["en"]
+    assert languages.query_languages("犬がビーチにいる") == ["ja"]  # kanji + kana: Japanese
+    assert languages.query_languages("해변의 개") == ["ko"]
+    assert languages.query_languages("собака на пляже") == ["ru"]
+    assert languages.query_languages("café au lait") == ["latin"]
+    assert languages.query_languages("2024 🐶 !") == []
+    assert not languages.understands(["en"], "海滩上的狗")
+    assert languages.understands(["en"], "a dog on a beach")
+    assert languages.understands(["zh", "en"], "海滩上的狗 beach")
+    assert languages.understands(["multilingual"], "собака")
+    assert languages.understands(["fr"], "café au lait")
+    assert not languages.understands(["zh"], "a dog")
 
 
 def test_estimates_scale_with_this_machine(catalogue: list[Any]) -> None:
@@ -124,7 +126,7 @@ def test_estimates_scale_with_this_machine(catalogue: list[Any]) -> None:
     assert any("fastest" in c.reasons for c in found)
     chinese = next(e for e in catalogue if e.id == "chinese-clip-vit-b-16")
     for found_zh in recommend.candidates(catalogue, reference, 10, ["zh"]):
-        assert recommend.understands(found_zh.languages, "海滩上的狗"), found_zh.id
+        assert languages.understands(found_zh.languages, "海滩上的狗"), found_zh.id
     # a language only unmeasured models read: offered, its time unknown, never "fastest"
     unmeasured = hub_spec({**chinese.data, "architecture": {"cn_clip": "ViT-L-14"}})
     (only,) = recommend.candidates([unmeasured], reference, 10, ["zh"])
@@ -157,11 +159,13 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
         yield served
 
 
-def new_window(qtbot: QtBot, data: Path, prefs: Preferences) -> MainWindow:
+def new_window(
+    qtbot: QtBot, data: Path, prefs: Preferences, model_id: str | None = None
+) -> MainWindow:
     from mmsearch.services.library import Library
     from mmsearch.ui.main_window import MainWindow
 
-    window = MainWindow(Library(data), prefs)
+    window = MainWindow(Library(data, model_id), prefs)
     qtbot.addWidget(window)
     window.show()
     return window
@@ -325,9 +329,25 @@ def test_picking_a_candidate_downloads_it_and_switches(
     window.close()
 
 
+@pytest.fixture
+def english_window(
+    qtbot: QtBot, tmp_path: Path, prefs: Preferences, conse_model_dir: Path, offer_env: None
+) -> Iterator[MainWindow]:
+    """The window on an English-only model (the ConSE one: the default reads Chinese)."""
+    from mmsearch.services.library import Library
+    from mmsearch.ui.main_window import MainWindow
+
+    window = MainWindow(Library(tmp_path / "data", CONSE_MODEL_ID), prefs)
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    window.close()
+
+
 def test_language_notice_for_a_query_the_model_does_not_read(
-    qtbot: QtBot, window: MainWindow, catalogue: list[Any]
+    qtbot: QtBot, english_window: MainWindow, catalogue: list[Any]
 ) -> None:
+    window = english_window
     with qtbot.waitSignal(window.search_finished, timeout=30_000):
         window.search_field.setText("海滩上的狗")
         window.run_search()
@@ -339,7 +359,7 @@ def test_language_notice_for_a_query_the_model_does_not_read(
     offer = window.offer
     assert offer is not None and offer.languages == ("zh",)
     offered = [c.candidate.id for c in offer.cards]
-    readers = {e.id for e in catalogue if recommend.understands(e.languages, "海滩上的狗")}
+    readers = {e.id for e in catalogue if languages.understands(e.languages, "海滩上的狗")}
     assert offered and set(offered) <= readers
     details = [card.details.text() for card in offer.cards]
     assert all("Chinese" in d or "many languages" in d for d in details), details
@@ -351,21 +371,22 @@ def test_language_notice_for_a_query_the_model_does_not_read(
 
 
 def test_cli_search_prints_the_language_notice(
-    home: Path, photo_folder: Path, capsys: pytest.CaptureFixture[str]
+    home: Path, conse_model_dir: Path, photo_folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["index", str(photo_folder), "--json"]) == 0
+    english = ["--model", CONSE_MODEL_ID]  # an English-only model: the default reads Chinese
+    assert main([*english, "index", str(photo_folder), "--json"]) == 0
     capsys.readouterr()
-    assert main(["search", "海滩上的狗", "--json"]) == 0
+    assert main([*english, "search", "海滩上的狗", "--json"]) == 0
     out, err = capsys.readouterr()
     assert isinstance(json.loads(out), list)  # the hits, as before
     notice = json.loads(err.strip().splitlines()[-1])["notice"]
     assert notice["languages"] == ["zh"]
     suggested = get_spec(notice["suggestion"])  # a catalogue model that reads Chinese
-    assert recommend.understands(suggested.languages, "海滩上的狗")
+    assert languages.understands(suggested.languages, "海滩上的狗")
     assert notice["downloadable"] == bool(suggested.hub_repo)
-    assert main(["search", "海滩上的狗"]) == 0
+    assert main([*english, "search", "海滩上的狗"]) == 0
     assert "notice: This query looks Chinese" in capsys.readouterr().err
-    assert main(["search", "a dog on a beach", "--json"]) == 0
+    assert main([*english, "search", "a dog on a beach", "--json"]) == 0
     assert "notice" not in capsys.readouterr().err
 
 
@@ -375,6 +396,7 @@ def test_the_notice_and_the_offer_are_translated(
     prefs: Preferences,
     catalogue: list[Any],
     offer_env: None,
+    conse_model_dir: Path,
 ) -> None:
     from PySide6.QtWidgets import QApplication
 
@@ -386,7 +408,7 @@ def test_the_notice_and_the_offer_are_translated(
     try:
         assert translators, "the compiled Chinese translation is missing: run `make install`"
         prefs.set_machine_speed(recommend.speed_key(), 10.0)
-        window = new_window(qtbot, tmp_path / "data", prefs)
+        window = new_window(qtbot, tmp_path / "data", prefs, CONSE_MODEL_ID)
         window.show_language_notice("海滩上的狗")
         assert "当前模型读不懂" in window.notice_label.text()
         assert window.notice_button.text() == "能读中文的模型…"

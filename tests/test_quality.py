@@ -1,4 +1,5 @@
-"""Retrieval quality of the bundled default model on the Flickr8k evaluation sample."""
+"""Retrieval quality of the bundled default model on the Flickr8k evaluation sample, in
+English and in Chinese (its human-written Chinese captions, Flickr8k-CN)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import pytest
 
 from mmsearch.encoders import load_model
 from mmsearch.services.evaluation import evaluate
-from mmsearch.services.search import RERANK_TOP
 from tests.conftest import SHARED
 
 CAPTIONS = SHARED / "evalset" / "flickr8k" / "captions.jsonl"
+CAPTIONS_ZH = SHARED / "evalset" / "flickr8k" / "captions-zh.jsonl"
 
 
 @pytest.mark.slow
@@ -20,13 +21,27 @@ CAPTIONS = SHARED / "evalset" / "flickr8k" / "captions.jsonl"
     reason=f"{CAPTIONS} not present: the evaluation set is shared data, not in the repository",
 )
 def test_bundled_model_reaches_the_quality_bar(bundled_model_dir: Path) -> None:
-    """The acceptance bar of the trained model: text -> image R@1/5/10 >= 20/45/60 %, as
-    `mmsearch eval` measures it (fusion re-ranking of the top 50, as search does), and the
-    fusion head must not lose to the dual encoder it re-ranks."""
-    result = evaluate(load_model(bundled_model_dir), CAPTIONS, rerank=RERANK_TOP)
+    """The trained model's bar in English, as `mmsearch eval` measures it (the search path:
+    no fusion re-ranking by default): text -> image R@1/5/10 >= 20/45/60 %."""
+    result = evaluate(load_model(bundled_model_dir), CAPTIONS)
     print(result)
     assert result["images"] == 1000 and result["captions"] == 5000
-    t2i, dual = result["t2i"], result["t2i_dual"]
-    assert isinstance(t2i, dict) and isinstance(dual, dict)
+    t2i = result["t2i"]
+    assert isinstance(t2i, dict)
     assert t2i["R@1"] >= 0.20 and t2i["R@5"] >= 0.45 and t2i["R@10"] >= 0.60
-    assert t2i["R@1"] >= dual["R@1"] - 0.005
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not CAPTIONS_ZH.is_file(),
+    reason=f"{CAPTIONS_ZH} not present: the evaluation set is shared data, not in the repository",
+)
+def test_bundled_model_reads_chinese_queries(bundled_model_dir: Path) -> None:
+    """Issue 15's bar: human-written Chinese captions of the same photos, text -> image
+    R@1/5/10 >= 15/38/50 %."""
+    result = evaluate(load_model(bundled_model_dir), CAPTIONS_ZH)
+    print(result)
+    assert result["images"] == 1000 and result["captions"] == 5000
+    t2i = result["t2i"]
+    assert isinstance(t2i, dict)
+    assert t2i["R@1"] >= 0.15 and t2i["R@5"] >= 0.38 and t2i["R@10"] >= 0.50

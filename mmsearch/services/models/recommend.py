@@ -21,12 +21,12 @@ before the runtime models them (see docs/models-clip.md, "Which model fits").
 from __future__ import annotations
 
 import time
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmsearch.encoders.languages import not_understood
 from mmsearch.encoders.spec import ModelSpec
 from mmsearch.services.models.catalogue import download_size
 
@@ -412,35 +412,6 @@ def _with_reason(c: Candidate, reason: str) -> Candidate:
 
 # -- the language of a query ------------------------------------------------------------------
 
-_SCRIPTS = (
-    # (unicodedata name prefix, language)
-    ("CJK UNIFIED IDEOGRAPH", "zh"),
-    ("CJK COMPATIBILITY IDEOGRAPH", "zh"),
-    ("HIRAGANA", "ja"),
-    ("KATAKANA", "ja"),
-    ("HANGUL", "ko"),
-    ("CYRILLIC", "ru"),
-    ("GREEK", "el"),
-    ("ARABIC", "ar"),
-    ("HEBREW", "he"),
-    ("DEVANAGARI", "hi"),
-    ("BENGALI", "bn"),
-    ("TAMIL", "ta"),
-    ("TELUGU", "te"),
-    ("THAI", "th"),
-    ("GEORGIAN", "ka"),
-    ("ARMENIAN", "hy"),
-    ("ETHIOPIC", "am"),
-    ("KHMER", "km"),
-    ("LAO", "lo"),
-    ("MYANMAR", "my"),
-    ("SINHALA", "si"),
-    ("GUJARATI", "gu"),
-    ("GURMUKHI", "pa"),
-    ("KANNADA", "kn"),
-    ("MALAYALAM", "ml"),
-)
-
 LANGUAGE_NAMES = {
     "en": "English",
     "zh": "Chinese",
@@ -453,66 +424,6 @@ LANGUAGE_NAMES = {
     "hi": "Hindi",
     "th": "Thai",
 }
-
-
-def _char_language(char: str) -> str | None:
-    if char.isascii():
-        return "en" if char.isalpha() else None
-    name = unicodedata.name(char, "")
-    for prefix, language in _SCRIPTS:
-        if name.startswith(prefix):
-            return language
-    if name.startswith("LATIN") and char.isalpha():
-        return "latin"  # an accented Latin letter: a European language, not which one
-    return None
-
-
-def query_languages(text: str) -> list[str]:
-    """The languages a query's scripts say it is written in, most letters first: "zh" for
-    CJK ideographs (unless kana make it "ja"), "ja" for kana, "ko" for hangul, "ru" for
-    Cyrillic, "el", "ar", "he", "hi", "th"...; Latin letters give "en" (plain ASCII) or
-    "latin" (accented: some European language; the script can't say which). Digits,
-    punctuation and emoji say nothing. An empty list: no letters."""
-    counts: dict[str, int] = {}
-    for char in text:
-        language = _char_language(char)
-        if language is not None:
-            counts[language] = counts.get(language, 0) + 1
-    if "ja" in counts and "zh" in counts:  # kanji in a Japanese sentence
-        counts["ja"] += counts.pop("zh")
-    if "latin" in counts and "en" in counts:  # "café au lait": one Latin-script text
-        counts["latin"] += counts.pop("en")
-    return sorted(counts, key=lambda lang: -counts[lang])
-
-
-def not_understood(model_languages: Iterable[str], text: str) -> list[str]:
-    """The languages of `text` (by script) that a model trained for `model_languages`
-    doesn't read. Latin script counts as read by any model that reads a Latin-script
-    language (the script can't tell English from French); "multilingual" reads all."""
-    have = {code.lower() for code in model_languages}
-    if "multilingual" in have:
-        return []
-    latin_ok = bool(have & _LATIN_LANGUAGES)
-    missing = []
-    for language in query_languages(text):
-        if language in ("en", "latin"):
-            if not latin_ok:
-                missing.append(language)
-        elif language not in have:
-            missing.append(language)
-    return missing
-
-
-def understands(model_languages: Iterable[str], text: str) -> bool:
-    """Whether a model trained for `model_languages` reads the query `text`."""
-    return not not_understood(model_languages, text)
-
-
-_LATIN_LANGUAGES = {
-    "en", "fr", "de", "es", "it", "pt", "nl", "sv", "da", "no", "nb", "fi", "pl", "cs",
-    "sk", "sl", "hr", "ro", "hu", "tr", "id", "ms", "vi", "ca", "eu", "gl", "et", "lv",
-    "lt", "sq", "af", "sw", "tl", "is", "ga", "cy",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
