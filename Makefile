@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 MODELS := build/models
 QM := mmsearch/ui/i18n/mmsearch_zh_CN.qm
 
-.PHONY: install run run-cli test lint typecheck bench bench-gui eval train screenshots clean \
+.PHONY: install run run-cli test lint typecheck bench bench-gui eval train train-zh screenshots clean \
 	package package-test
 
 $(STAMP): pyproject.toml
@@ -56,6 +56,11 @@ eval: install
 #   cp build/train/matching/weights.safetensors models/matching/weights/effnetlite-minilm-matching.safetensors
 train: $(STAMP)
 	$(VENV)/bin/mmsearch train --captions ../shared/trainset/captions.jsonl --out build/train/matching
+
+# Teach the default model's text side Chinese (fixed seed; needs the built model's graphs):
+#   cp build/train/cjk/weights.cjk.safetensors models/matching/weights/effnetlite-minilm-matching.cjk.safetensors
+train-zh: install
+	$(PY) -m models.matching.chinese --trainset ../shared/trainset --out build/train/cjk --threads 2
 
 screenshots: install
 	QT_QPA_PLATFORM=offscreen $(PY) -m mmsearch.ui.screenshots --out docs/screenshots

@@ -198,7 +198,7 @@ def own_spec(data: object, source: Path | str = SPEC_FILE) -> ModelSpec:
                 pad_token=top.text("pad_token"),
                 padding="longest",
             ),
-            languages=("en",),
+            languages=top.strings("languages", ("en",)),
         ),
         license=top.text("license"),
         license_notes=top.text("license_notes", ""),

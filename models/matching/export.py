@@ -43,6 +43,7 @@ from models.common import (
     load_tokenizer,
     new_model_folder,
     package_version,
+    store_half,
     tokenize,
     weights_package,
     write_spec,
@@ -147,14 +148,22 @@ class Graphs:
     image_size: int
 
 
-def build_graphs(trained: Trained) -> Graphs:
+def build_graphs(trained: Trained, cjk: Path | None = None) -> Graphs:
+    """The modules to export; `cjk`: the Chinese characters' embedding rows MiniLM gains
+    (its vocabulary and the tokenizer with it)."""
     trunk, size = load_trunk(trained.config.backbone, trained.config.grid)
-    states = TokenStates(load_bert()).eval()
+    bert = load_bert()
+    if cjk is not None:
+        from models.matching.chinese import extend
+
+        tokenizer = extend(bert, cjk)
+    else:
+        tokenizer = load_tokenizer()
     return Graphs(
         ImageGraph(trunk, trained.model.image).eval(),
-        TextGraph(states, trained.model.text).eval(),
+        TextGraph(TokenStates(bert).eval(), trained.model.text).eval(),
         trained.model.fusion.eval(),
-        load_tokenizer(),
+        tokenizer,
         size,
     )
 
@@ -210,7 +219,7 @@ def check_parity(graphs: Graphs, folder: Path) -> dict[str, float]:
         [ramp.expand(size, size), ramp[:, None].expand(size, size), -ramp.outer(ramp)]
     )
     pixels = torch.cat([torch.randn(2, 3, size, size, generator=generator), smooth[None]])
-    texts = ["a dog", "Two people walk on a beach .", "word " * 400]
+    texts = ["a dog 海滩上的狗", "Two people walk on a beach .", "word " * 400]
     ids, mask = tokenize(graphs.tokenizer, texts)
     with torch.no_grad():
         want_embedding, want_regions = graphs.image(pixels)
@@ -255,6 +264,24 @@ def check_parity(graphs: Graphs, folder: Path) -> dict[str, float]:
     return diffs
 
 
+def check_text_half(graphs: Graphs, path: Path) -> float:
+    """The text graph with float16-stored weights against torch: raise unless every
+    embedding keeps cosine >= 0.9999 (it is ~0.99999994). Returns the least cosine."""
+    import onnxruntime as ort
+
+    texts = ["a dog", "Two people walk on a beach .", "a red 汽车", "海滩上的狗", "word " * 60]
+    ids, mask = tokenize(graphs.tokenizer, texts)
+    with torch.no_grad():
+        want, _ = graphs.text(ids, mask)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(["embedding"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+    got = got / np.linalg.norm(got, axis=1, keepdims=True)
+    least = float((got * want.numpy()).sum(axis=1).min())
+    if not least >= 0.9999:
+        raise RuntimeError(f"{path}: float16-stored weights move an embedding (cosine {least})")
+    return least
+
+
 # -- the folder ----------------------------------------------------------------------------
 
 
@@ -282,6 +309,13 @@ def sources(config: MatchingConfig) -> list[dict[str, str]]:
     ]
 
 
+def cjk_weights(weights: Path) -> Path | None:
+    """The Chinese characters trained for these weights (`<stem>.cjk.safetensors` beside
+    them, `models.matching.chinese`): the text graph's vocabulary gains them."""
+    path = weights.with_name(f"{weights.stem}.cjk.safetensors")
+    return path if path.is_file() else None
+
+
 def recipe(trained: Trained, weights: Path) -> dict[str, Any]:
     """What defines the built files; spec.json keeps it to detect a stale build."""
     return {
@@ -290,13 +324,22 @@ def recipe(trained: Trained, weights: Path) -> dict[str, Any]:
         "weights_sha256": trained.sha256,
         "config": trained.config.to_dict(),
         "training": trained.record,
+        "cjk": (
+            {"weights": cjk.name, "sha256": sha256_file(cjk)}
+            if (cjk := cjk_weights(weights)) is not None
+            else None
+        ),
+        # Text graphs keep their weights as float16 (models.common.store_half): the photo
+        # side is untouched, so the version (and every stored photo vector) stays.
+        "text_weights": "float16",
     }
 
 
 def make_spec(
     folder: Path, model_id: str, display_name: str, trained: Trained, weights: Path, size: int
 ) -> dict[str, Any]:
-    """spec.json data for the files in `folder`."""
+    """spec.json data for the files in `folder`. The version is the trained heads': the
+    Chinese characters change only the text side, so every stored photo vector stays."""
     config = trained.config
     names = (IMAGE_FILE, TEXT_FILE, FUSION_FILE, TOKENIZER_FILE)
     files = {
@@ -324,6 +367,7 @@ def make_spec(
         "pad_token": "[PAD]",
         "pad_token_id": 0,
         "output": "embedding",
+        "languages": ["en", "zh"] if cjk_weights(weights) is not None else ["en"],
         "fusion": {
             "file": FUSION_FILE,
             "regions_output": "regions",
@@ -390,12 +434,18 @@ def export(
         trained = load_trained(weights)
         config = trained.config
         step(f"loading {config.backbone} and all-MiniLM-L6-v2 with the heads of {weights.name}")
-        graphs = build_graphs(trained)
+        cjk = cjk_weights(weights)
+        if cjk is not None:
+            step(f"MiniLM's vocabulary gains the Chinese characters of {cjk.name}")
+        graphs = build_graphs(trained, cjk)
         step("exporting image.onnx, text.onnx and fusion.onnx")
         export_graphs(graphs, work)
         step("checking ONNX Runtime against torch")
         diffs = check_parity(graphs, work)
         step("max abs differences: " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()))
+        step(f"{TEXT_FILE}: weights stored as float16, arithmetic float32")
+        store_half(work / TEXT_FILE)
+        check_text_half(graphs, work / TEXT_FILE)
         name = display_name or (
             f"{config.backbone.replace('efficientnet-lite', 'EfficientNet-Lite')} + MiniLM-L6 "
             "(trained matching model, offline)"

@@ -1,0 +1,326 @@
+"""Chinese for the default model's own text tower (issue 15): MiniLM's vocabulary extended
+by the CJK characters of the Chinese training captions, with only their input embeddings
+learnt; MiniLM's transformer and the trained text head stay frozen.
+
+    text -> MiniLM's tokenizer, whose WordPiece vocabulary gains ~2,700 CJK characters (its
+         normaliser already makes each CJK character a word of its own: no segmenter)
+         -> all-MiniLM-L6-v2 (frozen; new embedding rows for the new characters, and its
+            own ~240 CJK rows relearnt) -> the default model's text head (frozen)
+
+An English text meets exactly the weights it met before (its tokens, MiniLM, the head), so
+English queries give the same vectors, photos keep theirs, and Chinese, English and mixed
+queries ("dog 在雪地里") go through one graph of the same speed. Trained against the frozen
+default model, as `models.matching.zh` describes (its data, split, targets and validation):
+a symmetric InfoNCE against the photo vectors plus distillation to the English tower's
+vector of the caption a translation translates. A character starts at the weighted mean of
+MiniLM's input embeddings of the English word pieces it aligns with in translated caption
+pairs (`zh.aligned_states`).
+
+    python -m models.matching.chinese --trainset ../shared/trainset --out build/train/cjk
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.matching import zh
+from models.matching.model import TextHead
+
+WEIGHTS_SUFFIX = ".cjk.safetensors"
+
+
+@dataclass
+class CjkConfig:
+    seed: int = 0
+    val_photos: int = 1000
+    teacher_photos: int = 7259
+    epochs: int = 6
+    patience: int = 3
+    batch_photos: int = 256
+    lr: float = 5e-3
+    contrast_weight: float = 1.0
+    distill_weight: float = 1.0
+    kinds: str = "zhc,zhb,zhg"
+    init: str = "align"  # or "random"
+    context_length: int = 64
+
+
+def base_tokenizer_json() -> dict[str, Any]:
+    from models.common import text_model_dir
+
+    data: dict[str, Any] = json.loads((text_model_dir() / "tokenizer.json").read_text())
+    return data
+
+
+def new_characters(chinese: Sequence[str], vocab: dict[str, int]) -> list[str]:
+    """The CJK characters of `chinese` that MiniLM's vocabulary lacks, most frequent first."""
+    counts = Counter(c for text in chinese for c in text if zh.is_cjk(c) and c not in vocab)
+    return [c for c, _ in counts.most_common()]
+
+
+def extended_tokenizer(characters: Sequence[str]) -> Any:
+    """MiniLM's tokenizer (truncating to 256, padding to the longest, as the app's) with
+    `characters` appended to its WordPiece vocabulary."""
+    from tokenizers import Tokenizer
+
+    from models.common import CONTEXT_LENGTH
+
+    data = base_tokenizer_json()
+    vocab = data["model"]["vocab"]
+    for c in characters:
+        if c not in vocab:
+            vocab[c] = len(vocab)
+    tokenizer = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
+    tokenizer.enable_truncation(max_length=CONTEXT_LENGTH)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tokenizer
+
+
+class ExtendedText(nn.Module):
+    """(input_ids, attention_mask) -> unit embeddings: MiniLM with a longer embedding table,
+    then the trained text head; only the CJK rows (`trainable`) learn."""
+
+    trainable: torch.Tensor
+
+    def __init__(self, bert: Any, head: TextHead, trainable: torch.Tensor) -> None:
+        super().__init__()
+        self.bert: Any = bert
+        self.head = head
+        self.register_buffer("trainable", trainable)
+        for p in self.parameters():
+            p.requires_grad_(False)
+        table = self.table()
+        table.requires_grad_(True)
+        table.register_hook(  # type: ignore[no-untyped-call]
+            lambda grad: grad * self.trainable[:, None].to(grad.dtype)
+        )
+
+    def table(self) -> nn.Parameter:
+        weight: nn.Parameter = self.bert.embeddings.word_embeddings.weight
+        return weight
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        states = self.bert(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=torch.zeros_like(input_ids),
+        ).last_hidden_state
+        out: torch.Tensor = self.head.embed(states, attention_mask)
+        return out
+
+
+def build_model(
+    tokenizer: Any, teacher: Any, config: CjkConfig, pairs: Sequence[tuple[np.ndarray, np.ndarray]]
+) -> tuple[ExtendedText, int, int]:
+    from models.common import load_bert
+
+    torch.manual_seed(config.seed)
+    bert: Any = load_bert()
+    base = bert.embeddings.word_embeddings.weight.detach()
+    size = tokenizer.get_vocab_size()
+    vocab = [""] * size
+    for token, i in tokenizer.get_vocab().items():
+        vocab[i] = token
+    bert.resize_token_embeddings(size)
+    table = bert.embeddings.word_embeddings.weight
+    cjk = torch.tensor([len(t) == 1 and zh.is_cjk(t) for t in vocab])
+    aligned: dict[int, torch.Tensor] = {}
+    with torch.no_grad():
+        std = float(base.std())
+        new = torch.arange(size) >= len(base)
+        table[new] = torch.randn(int(new.sum()), base.shape[1]) * std
+        if config.init == "align":
+            states = torch.full((size, base.shape[1]), float("nan"))
+            english = ~cjk & ~new
+            states[: len(base)][english[: len(base)]] = base[english[: len(base)]]
+            aligned = zh.aligned_states(vocab, pairs, states)
+            for row, vector in aligned.items():
+                table[row] = vector
+    head = TextHead(replace(teacher.config, dropout=0.0))
+    head.load_state_dict(teacher.model.text.state_dict())
+    model = ExtendedText(bert, head, cjk)
+    return model, int(cjk.sum()), len(aligned)
+
+
+def train(
+    data: zh.Data,
+    model: ExtendedText,
+    config: CjkConfig,
+    scale: float,
+    log: Any,
+    keep: Any = None,
+) -> dict[str, Any]:
+    """Train the CJK rows; `keep(record)` is called after each epoch that improved (the
+    caller writes the weights then, so an interrupted run keeps its best so far)."""
+    rng = np.random.default_rng(config.seed)
+    zh_of = zh.by_photo(data.zh_photo)
+    photos_all = np.asarray([p for p in data.train_photos if int(p) in zh_of])
+    steps = math.ceil(len(photos_all) / config.batch_photos)
+    optimizer = torch.optim.Adam([model.table()], lr=config.lr)
+    schedule = zh.warmup_cosine(optimizer, steps, steps * config.epochs)
+    photo_vectors = torch.from_numpy(data.photo_vectors)
+
+    def run_epoch() -> list[float]:
+        model.train()
+        order = rng.permutation(photos_all)
+        losses = []
+        for step in range(steps):
+            photos = order[step * config.batch_photos : (step + 1) * config.batch_photos]
+            rows = np.asarray([rng.choice(zh_of[int(p)]) for p in photos])
+            loss = zh.contrast_distill(
+                model(*zh.pad_batch([data.zh_ids[i] for i in rows])),
+                photo_vectors[photos],
+                data.zh_target[rows],
+                scale,
+                config.contrast_weight,
+                config.distill_weight,
+            )
+            optimizer.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimizer.step()
+            schedule.step()
+            losses.append(float(loss.detach()))
+        return losses
+
+    def restore(table: torch.Tensor) -> None:
+        with torch.no_grad():
+            model.table().copy_(table)
+
+    return zh.fit(
+        config.epochs,
+        config.patience,
+        run_epoch,
+        lambda: zh.validate(model, data, english=False),
+        lambda: model.table().detach().clone(),
+        restore,
+        log,
+        keep,
+    )
+
+
+def save(
+    model: ExtendedText, tokenizer: Any, config: CjkConfig, record: dict[str, Any], path: Path
+) -> None:
+    """The learnt rows only (float16), with their characters, in a safetensors file."""
+    from safetensors.torch import save_file
+
+    rows = torch.nonzero(model.trainable).flatten()
+    vocab = {i: t for t, i in tokenizer.get_vocab().items()}
+    tensors = {"rows": model.table().detach()[rows].to(torch.float16).contiguous()}
+    metadata = {
+        "characters": json.dumps([vocab[int(i)] for i in rows], ensure_ascii=False),
+        "config": json.dumps(asdict(config)),
+        "record": json.dumps(record),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    save_file(tensors, str(partial), metadata=metadata)
+    partial.replace(path)
+
+
+def load_rows(path: Path) -> tuple[list[str], torch.Tensor, dict[str, Any]]:
+    """(characters, their embedding rows float32, record) of a trained file."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata() or {}
+    if "characters" not in metadata:
+        raise ValueError(f"{path} holds no characters: not a Chinese vocabulary file")
+    rows = load_file(str(path))["rows"].to(torch.float32)
+    return json.loads(metadata["characters"]), rows, json.loads(metadata.get("record", "{}"))
+
+
+def extend(bert: Any, path: Path) -> Any:
+    """Give `bert` (MiniLM) the trained rows of `path`; return the tokenizer that reads
+    them (MiniLM's, its vocabulary extended in the order training used)."""
+    characters, rows, _ = load_rows(path)
+    base = base_tokenizer_json()["model"]["vocab"]
+    tokenizer = extended_tokenizer([c for c in characters if c not in base])
+    vocab = tokenizer.get_vocab()
+    bert.resize_token_embeddings(tokenizer.get_vocab_size(), mean_resizing=False)
+    with torch.no_grad():
+        table = bert.embeddings.word_embeddings.weight
+        table[torch.tensor([vocab[c] for c in characters])] = rows
+    return tokenizer
+
+
+def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
+    from mmsearch.paths import BUNDLED_MODEL_ID
+    from models.matching.export import WEIGHTS_DIR, load_trained
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = CjkConfig()
+    for item in args.set or []:
+        key, _, value = item.partition("=")
+        config = replace(config, **{key: type(getattr(config, key))(value)})
+    trainset = Path(args.trainset)
+    chinese = [
+        json.loads(x)["caption"]
+        for x in (trainset / "captions-zh.jsonl").read_text(encoding="utf-8").splitlines()
+        if x
+    ]
+    base_vocab = base_tokenizer_json()["model"]["vocab"]
+    characters = new_characters(chinese, base_vocab)
+    tokenizer = extended_tokenizer(characters)
+    log(f"{len(characters)} new characters; vocabulary {tokenizer.get_vocab_size()}")
+    zh_config = zh.ZhConfig(
+        seed=config.seed,
+        val_photos=config.val_photos,
+        teacher_photos=config.teacher_photos,
+        kinds=config.kinds,
+        context_length=config.context_length,
+    )
+    data = zh.load_data(
+        trainset, Path(args.model), tokenizer, zh_config, Path(args.cache), log, special=True
+    )
+    teacher = load_trained(WEIGHTS_DIR / f"{BUNDLED_MODEL_ID}.safetensors")
+    train_set = set(data.train_photos.tolist())
+    pairs = [
+        (data.zh_ids[i], data.en_ids[e])
+        for i, e in enumerate(data.zh_english)
+        if e >= 0 and int(data.zh_photo[i]) in train_set
+    ]
+    model, trainable, aligned = build_model(tokenizer, teacher, config, pairs)
+    log(f"{trainable} CJK rows learn; {aligned} start aligned to English word pieces")
+    scale = float(teacher.model.scale())
+    out = Path(args.out)
+
+    def keep(result: dict[str, Any]) -> dict[str, Any]:
+        record = {**result, "config": asdict(config), "teacher": teacher.sha256}
+        save(model, tokenizer, config, record, out / f"weights{WEIGHTS_SUFFIX}")
+        (out / "history.json").write_text(json.dumps(record, indent=1))
+        return record
+
+    result = train(data, model, config, scale, log, keep)
+    record = keep(result)  # the best epoch's rows (train() put them back)
+    log(f"best epoch {result['best_epoch']}: {result['best']}")
+    return record
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trainset", default="../shared/trainset")
+    parser.add_argument("--model", default="build/models/effnetlite-minilm-matching")
+    parser.add_argument("--out", default="build/train/cjk")
+    parser.add_argument("--cache", default="build/cache/zh")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE")
+    run(parser.parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
