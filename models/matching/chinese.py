@@ -262,16 +262,9 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    config = CjkConfig()
-    for item in args.set or []:
-        key, _, value = item.partition("=")
-        config = replace(config, **{key: type(getattr(config, key))(value)})
+    config = zh.with_overrides(CjkConfig(), args.set)
     trainset = Path(args.trainset)
-    chinese = [
-        json.loads(x)["caption"]
-        for x in (trainset / "captions-zh.jsonl").read_text(encoding="utf-8").splitlines()
-        if x
-    ]
+    chinese = zh.captions_in(trainset / "captions-zh.jsonl")
     base_vocab = base_tokenizer_json()["model"]["vocab"]
     characters = new_characters(chinese, base_vocab)
     tokenizer = extended_tokenizer(characters)
@@ -287,13 +280,7 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
         trainset, Path(args.model), tokenizer, zh_config, Path(args.cache), log, special=True
     )
     teacher = load_trained(WEIGHTS_DIR / f"{BUNDLED_MODEL_ID}.safetensors")
-    train_set = set(data.train_photos.tolist())
-    pairs = [
-        (data.zh_ids[i], data.en_ids[e])
-        for i, e in enumerate(data.zh_english)
-        if e >= 0 and int(data.zh_photo[i]) in train_set
-    ]
-    model, trainable, aligned = build_model(tokenizer, teacher, config, pairs)
+    model, trainable, aligned = build_model(tokenizer, teacher, config, zh.translation_pairs(data))
     log(f"{trainable} CJK rows learn; {aligned} start aligned to English word pieces")
     scale = float(teacher.model.scale())
     out = Path(args.out)
@@ -311,14 +298,7 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trainset", default="../shared/trainset")
-    parser.add_argument("--model", default="build/models/effnetlite-minilm-matching")
-    parser.add_argument("--out", default="build/train/cjk")
-    parser.add_argument("--cache", default="build/cache/zh")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--set", action="append", metavar="KEY=VALUE")
-    run(parser.parse_args(argv))
+    run(zh.training_parser(__doc__.split("\n\n")[0], "build/train/cjk").parse_args(argv))
     return 0
 
 

@@ -570,6 +570,46 @@ def save(
     return path
 
 
+def with_overrides(config: Any, items: Sequence[str] | None) -> Any:
+    """`config` (a dataclass) with the command line's KEY=VALUE `--set` items applied."""
+    for item in items or []:
+        key, _, value = item.partition("=")
+        kind = type(getattr(config, key))
+        config = replace(config, **{key: kind(value) if kind is not bool else value == "true"})
+    return config
+
+
+def captions_in(path: Path) -> list[str]:
+    """The captions of a JSONL captions file, in order."""
+    return [json.loads(x)["caption"] for x in path.read_text(encoding="utf-8").splitlines() if x]
+
+
+def translation_pairs(data: Data) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(Chinese ids, English ids) of every translated caption of a training photo."""
+    train_set = set(data.train_photos.tolist())
+    return [
+        (data.zh_ids[i], data.en_ids[e])
+        for i, e in enumerate(data.zh_english)
+        if e >= 0 and int(data.zh_photo[i]) in train_set
+    ]
+
+
+def training_parser(description: str, out: str) -> argparse.ArgumentParser:
+    """The arguments both Chinese recipes take."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--trainset", default="../shared/trainset")
+    parser.add_argument(
+        "--model",
+        default="build/models/effnetlite-minilm-matching",
+        help="the default model's folder (its graphs give the targets)",
+    )
+    parser.add_argument("--out", default=out)
+    parser.add_argument("--cache", default="build/cache/zh")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="a config field")
+    return parser
+
+
 def run(args: argparse.Namespace, log: Log = print) -> dict[str, Any]:
     from mmsearch.paths import BUNDLED_MODEL_ID
     from models.common import load_tokenizer
@@ -577,34 +617,16 @@ def run(args: argparse.Namespace, log: Log = print) -> dict[str, Any]:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    config = ZhConfig()
-    for item in args.set or []:
-        key, _, value = item.partition("=")
-        kind = type(getattr(config, key))
-        config = replace(config, **{key: kind(value) if kind is not bool else value == "true"})
+    config = with_overrides(ZhConfig(), args.set)
     trainset = Path(args.trainset)
     teacher = load_trained(WEIGHTS_DIR / f"{BUNDLED_MODEL_ID}.safetensors")
-    english = [
-        json.loads(x)["caption"]
-        for x in (trainset / "captions.jsonl").read_text(encoding="utf-8").splitlines()
-        if x
-    ]
-    chinese = [
-        json.loads(x)["caption"]
-        for x in (trainset / "captions-zh.jsonl").read_text(encoding="utf-8").splitlines()
-        if x
-    ]
+    english = captions_in(trainset / "captions.jsonl")
+    chinese = captions_in(trainset / "captions-zh.jsonl")
     vocab = build_vocab(english, chinese, load_tokenizer())
     log(f"vocabulary: {len(vocab)} tokens")
     tokenizer = make_tokenizer(vocab)
     data = load_data(trainset, Path(args.model), tokenizer, config, Path(args.cache), log)
-    train_set = set(data.train_photos.tolist())
-    pairs = [
-        (data.zh_ids[i], data.en_ids[e])
-        for i, e in enumerate(data.zh_english)
-        if e >= 0 and int(data.zh_photo[i]) in train_set
-    ]
-    tower, from_minilm = new_tower(vocab, config, teacher, config.seed, pairs)
+    tower, from_minilm = new_tower(vocab, config, teacher, config.seed, translation_pairs(data))
     log(f"{from_minilm} token embeddings start from MiniLM's states")
     scale = float(teacher.model.scale())
     result = train(data, tower, config, scale, log)
@@ -616,23 +638,8 @@ def run(args: argparse.Namespace, log: Log = print) -> dict[str, Any]:
     return record
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trainset", default="../shared/trainset")
-    parser.add_argument(
-        "--model",
-        default="build/models/effnetlite-minilm-matching",
-        help="the default model's folder (its graphs give the targets)",
-    )
-    parser.add_argument("--out", default="build/train/zh")
-    parser.add_argument("--cache", default="build/cache/zh")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="a ZhConfig field")
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    run(build_parser().parse_args(argv))
+    run(training_parser(__doc__.split("\n\n")[0], "build/train/zh").parse_args(argv))
     return 0
 
 
