@@ -173,10 +173,8 @@ def train(
 
     def run_epoch() -> list[float]:
         model.train()
-        order = rng.permutation(photos_all)
         losses = []
-        for step in range(steps):
-            photos = order[step * config.batch_photos : (step + 1) * config.batch_photos]
+        for photos in zh.photo_batches(rng, photos_all, config.batch_photos):
             rows = np.asarray([rng.choice(zh_of[int(p)]) for p in photos])
             loss = zh.contrast_distill(
                 model(*zh.pad_batch([data.zh_ids[i] for i in rows])),
@@ -186,11 +184,7 @@ def train(
                 config.contrast_weight,
                 config.distill_weight,
             )
-            optimizer.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimizer.step()
-            schedule.step()
-            losses.append(float(loss.detach()))
+            losses.append(zh.optimize(optimizer, schedule, loss))
         return losses
 
     def restore(table: torch.Tensor) -> None:

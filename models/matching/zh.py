@@ -34,7 +34,7 @@ import math
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -426,6 +426,22 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, steps: int, total: int) -> A
     )
 
 
+def photo_batches(rng: np.random.Generator, photos: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """An epoch's batches: `photos` shuffled, `size` at a time."""
+    order = rng.permutation(photos)
+    for start in range(0, len(order), size):
+        yield order[start : start + size]
+
+
+def optimize(optimizer: torch.optim.Optimizer, schedule: Any, loss: torch.Tensor) -> float:
+    """One step on `loss`; returns its value."""
+    optimizer.zero_grad()
+    loss.backward()  # type: ignore[no-untyped-call]
+    optimizer.step()
+    schedule.step()
+    return float(loss.detach())
+
+
 def contrast_distill(
     vectors: torch.Tensor,
     photos: torch.Tensor,
@@ -521,10 +537,8 @@ def train(data: Data, tower: ZhText, config: ZhConfig, scale: float, log: Log) -
 
     def run_epoch() -> list[float]:
         tower.train()
-        order = rng.permutation(train_photos)
         losses = []
-        for step in range(steps):
-            photos = order[step * config.batch_photos : (step + 1) * config.batch_photos]
+        for photos in photo_batches(rng, train_photos, config.batch_photos):
             zh = np.asarray([rng.choice(zh_of[int(p)]) for p in photos])
             loss = loss_of([data.zh_ids[i] for i in zh], photos, data.zh_target[zh])
             if config.english_weight > 0:
@@ -532,11 +546,7 @@ def train(data: Data, tower: ZhText, config: ZhConfig, scale: float, log: Log) -
                 loss = loss + config.english_weight * loss_of(
                     [data.en_ids[i] for i in en], photos, data.en_vectors[en]
                 )
-            optimizer.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimizer.step()
-            schedule.step()
-            losses.append(float(loss.detach()))
+            losses.append(optimize(optimizer, schedule, loss))
         return losses
 
     return fit(
