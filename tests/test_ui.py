@@ -242,13 +242,13 @@ def test_settings_are_persisted(qtbot: QtBot, window: MainWindow, prefs: Prefere
     )
     qtbot.addWidget(dialog)
     dialog.cache.setValue(1234)
-    dialog.rerank.setValue(0)
+    dialog.rerank.setValue(50)  # off by default: turning it on must stick
     dialog.language.setCurrentIndex(dialog.language.findData("zh_CN"))
     dialog.apply()
     again = Preferences(QSettings(prefs.qsettings.fileName(), QSettings.Format.IniFormat))
     assert again.thumbnail_cache_mb == 1234
     assert again.language == "zh_CN"
-    assert again.rerank == 0
+    assert again.rerank == 50
     chosen = dialog.chosen_model()
     assert chosen is not None and chosen.id == window.library.model_id
     gpu = dialog.device.model().item(2)  # type: ignore[attr-defined]
