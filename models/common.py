@@ -151,6 +151,21 @@ def export_onnx(
     program.save(str(path), external_data=False)
 
 
+def save_weights_half(
+    path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]
+) -> None:
+    """Trained weights as float16 in a safetensors file with its metadata, written whole or
+    not at all (a verified temporary file, then a rename), readable by all: a file to share
+    and commit."""
+    from safetensors.torch import save
+
+    from mmsearch.files import write_bytes_atomic
+
+    half = {k: v.detach().to(torch.float16).contiguous() for k, v in tensors.items()}
+    write_bytes_atomic(path, save(half, metadata=metadata))
+    path.chmod(0o644)
+
+
 def store_half(path: Path, min_elements: int = 4096) -> int:
     """Keep the graph's large float32 weights as float16 in the file, each read through a
     Cast back to float32: the file halves, the arithmetic stays float32 (ONNX Runtime folds

@@ -184,3 +184,51 @@ def test_the_chinese_window_s_example_query_finds_dogs_on_beaches(
     window.close()
     for t in translators:
         app.removeTranslator(t)
+
+
+def test_tuned_layers_are_the_only_minilm_weights_that_learn_and_they_round_trip(
+    tmp_path: Path,
+) -> None:
+    """The ablation's `tune_layers`: MiniLM's top layers learn beside the CJK rows (English
+    rows stay frozen by the gradient mask), and a saved file carries them back into a fresh
+    MiniLM with its rows (float16 storage)."""
+    import torch
+
+    from models.common import load_bert, load_tokenizer
+    from models.matching.chinese import CjkConfig, ExtendedText, extend, learnt, save
+    from models.matching.model import MatchingConfig, TextHead
+
+    tokenizer = load_tokenizer(characters=["狗", "滩"])
+    vocab = tokenizer.get_vocab()
+    bert = load_bert()
+    english_rows = bert.embeddings.word_embeddings.weight.detach().clone()
+    bert.resize_token_embeddings(tokenizer.get_vocab_size(), mean_resizing=False)
+    cjk = torch.zeros(tokenizer.get_vocab_size(), dtype=torch.bool)
+    cjk[[vocab["狗"], vocab["滩"]]] = True
+    model = ExtendedText(bert, TextHead(MatchingConfig(dropout=0.0)), cjk, tune_layers=1)
+    last = len(bert.encoder.layer) - 1
+    assert model.tuned and all(n.startswith(f"encoder.layer.{last}.") for n in model.tuned)
+    learning = {n for n, p in bert.named_parameters() if p.requires_grad}
+    assert learning == set(learnt(model))
+
+    ids, mask = torch.tensor([[101, vocab["狗"], vocab["dog"], 102]]), torch.ones(1, 4).long()
+    model(ids, mask).sum().backward()  # type: ignore[no-untyped-call]
+    grad = model.table().grad
+    assert grad is not None and grad[vocab["dog"]].abs().sum() == 0  # English rows frozen
+    assert grad[vocab["狗"]].abs().sum() > 0
+    with torch.no_grad():
+        for p in model.tuned_parameters():
+            p.add_(0.5)
+        model.table()[cjk] = 0.25
+    path = tmp_path / "w.cjk.safetensors"
+    save(model, tokenizer, CjkConfig(tune_layers=1), {}, path)
+
+    fresh = load_bert()
+    extend(fresh, path)
+    theirs = dict(fresh.named_parameters())
+    for name, p in dict(bert.named_parameters()).items():
+        if name in model.tuned:
+            assert torch.allclose(theirs[name], p, atol=2e-3), name
+    table = fresh.embeddings.word_embeddings.weight
+    assert torch.equal(table[vocab["狗"]], torch.full((table.shape[1],), 0.25))
+    assert torch.equal(table[: len(english_rows)], english_rows)

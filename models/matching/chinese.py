@@ -55,6 +55,9 @@ class CjkConfig:
     kinds: str = "zhc,zhb,zhg"
     init: str = "align"  # or "random"
     context_length: int = 64
+    tune_layers: int = 0  # MiniLM's top transformer layers that learn too (0: rows only)
+    bert_lr: float = 3e-5  # their learning rate
+    english_weight: float = 0.0  # English captions' loss too (keeps and trains English)
 
 
 def characters_of(chinese: Sequence[str]) -> list[str]:
@@ -69,18 +72,31 @@ class ExtendedText(nn.Module):
 
     trainable: torch.Tensor
 
-    def __init__(self, bert: Any, head: TextHead, trainable: torch.Tensor) -> None:
+    def __init__(
+        self, bert: Any, head: TextHead, trainable: torch.Tensor, tune_layers: int = 0
+    ) -> None:
         super().__init__()
         self.bert: Any = bert
         self.head = head
         self.register_buffer("trainable", trainable)
         for p in self.parameters():
             p.requires_grad_(False)
+        self.tuned: list[str] = []
+        """Names of MiniLM's parameters that learn (its top `tune_layers` layers)."""
+        layers = bert.encoder.layer
+        for index in range(len(layers) - tune_layers, len(layers)):
+            for name, p in layers[index].named_parameters():
+                p.requires_grad_(True)
+                self.tuned.append(f"encoder.layer.{index}.{name}")
         table = self.table()
         table.requires_grad_(True)
         table.register_hook(  # type: ignore[no-untyped-call]
             lambda grad: grad * self.trainable[:, None].to(grad.dtype)
         )
+
+    def tuned_parameters(self) -> list[nn.Parameter]:
+        named = dict(self.bert.named_parameters())
+        return [named[n] for n in self.tuned]
 
     def table(self) -> nn.Parameter:
         weight: nn.Parameter = self.bert.embeddings.word_embeddings.weight
@@ -125,7 +141,7 @@ def build_model(
                 table[row] = vector
     head = TextHead(replace(teacher.config, dropout=0.0))
     head.load_state_dict(teacher.model.text.state_dict())
-    model = ExtendedText(bert, head, cjk)
+    model = ExtendedText(bert, head, cjk, config.tune_layers)
     return model, int(cjk.sum()), len(aligned)
 
 
@@ -141,9 +157,13 @@ def train(
     caller writes the weights then, so an interrupted run keeps its best so far)."""
     rng = np.random.default_rng(config.seed)
     zh_of = zh.by_photo(data.zh_photo)
+    en_of = zh.by_photo(data.en_photo)
     photos_all = np.asarray([p for p in data.train_photos if int(p) in zh_of])
     steps = math.ceil(len(photos_all) / config.batch_photos)
-    optimizer = torch.optim.Adam([model.table()], lr=config.lr)
+    groups: list[dict[str, Any]] = [{"params": [model.table()], "lr": config.lr}]
+    if model.tuned:
+        groups.append({"params": model.tuned_parameters(), "lr": config.bert_lr})
+    optimizer = torch.optim.Adam(groups)
     schedule = zh.warmup_cosine(optimizer, steps, steps * config.epochs)
     photo_vectors = torch.from_numpy(data.photo_vectors)
 
@@ -160,43 +180,68 @@ def train(
                 config.contrast_weight,
                 config.distill_weight,
             )
+            if config.english_weight > 0:
+                rows = np.asarray([rng.choice(en_of[int(p)]) for p in photos])
+                loss = loss + config.english_weight * zh.contrast_distill(
+                    model(*zh.pad_batch([data.en_ids[i] for i in rows])),
+                    photo_vectors[photos],
+                    data.en_vectors[rows],
+                    scale,
+                    config.contrast_weight,
+                    config.distill_weight,
+                )
             losses.append(zh.optimize(optimizer, schedule, loss))
         return losses
 
-    def restore(table: torch.Tensor) -> None:
+    def snapshot() -> dict[str, torch.Tensor]:
+        return {n: p.detach().clone() for n, p in learnt(model).items()}
+
+    def restore(saved: dict[str, torch.Tensor]) -> None:
+        params = learnt(model)
         with torch.no_grad():
-            model.table().copy_(table)
+            for name, value in saved.items():
+                params[name].copy_(value)
+
+    english = bool(model.tuned) or config.english_weight > 0
 
     return zh.fit(
         config.epochs,
         config.patience,
         run_epoch,
-        lambda: zh.validate(model, data, english=False),
-        lambda: model.table().detach().clone(),
+        lambda: zh.validate(model, data, english=english),
+        snapshot,
         restore,
         log,
         keep,
+        score=zh.score_with_english if english else zh.score_chinese,
     )
+
+
+def learnt(model: ExtendedText) -> dict[str, nn.Parameter]:
+    """The parameters training changes: the embedding table (its CJK rows) and the tuned
+    MiniLM layers, by their names in MiniLM."""
+    named = dict(model.bert.named_parameters())
+    tuned = {n: named[n] for n in model.tuned}
+    return {"embeddings.word_embeddings.weight": model.table(), **tuned}
 
 
 def save(
     model: ExtendedText, tokenizer: Any, config: CjkConfig, record: dict[str, Any], path: Path
 ) -> None:
     """The learnt rows only (float16), with their characters, in a safetensors file."""
-    from safetensors.torch import save_file
+    from models.common import save_weights_half
 
     rows = torch.nonzero(model.trainable).flatten()
     vocab = {i: t for t, i in tokenizer.get_vocab().items()}
-    tensors = {"rows": model.table().detach()[rows].to(torch.float16).contiguous()}
+    tensors = {"rows": model.table()[rows]}
+    named = dict(model.bert.named_parameters())
+    tensors.update({f"bert.{name}": named[name] for name in model.tuned})
     metadata = {
         "characters": json.dumps([vocab[int(i)] for i in rows], ensure_ascii=False),
         "config": json.dumps(asdict(config)),
         "record": json.dumps(record),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    save_file(tensors, str(partial), metadata=metadata)
-    partial.replace(path)
+    save_weights_half(path, tensors, metadata)
 
 
 def load_rows(path: Path) -> tuple[list[str], torch.Tensor, dict[str, Any]]:
@@ -212,6 +257,18 @@ def load_rows(path: Path) -> tuple[list[str], torch.Tensor, dict[str, Any]]:
     return json.loads(metadata["characters"]), rows, json.loads(metadata.get("record", "{}"))
 
 
+def tuned_layers(path: Path) -> dict[str, torch.Tensor]:
+    """MiniLM's parameters that a trained file replaces (its tuned top layers), float32 by
+    their names in MiniLM; empty for a file of CJK rows only."""
+    from safetensors.torch import load_file
+
+    return {
+        name.removeprefix("bert."): value.to(torch.float32)
+        for name, value in load_file(str(path)).items()
+        if name.startswith("bert.")
+    }
+
+
 def extend(bert: Any, path: Path) -> Any:
     """Give `bert` (MiniLM) the trained rows of `path`; return the tokenizer that reads
     them (MiniLM's, its vocabulary extended in the order training used)."""
@@ -224,6 +281,9 @@ def extend(bert: Any, path: Path) -> Any:
     with torch.no_grad():
         table = bert.embeddings.word_embeddings.weight
         table[torch.tensor([vocab[c] for c in characters])] = rows
+        named = dict(bert.named_parameters())
+        for name, value in tuned_layers(path).items():
+            named[name].copy_(value)
     return tokenizer
 
 

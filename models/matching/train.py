@@ -34,7 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.common import LITE_MEAN, LITE_STD
+from models.common import LITE_MEAN, LITE_STD, save_weights_half
 from models.matching import data as D
 from models.matching.model import (
     MatchingConfig,
@@ -556,8 +556,6 @@ class Trainer:
 
     def finish(self) -> dict[str, Any]:
         """Write weights.safetensors and history.json; return the training record."""
-        from safetensors.torch import save_file
-
         history = self.state["history"]
         best = {
             phase: max(
@@ -576,15 +574,8 @@ class Trainer:
             "seconds": round(self.state["seconds"], 1),
             "best": best,
         }
-        tensors = {
-            name: value.detach().to(torch.float16).contiguous()
-            for name, value in self.model.state_dict().items()
-        }
         metadata = {"config": json.dumps(self.config.to_dict()), "record": json.dumps(record)}
-        tmp = self.out / "weights.tmp"
-        save_file(tensors, str(tmp), metadata=metadata)
-        tmp.chmod(0o644)  # a file to share and commit, not a private temp file
-        os.replace(tmp, self.out / "weights.safetensors")
+        save_weights_half(self.out / "weights.safetensors", self.model.state_dict(), metadata)
         (self.out / "history.json").write_text(
             json.dumps(
                 {"config": self.config.to_dict(), "record": record, "history": history}, indent=1

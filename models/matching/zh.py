@@ -411,8 +411,14 @@ def validate(tower: nn.Module, data: Data, english: bool = True) -> dict[str, An
     return out
 
 
-def _score(r: dict[str, Any]) -> float:
+def score_chinese(r: dict[str, Any]) -> float:
+    """Model selection: Chinese R@1+5+10."""
     return float(sum(r["zh"].values()))
+
+
+def score_with_english(r: dict[str, Any]) -> float:
+    """Model selection when English vectors may change: Chinese and English R@1+5+10."""
+    return float(sum(r["zh"].values()) + sum(r["en"].values()))
 
 
 def by_photo(owners: np.ndarray) -> dict[int, list[int]]:
@@ -472,6 +478,7 @@ def fit(
     restore: Callable[[Any], None],
     log: Log,
     keep: Callable[[dict[str, Any]], object] | None = None,
+    score: Callable[[dict[str, Any]], float] = score_chinese,
 ) -> dict[str, Any]:
     """Epochs of `run_epoch` (its step losses), validated after each; stops after
     `patience` epochs without a better Chinese R@1+5+10 and restores the best epoch's
@@ -485,8 +492,8 @@ def fit(
         started = time.time()
         losses = run_epoch()
         result = validate_now()
-        score = _score(result)
-        improved = best is None or score > best[0]
+        value = score(result)
+        improved = best is None or value > best[0]
         seconds = time.time() - started
         history.append(
             {
@@ -501,7 +508,7 @@ def fit(
             f"{' *' if improved else ''}"
         )
         if improved:
-            best = (score, snapshot(), epoch)
+            best = (value, snapshot(), epoch)
             waited = 0
             if keep is not None:
                 keep({"history": history, "best_epoch": epoch, "best": result})
@@ -566,20 +573,16 @@ def train(data: Data, tower: ZhText, config: ZhConfig, scale: float, log: Log) -
 def save(
     tower: ZhText, vocab: list[str], config: ZhConfig, record: dict[str, Any], out: Path
 ) -> Path:
-    from safetensors.torch import save_file
+    from models.common import save_weights_half
 
-    out.mkdir(parents=True, exist_ok=True)
     path = out / WEIGHTS_NAME
-    tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in tower.state_dict().items()}
     metadata = {
         "config": json.dumps(asdict(config)),
         "vocab": json.dumps(vocab, ensure_ascii=False),
         "head_config": json.dumps(tower.head_config.to_dict()),
         "record": json.dumps(record),
     }
-    partial = path.with_suffix(".partial")
-    save_file(tensors, str(partial), metadata=metadata)
-    partial.replace(path)
+    save_weights_half(path, tower.state_dict(), metadata)
     return path
 
 
