@@ -24,11 +24,14 @@ from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError, writ
 from mmsearch.encoders import ModelError
 from mmsearch.files import WriteError
 from mmsearch.paths import data_dir
+from mmsearch.services.duplicates import DEFAULT_MAX_BITS as DUPLICATE_MAX_BITS
+from mmsearch.services.duplicates import DEFAULT_THRESHOLD as DUPLICATE_THRESHOLD
 from mmsearch.services.evaluation import EvalError
 from mmsearch.services.library import Library
 from mmsearch.services.search import RERANK_TOP, QueryError, SearchHit
 
 if TYPE_CHECKING:
+    from mmsearch.catalog.db import PhotoInfo
     from mmsearch.services.indexing import IndexReport
     from mmsearch.services.models.download import Progress
 
@@ -76,6 +79,17 @@ def _count(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
+    return value
 
 
 def _say(text: str = "") -> None:
@@ -343,6 +357,53 @@ def cmd_similar(lib: Library, args: argparse.Namespace) -> int:
     hits = SearchEngine(lib).similar(photo.resolve(), args.top)
     _warn_if_stale(lib)
     return _print_hits(hits, args)
+
+
+def cmd_duplicates(lib: Library, args: argparse.Namespace) -> int:
+    from mmsearch.services.duplicates import find_duplicates
+
+    def progress(done: int, total: int) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"\rcomparing photos {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    groups = find_duplicates(lib, args.threshold, args.max_bits, progress)
+    if not args.json and sys.stderr.isatty():
+        print(file=sys.stderr)
+    _warn_if_stale(lib)
+    if args.json:
+        _emit_json(
+            {
+                "groups": [
+                    {
+                        "best": _path_text(g.best.path),
+                        "similarity": round(g.similarity, 4),
+                        "photos": [_photo_json(p) for p in g.photos],
+                    }
+                    for g in groups
+                ]
+            }
+        )
+        return EXIT_OK
+    if not groups:
+        _say("no near-duplicates found")
+    for g in groups:
+        _say(f"{len(g.photos)} copies (similarity {g.similarity:.3f}):")
+        for i, p in enumerate(g.photos):
+            mark = "keep" if i == 0 else "    "
+            taken = f"  {p.taken_at:%Y-%m-%d}" if p.taken_at else ""
+            size = f"{p.width}x{p.height}  {p.size / 1e6:.1f} MB"
+            _say(f"  {mark}  {size}{taken}  {_path_text(p.path)}")
+    return EXIT_OK
+
+
+def _photo_json(p: PhotoInfo) -> dict[str, object]:
+    return {
+        "path": _path_text(p.path),
+        "size": p.size,
+        "width": p.width,
+        "height": p.height,
+        "taken_at": p.taken_at.isoformat() if p.taken_at else None,
+    }
 
 
 def cmd_rank(lib: Library, args: argparse.Namespace) -> int:
@@ -814,6 +875,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photo")
     add_filters(p)
     p.set_defaults(run=cmd_similar)
+
+    p = sub.add_parser("duplicates", parents=[common], help="groups of near-duplicate photos")
+    p.add_argument(
+        "--threshold",
+        type=_fraction,
+        default=DUPLICATE_THRESHOLD,
+        help=f"vector cosine from which photos are compared (default {DUPLICATE_THRESHOLD})",
+    )
+    p.add_argument(
+        "--max-bits",
+        type=_count(0),
+        default=DUPLICATE_MAX_BITS,
+        help=f"perceptual-hash bits of 64 two copies may differ in (default {DUPLICATE_MAX_BITS})",
+    )
+    p.set_defaults(run=cmd_duplicates)
 
     p = sub.add_parser("rank", parents=[common], help="rank captions by how well they fit")
     p.add_argument("photo")
