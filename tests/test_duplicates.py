@@ -4,14 +4,23 @@ format) and nothing else; the suggested copy to keep is the original."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 from conftest import CliRunner
 from PIL import Image, ImageEnhance
+from PySide6.QtWidgets import QLabel
 
 from mmsearch.services.duplicates import _groups, candidate_pairs, dhash, hash_distance
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from mmsearch.ui.main_window import MainWindow
 
 
 def _copies(folder: Path) -> None:
@@ -113,3 +122,90 @@ def test_candidates_are_the_same_exact_or_from_neighbours(tmp_path: Path) -> Non
 @pytest.mark.parametrize("pairs", [[(1, 2), (2, 3), (5, 4)], [(3, 1), (2, 3), (4, 5)]])
 def test_groups_join_chains(pairs: list[tuple[int, int]]) -> None:
     assert _groups(pairs) == [[1, 2, 3], [4, 5]]
+
+
+@pytest.fixture
+def trash_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The freedesktop home trash inside the test's folder (send2trash reads its place at
+    import)."""
+    from send2trash import plat_other
+
+    share = tmp_path / "share"
+    share.mkdir()
+    monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(share))
+    monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(share / "Trash"))
+    monkeypatch.setattr(plat_other, "HOMETRASH", str(share / "Trash"))
+    if plat_other.get_dev(os.fsencode(share)) != plat_other.get_dev(os.path.expanduser(b"~")):
+        pytest.skip("the test folder is not on the home drive: send2trash uses another trash")
+    return share / "Trash"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="undo reads the XDG trash")
+def test_the_others_go_to_the_trash_and_come_back(
+    cli: CliRunner, home: Path, photo_folder: Path, trash_home: Path
+) -> None:
+    from mmsearch.services.library import Library
+    from mmsearch.services.trash import restore, trash_photos
+
+    _copies(photo_folder)
+    cli("index", str(photo_folder))
+    lib = Library(home)
+    from mmsearch.services.duplicates import find_duplicates
+
+    rocket = find_duplicates(lib)[0]
+    others = rocket.others
+    trashed = trash_photos(lib, others)
+    assert [t.original for t in trashed] == [p.path for p in others]
+    for t in trashed:
+        assert not t.original.exists()
+        assert t.in_trash is not None and t.in_trash.is_file()
+        assert t.in_trash.parent == trash_home / "files"
+        assert t.record is not None and f"Path={t.original}" in t.record.read_text()
+    remaining = lib.catalog.photos(range(1, 100))
+    assert not {p.path for p in others} & {p.path for p in remaining.values()}
+    assert lib.catalog.photo_by_path(rocket.best.path) is not None
+    assert all(rocket.best.path not in {p.path for p in g.photos} for g in find_duplicates(lib))
+
+    back = restore(trashed)
+    assert back == [p.path for p in others]
+    assert all(p.path.is_file() for p in others)
+    assert not any((trash_home / "info").iterdir())
+    cli("index", str(photo_folder))
+    groups = cli("duplicates")["groups"]
+    assert len(groups[0]["photos"]) == 1 + len(others)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="undo reads the XDG trash")
+def test_the_window_shows_groups_trashes_the_others_and_undoes(
+    qtbot: QtBot, window: MainWindow, photo_folder: Path, trash_home: Path
+) -> None:
+    from mmsearch.services.indexing import Indexer
+
+    _copies(photo_folder)
+    window.library.catalog.add_folder(photo_folder)
+    Indexer(window.library).run()
+    dialog = window.show_duplicates()
+    qtbot.waitUntil(lambda: len(dialog.rows) == 2 and not dialog.busy, timeout=30_000)
+    rocket = dialog.rows[0]
+    assert rocket.group.best.path.name == "rocket.jpg"
+    assert list(rocket.pictures)[0].endswith("rocket.jpg")
+    qtbot.waitUntil(lambda: all(not p.pixmap().isNull() for p in rocket.pictures.values()))
+    texts = [w.text() for w in rocket.findChildren(QLabel) if "<br>" in w.text()]
+    assert texts[0].startswith("<b>Keep (suggested)</b>")
+    assert "<b>640 × 427</b>" in texts[0]  # the resolutions differ: in bold
+    assert "<br>no date<br>" in texts[0]  # the same in every copy: plain
+    assert "4 to the trash" in rocket.button.text()
+
+    others = [p.path for p in rocket.group.others]
+    with qtbot.waitSignal(dialog.trashed, timeout=30_000):
+        rocket.button.click()
+    assert not any(p.exists() for p in others)
+    assert len(dialog.rows) == 1 and "Moved 4 photos to the trash" in dialog.status.text()
+    assert window.library.catalog.photo_by_path(others[0]) is None
+
+    with qtbot.waitSignal(window.indexer.finished, timeout=60_000):
+        dialog.undo_button.click()  # put back, then indexed again by the window
+    assert all(p.exists() for p in others)
+    assert window.library.catalog.photo_by_path(others[0]) is not None
+    dialog.start()
+    qtbot.waitUntil(lambda: len(dialog.rows) == 2 and not dialog.busy, timeout=30_000)

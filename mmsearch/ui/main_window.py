@@ -56,6 +56,7 @@ from mmsearch.services.models import SwitchResult, list_models, recommend
 from mmsearch.services.ranking import rank_captions
 from mmsearch.services.search import SearchEngine, SearchHit
 from mmsearch.ui.captions import PHOTO_SUFFIXES, CaptionPanel, dropped_paths
+from mmsearch.ui.duplicates import DuplicatesDialog
 from mmsearch.ui.folders import FoldersDialog, IndexProgress
 from mmsearch.ui.jobs import IndexController, JobQueue, ModelSwitchController
 from mmsearch.ui.offer import ModelOfferDialog, OfferTexts
@@ -231,6 +232,7 @@ class MainWindow(QMainWindow):
         self._similar_to: Path | None = None
         self._folder_choices: list[Path | None] = [None]  # the folder filter's, by row
         self.folders_dialog: FoldersDialog | None = None
+        self.duplicates_dialog: DuplicatesDialog | None = None
         self.offer: ModelOfferDialog | None = None
         self._offer_choice: str | None = None  # the offer's pick while its switch runs
         self._catalogue: list[Any] | None = None
@@ -437,13 +439,15 @@ class MainWindow(QMainWindow):
         self.add_action.triggered.connect(self.choose_folder)
         folders = QAction(self.tr("&Folders…"), self)
         folders.triggered.connect(self.show_folders)
+        duplicates = QAction(self.tr("Find &near-duplicates…"), self)
+        duplicates.triggered.connect(self.show_duplicates)
         settings = QAction(self.tr("&Settings…"), self)
         settings.setShortcut(QKeySequence.StandardKey.Preferences)
         settings.triggered.connect(self.show_settings)
         quit_action = QAction(self.tr("&Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        for action in (self.add_action, folders, settings):
+        for action in (self.add_action, folders, duplicates, settings):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
@@ -920,6 +924,24 @@ class MainWindow(QMainWindow):
             self.folders_dialog.show_report(self.indexer.last_report)
         self.folders_dialog.show()
         self.folders_dialog.raise_()
+
+    def show_duplicates(self) -> DuplicatesDialog:
+        """The near-duplicates view; it looks again each time it is opened. Photos it moves
+        to the trash leave the results; photos its undo puts back are indexed again."""
+        if self.duplicates_dialog is None or self.duplicates_dialog.library is not self.library:
+            dialog = DuplicatesDialog(self.library, self)
+            dialog.trashed.connect(lambda _n: self._after_trash())
+            dialog.restored.connect(lambda _paths: self.request_indexing())
+            self.duplicates_dialog = dialog
+        self.duplicates_dialog.show()
+        self.duplicates_dialog.raise_()
+        self.duplicates_dialog.start()
+        return self.duplicates_dialog
+
+    def _after_trash(self) -> None:
+        """The trashed photos leave the results: the search (or similar) runs again."""
+        self.refresh_library()
+        self.run_search()
 
     def show_settings(self) -> None:
         dialog = SettingsDialog(

@@ -246,6 +246,10 @@
         <translation>文件夹(&amp;O)…</translation>
     </message>
     <message>
+        <source>Find &amp;near-duplicates…</source>
+        <translation>查找近似重复照片(&amp;N)…</translation>
+    </message>
+    <message>
         <location filename="../../mmsearch/ui/main_window.py" line="441" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
@@ -902,6 +906,88 @@
         <location filename="../../mmsearch/ui/settings.py" line="252" />
         <source>Language</source>
         <translation>语言</translation>
+    </message>
+</context>
+<context>
+    <name>GroupRow</name>
+    <message>
+        <source>Keep (suggested)</source>
+        <translation>保留（建议）</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>副本</translation>
+    </message>
+    <message>
+        <source>Move the other one to the trash</source>
+        <translation>将另一张移到回收站</translation>
+    </message>
+    <message>
+        <source>Move the other {count} to the trash</source>
+        <translation>将其余 {count} 张移到回收站</translation>
+    </message>
+    <message>
+        <source>Similarity %1</source>
+        <translation>相似度 %1</translation>
+    </message>
+</context>
+<context>
+    <name>DuplicatesDialog</name>
+    <message>
+        <source>Near-duplicates</source>
+        <translation>近似重复照片</translation>
+    </message>
+    <message>
+        <source>Undo</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <source>Look again</source>
+        <translation>重新查找</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Looking for near-duplicates…</source>
+        <translation>正在查找近似重复照片…</translation>
+    </message>
+    <message>
+        <source>comparing photos %v of %m</source>
+        <translation>正在比较照片 %v / %m</translation>
+    </message>
+    <message>
+        <source>No near-duplicates found.</source>
+        <translation>没有找到近似重复照片。</translation>
+    </message>
+    <message>
+        <source>1 group of near-duplicates, {copies} copies that could go; the suggested photo stays.</source>
+        <translation>1 组近似重复照片，{copies} 张副本可以删除；建议保留的照片会留下。</translation>
+    </message>
+    <message>
+        <source>{groups} groups of near-duplicates, {copies} copies that could go; the suggested photo of each group stays.</source>
+        <translation>{groups} 组近似重复照片，{copies} 张副本可以删除；每组建议保留的照片会留下。</translation>
+    </message>
+    <message>
+        <source>Moving {count} photos to the trash…</source>
+        <translation>正在将 {count} 张照片移到回收站…</translation>
+    </message>
+    <message>
+        <source>Moved {count} photos to the trash.</source>
+        <translation>已将 {count} 张照片移到回收站。</translation>
+    </message>
+    <message>
+        <source>Undo puts them back.</source>
+        <translation>撤销可将其放回原处。</translation>
+    </message>
+    <message>
+        <source>Putting photos back…</source>
+        <translation>正在放回照片…</translation>
+    </message>
+    <message>
+        <source>Put {count} photos back; they are being indexed again.</source>
+        <translation>已放回 {count} 张照片，正在重新索引。</translation>
     </message>
 </context>
 </TS>
