@@ -106,14 +106,15 @@ def candidate_pairs(
                 if a < b:
                     pairs[(a, b)] = float(sims[r, c])
         return pairs
-    step = 4096
+    step = 8192
     for start in range(0, n, step):
         labels, cosines = neighbours(vectors[start : start + step], min(k + 1, n))
-        for row in range(len(labels)):
-            own = int(ids[start + row])
-            for label, cosine in zip(labels[row].tolist(), cosines[row].tolist(), strict=True):
-                if label != own and cosine >= threshold:
-                    pairs[(min(own, label), max(own, label))] = float(cosine)
+        own = ids[start : start + len(labels), None]
+        rows, cols = np.nonzero((cosines >= threshold) & (labels != own))
+        mine, theirs = own[rows, 0], labels[rows, cols]
+        low, high = np.minimum(mine, theirs).tolist(), np.maximum(mine, theirs).tolist()
+        for x, y, cosine in zip(low, high, cosines[rows, cols].tolist(), strict=True):
+            pairs[(x, y)] = float(cosine)
     return pairs
 
 
