@@ -188,7 +188,7 @@ def test_the_window_shows_groups_trashes_the_others_and_undoes(
     qtbot.waitUntil(lambda: len(dialog.rows) == 2 and not dialog.busy, timeout=30_000)
     rocket = dialog.rows[0]
     assert rocket.group.best.path.name == "rocket.jpg"
-    assert list(rocket.pictures)[0].endswith("rocket.jpg")
+    assert next(iter(rocket.pictures)).endswith("rocket.jpg")
     qtbot.waitUntil(lambda: all(not p.pixmap().isNull() for p in rocket.pictures.values()))
     texts = [w.text() for w in rocket.findChildren(QLabel) if "<br>" in w.text()]
     assert texts[0].startswith("<b>Keep (suggested)</b>")
@@ -209,3 +209,53 @@ def test_the_window_shows_groups_trashes_the_others_and_undoes(
     assert window.library.catalog.photo_by_path(others[0]) is not None
     dialog.start()
     qtbot.waitUntil(lambda: len(dialog.rows) == 2 and not dialog.busy, timeout=30_000)
+
+
+def test_perceptual_hashes_are_kept_in_the_catalog_until_the_file_changes(
+    cli: CliRunner, home: Path, photo_folder: Path
+) -> None:
+    from mmsearch.services.duplicates import find_duplicates
+    from mmsearch.services.library import Library
+
+    _copies(photo_folder)
+    cli("index", str(photo_folder))
+    lib = Library(home)
+    made: list[Path] = []
+
+    def counted(path: Path) -> int:
+        made.append(path)
+        return dhash(path)
+
+    first = find_duplicates(lib, hash_of=counted)
+    assert len(made) >= 7  # every candidate photo of the two groups
+    stored = lib.catalog.perceptual_hashes(range(1, 100))
+    assert len(stored) == len(made)
+    assert all(0 <= v < 1 << 64 for v in stored.values())
+    made.clear()
+    assert find_duplicates(lib, hash_of=counted) == first
+    assert made == []  # nothing decoded again
+
+    with Image.open(photo_folder / "rocket-crop.jpg") as im:
+        im.convert("RGB").save(photo_folder / "rocket-crop.jpg", quality=50)  # new content
+    cli("index", str(photo_folder))
+    find_duplicates(lib, hash_of=counted)
+    assert made == [photo_folder / "rocket-crop.jpg"]
+
+
+def test_a_hash_with_the_top_bit_set_round_trips(home: Path, photo_folder: Path) -> None:
+    from mmsearch.catalog.db import Catalog
+
+    catalog = Catalog.open(home)
+    folder, _ = catalog.add_folder(photo_folder)
+    from mmsearch.catalog.db import PhotoRecord
+
+    vector = np.zeros(4, dtype=np.float32)
+    vector[0] = 1.0
+    (photo_id,) = catalog.add_photos(
+        folder.id,
+        "m",
+        [PhotoRecord(photo_folder / "cat.png", 1, 1, "abc", 2, 2, None, None, vector)],
+    )
+    top = (1 << 64) - 3
+    catalog.store_perceptual_hashes({photo_id: top, photo_id + 99: 5})
+    assert catalog.perceptual_hashes([photo_id, photo_id + 99]) == {photo_id: top}

@@ -37,7 +37,7 @@ from mmsearch.catalog.errors import CatalogMissing as CatalogMissing
 from mmsearch.catalog.errors import CatalogReadOnly as CatalogReadOnly
 from mmsearch.catalog.errors import CatalogWriteFailed
 from mmsearch.catalog.lock import writer_lock
-from mmsearch.catalog.models import Embedding, Failure, Folder, Photo, Regions
+from mmsearch.catalog.models import Embedding, Failure, Folder, Photo, PhotoHash, Regions
 from mmsearch.files import write_json
 from mmsearch.media.errors import can_heal
 
@@ -879,6 +879,39 @@ class Catalog:
                         p.id, p.path, p.size, p.width, p.height, p.taken_at, p.camera
                     )
         return out
+
+    def perceptual_hashes(self, ids: Sequence[int]) -> dict[int, int]:
+        """{photo id: unsigned 64-bit dHash} of those of `ids` hashed since their content
+        last changed."""
+        out: dict[int, int] = {}
+        wanted = [int(i) for i in ids]
+        stmt = select(PhotoHash.photo_id, PhotoHash.dhash).join(
+            Photo, Photo.id == PhotoHash.photo_id
+        )
+        stmt = stmt.where(PhotoHash.content_hash == Photo.content_hash)
+        with self.session() as s:
+            for start in range(0, len(wanted), 900):
+                chunk = wanted[start : start + 900]
+                for photo_id, value in s.execute(stmt.where(PhotoHash.photo_id.in_(chunk))):
+                    out[photo_id] = value & 0xFFFF_FFFF_FFFF_FFFF
+        return out
+
+    def store_perceptual_hashes(self, hashes: dict[int, int]) -> None:
+        """Remember dHashes (unsigned 64-bit) of photos, with their current content hash,
+        in one transaction; photos gone meanwhile are skipped."""
+        if not hashes:
+            return
+        with self.session() as s:
+            content = dict(
+                s.execute(
+                    select(Photo.id, Photo.content_hash).where(Photo.id.in_(list(hashes)))
+                ).all()
+            )
+            for photo_id, value in hashes.items():
+                if photo_id in content:
+                    signed = value - (1 << 64) if value >= 1 << 63 else value
+                    row = PhotoHash(photo_id=photo_id, content_hash=content[photo_id], dhash=signed)
+                    s.merge(row)
 
     def photo_by_path(self, path: Path) -> PhotoInfo | None:
         with self.session() as s:

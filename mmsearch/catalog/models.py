@@ -113,6 +113,19 @@ class Regions(Base):
     photo: Mapped[Photo] = relationship(back_populates="regions")
 
 
+class PhotoHash(Base):
+    """A photo's 64-bit difference hash (stored signed), valid while its content hash is
+    the one it was made from: the duplicate finder's pixel check, made once per file."""
+
+    __tablename__ = "photo_hashes"
+
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_hash: Mapped[str] = mapped_column(String(64))
+    dhash: Mapped[int] = mapped_column(BigInteger)
+
+
 class Failure(Base):
     """A file that could not be indexed, with the reason a person can act on."""
 

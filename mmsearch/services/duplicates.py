@@ -20,6 +20,7 @@ the oldest, then the largest file.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,8 @@ DEFAULT_MAX_BITS = 10
 NEIGHBOURS = 8
 """Nearest neighbours looked at per photo (a group larger than this is still found whole:
 each copy brings its own neighbours)."""
+HASHES_PER_COMMIT = 200
+"""Perceptual hashes made between catalog commits (made once per file, kept)."""
 EXACT_UP_TO = 20_000
 """Up to this many photos the candidates are exact (all pairs); above, HNSW's neighbours."""
 
@@ -160,15 +163,21 @@ def find_duplicates(
     pairs = candidate_pairs(ids, vectors, threshold, index.neighbours)
     involved = sorted({i for pair in pairs for i in pair})
     photos = lib.catalog.photos(involved)
-    hashes: dict[int, int | None] = {}
+    hashes: dict[int, int | None] = dict(lib.catalog.perceptual_hashes(involved))
+    fresh: dict[int, int] = {}
     for done, photo_id in enumerate(involved, 1):
         info = photos.get(photo_id)
-        try:
-            hashes[photo_id] = hash_of(info.path) if info is not None else None
-        except DecodeError:
-            hashes[photo_id] = None  # gone or unreadable since it was indexed
+        if photo_id not in hashes:
+            hashes[photo_id] = None  # gone, or unreadable since it was indexed
+            if info is not None:
+                with contextlib.suppress(DecodeError):
+                    hashes[photo_id] = fresh[photo_id] = hash_of(info.path)
+            if len(fresh) >= HASHES_PER_COMMIT:
+                lib.catalog.store_perceptual_hashes(fresh)  # an interrupted run keeps them
+                fresh = {}
         if progress is not None:
             progress(done, len(involved))
+    lib.catalog.store_perceptual_hashes(fresh)
     confirmed = {
         pair: cosine
         for pair, cosine in pairs.items()
