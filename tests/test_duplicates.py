@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from conftest import CliRunner
+from conftest import SHARED, CliRunner
 from PIL import Image, ImageEnhance
 from PySide6.QtWidgets import QLabel
 
@@ -259,3 +259,27 @@ def test_a_hash_with_the_top_bit_set_round_trips(home: Path, photo_folder: Path)
     top = (1 << 64) - 3
     catalog.store_perceptual_hashes({photo_id: top, photo_id + 99: 5})
     assert catalog.perceptual_hashes([photo_id, photo_id + 99]) == {photo_id: top}
+
+
+@pytest.mark.skipif(
+    not (SHARED / "evalset" / "flickr8k" / "images").is_dir()
+    or not (SHARED / "trainset" / "images").is_dir(),
+    reason="needs ../shared's real photos (evalset and trainset)",
+)
+def test_pair_precision_and_recall_on_real_photos(
+    home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The issue's bar on a smaller draw than the benchmark's (benchmarks/duplicates.py):
+    600 distinct real photos, 60 of them with six transformed copies each."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_duplicates", Path(__file__).parent.parent / "benchmarks" / "duplicates.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.quality(600, 60, seed=2, keep=tmp_path / "work")
+    assert result["precision"] >= 0.98, result
+    assert result["recall"] >= 0.95, result
+    assert result["original_suggested"] == "60 of 60"
