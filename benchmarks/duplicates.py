@@ -131,12 +131,13 @@ def quality(distinct: int, families: int, seed: int, keep: Path | None) -> dict[
 
 def scale(n: int, dim: int, seed: int) -> dict[str, object]:
     from mmsearch.index.hnsw import VectorIndex
-    from mmsearch.services.duplicates import _groups, candidate_pairs
+    from mmsearch.services.duplicates import DEFAULT_THRESHOLD, _groups, candidate_pairs
 
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(n // 50, dim)).astype(np.float32)
     vectors = centres[rng.integers(0, len(centres), n)] + rng.normal(
-        scale=0.6, size=(n, dim)
+        scale=0.8,
+        size=(n, dim),  # members of a cluster at cosine ~0.6, as neighbours are
     ).astype(np.float32)
     copies = n // 100  # 1 % of the photos have a near-copy
     vectors[-copies:] = vectors[:copies] + rng.normal(scale=0.05, size=(copies, dim))
@@ -148,7 +149,7 @@ def scale(n: int, dim: int, seed: int) -> dict[str, object]:
         index.add(ids, vectors)
         built = time.perf_counter() - started
         started = time.perf_counter()
-        pairs = candidate_pairs(ids, vectors, 0.85, index.neighbours)
+        pairs = candidate_pairs(ids, vectors, DEFAULT_THRESHOLD, index.neighbours)
         groups = _groups(list(pairs))
         seconds = time.perf_counter() - started
     planted = {(i, n - copies + i) for i in range(1, copies + 1)}
