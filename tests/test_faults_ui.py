@@ -95,6 +95,9 @@ def test_model_index_data_keeps_none_refcount(qtbot: QtBot, tmp_path: Path) -> N
         # valid rows, and an invalid index (everything None)
         indexes = [model.index(r, 0) for r in range(rows)] + [QModelIndex()]
         none_drift(model, indexes, 500)  # warm up: first calls cache Qt's enum wrappers
+        # The warm-up started thumbnail loads (they fail: no such files); their threads run
+        # Python too, so let them finish first (under load they overlapped the count once).
+        assert thumbs.wait(10_000)
         drift = none_drift(model, indexes, 5_000)
         assert abs(drift) < 50, f"{type(model).__name__}: None's refcount moved by {drift}"
     thumbs.wait(5_000)
