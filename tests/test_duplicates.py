@@ -283,3 +283,24 @@ def test_pair_precision_and_recall_on_real_photos(
     assert result["precision"] >= 0.98, result
     assert result["recall"] >= 0.95, result
     assert result["original_suggested"] == "60 of 60"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="undo reads the XDG trash")
+def test_a_photo_that_cannot_go_stops_the_trashing_and_keeps_the_moved_undoable(
+    cli: CliRunner, home: Path, photo_folder: Path, trash_home: Path
+) -> None:
+    from mmsearch.services.duplicates import find_duplicates
+    from mmsearch.services.library import Library
+    from mmsearch.services.trash import TrashError, restore, trash_photos
+
+    _copies(photo_folder)
+    cli("index", str(photo_folder))
+    lib = Library(home)
+    first, second, *_ = find_duplicates(lib)[0].others
+    second.path.unlink()  # gone since it was indexed
+    with pytest.raises(TrashError, match=f"can't move {second.path} to the trash") as caught:
+        trash_photos(lib, [first, second])
+    assert [t.original for t in caught.value.trashed] == [first.path]
+    assert lib.catalog.photo_by_path(first.path) is None
+    assert lib.catalog.photo_by_path(second.path) is not None  # not moved: not forgotten
+    assert restore(caught.value.trashed) == [first.path] and first.path.is_file()

@@ -159,8 +159,8 @@ def find_duplicates(
     `progress(done, total)` follows the pixel checks (the slow part: one reduced-size
     decode per candidate photo)."""
     ids, vectors = lib.catalog.vectors(lib.model_id)
-    index = lib.index()
-    pairs = candidate_pairs(ids, vectors, threshold, index.neighbours)
+    neighbours = lib.index().neighbours if len(ids) > EXACT_UP_TO else None  # opened if used
+    pairs = candidate_pairs(ids, vectors, threshold, neighbours)
     involved = sorted({i for pair in pairs for i in pair})
     photos = lib.catalog.photos(involved)
     hashes: dict[int, int | None] = dict(lib.catalog.perceptual_hashes(involved))

@@ -38,7 +38,14 @@ class Trashed:
 
 
 class TrashError(OSError):
-    """A photo could not be moved to the trash (or back): the message names it and why."""
+    """A photo could not be moved to the trash (or back): the message names it and why.
+    `trashed` lists the photos that `trash_photos` moved before it (they can be undone)."""
+
+    trashed: list[Trashed]
+
+    def __init__(self, message: str, trashed: list[Trashed] | None = None) -> None:
+        super().__init__(message)
+        self.trashed = trashed or []
 
 
 def can_undo() -> bool:
@@ -46,31 +53,29 @@ def can_undo() -> bool:
     return sys.platform.startswith("linux")
 
 
-def _trash_folders(path: Path) -> list[Path]:
-    """The freedesktop trash folders a file at `path` may have gone to: the home trash and
-    its volume's own ones."""
+def _trash_folders(path: Path) -> list[tuple[Path, Path]]:
+    """The freedesktop trash folders a file at `path` may have gone to, each with the
+    folder its records' relative `Path=` lines start from: the home trash, and its
+    volume's own ones."""
     from send2trash import plat_other
 
-    folders = [Path(os.fsdecode(plat_other.HOMETRASH_B))]
+    home = Path(os.fsdecode(plat_other.HOMETRASH_B))
     top = Path(os.fsdecode(plat_other.find_mount_point(os.fsencode(path.parent))))
     uid = os.getuid()
-    folders += [top / ".Trash" / str(uid), top / f".Trash-{uid}"]
-    return folders
+    return [
+        (home, Path(os.fsdecode(plat_other.XDG_DATA_HOME))),
+        (top / ".Trash" / str(uid), top),
+        (top / f".Trash-{uid}", top),
+    ]
 
 
 def _find_in_trash(original: Path) -> tuple[Path, Path] | None:
     """(file in the trash, its .trashinfo) of the most recent trashing of `original`."""
-    from send2trash import plat_other
-
-    home_top = Path(os.fsdecode(plat_other.XDG_DATA_HOME))
     found: list[tuple[float, Path, Path]] = []
-    for folder in _trash_folders(original):
+    for folder, top in _trash_folders(original):
         info_dir = folder / "info"
         if not info_dir.is_dir():
             continue
-        top = home_top if folder == Path(os.fsdecode(plat_other.HOMETRASH_B)) else None
-        if top is None:
-            top = folder.parent.parent if folder.parent.name == ".Trash" else folder.parent
         for record in info_dir.glob("*.trashinfo"):
             try:
                 text = record.read_text(encoding="utf-8", errors="replace")
@@ -94,7 +99,7 @@ def _find_in_trash(original: Path) -> tuple[Path, Path] | None:
 def trash_photos(lib: Library, photos: Sequence[PhotoInfo]) -> list[Trashed]:
     """Move `photos` to the system trash and forget them in the catalog and the index.
     Stops at the first photo that can't be moved (TrashError naming it); the ones moved
-    before it are forgotten and returned in the error's `.trashed`."""
+    before it are forgotten too, and listed in the error's `trashed`."""
     from send2trash import send2trash
 
     done: list[Trashed] = []
@@ -107,7 +112,8 @@ def trash_photos(lib: Library, photos: Sequence[PhotoInfo]) -> list[Trashed]:
                 except OSError as e:
                     raise TrashError(
                         f"can't move {path} to the trash: {e.strerror or e}. Check that the "
-                        "folder is writable and the drive is connected, then try again."
+                        "folder is writable and the drive is connected, then try again.",
+                        done,
                     ) from e
                 where = _find_in_trash(path) if can_undo() else None
                 done.append(Trashed(path, *(where or (None, None))))

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from mmsearch.catalog.db import PhotoInfo
-from mmsearch.services.duplicates import DuplicateGroup, find_duplicates
+from mmsearch.services.duplicates import DEFAULT_THRESHOLD, DuplicateGroup, find_duplicates
 from mmsearch.services.library import Library
-from mmsearch.services.trash import Trashed, can_undo, restore, trash_photos
+from mmsearch.services.trash import Trashed, TrashError, can_undo, restore, trash_photos
 from mmsearch.ui.jobs import JobQueue
 from mmsearch.ui.thumbnails import load_preview
 
@@ -55,8 +55,11 @@ def _bytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{max(1, round(size / 1e3))} KB"
 
 
-class _Thumbs(QObject):
-    loaded = Signal(str, QImage)
+class _Signals(QObject):
+    """What the dialog's background jobs report to the GUI thread."""
+
+    loaded = Signal(str, QImage)  # a thumbnail: path, image
+    moved = Signal(int, int)  # the pixel checks: done, total
 
 
 class GroupRow(QFrame):
@@ -119,7 +122,10 @@ class DuplicatesDialog(QDialog):
     restored = Signal(list)  # paths put back (the window indexes them again)
 
     def __init__(
-        self, library: Library, parent: QWidget | None = None, threshold: float | None = None
+        self,
+        library: Library,
+        parent: QWidget | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
         super().__init__(parent)
         self.library = library
@@ -128,9 +134,9 @@ class DuplicatesDialog(QDialog):
         self.resize(900, 640)
         self.jobs = JobQueue(1, self)
         self.thumb_jobs = JobQueue(2, self)
-        self._thumbs = _Thumbs(self)
-        self._thumbs.loaded.connect(self._thumbnail_loaded)
-        self.groups: list[DuplicateGroup] = []
+        self._signals = _Signals(self)
+        self._signals.loaded.connect(self._thumbnail_loaded)
+        self._signals.moved.connect(self._progress)
         self.rows: list[GroupRow] = []
         self.undo_stack: list[list[Trashed]] = []
         self.busy = False
@@ -170,16 +176,12 @@ class DuplicatesDialog(QDialog):
         if self.busy:
             return
         self._set_busy(True, self.tr("Looking for near-duplicates…"))
-        library, threshold = self.library, self.threshold
-        tell = _Progress(self)
-        tell.moved.connect(self._progress)
-
-        def work() -> list[DuplicateGroup]:
-            if threshold is None:
-                return find_duplicates(library, progress=tell.moved.emit)
-            return find_duplicates(library, threshold, progress=tell.moved.emit)
-
-        self.jobs.submit(work, self.show_groups, self._failed)
+        library, threshold, moved = self.library, self.threshold, self._signals.moved.emit
+        self.jobs.submit(
+            lambda: find_duplicates(library, threshold, progress=moved),
+            self.show_groups,
+            self._failed,
+        )
 
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(1, total))
@@ -191,7 +193,7 @@ class DuplicatesDialog(QDialog):
         for row in self.rows:
             row.setParent(None)
             row.deleteLater()
-        self.groups, self.rows = groups, []
+        self.rows = []
         for group in groups:
             row = GroupRow(group)
             row.trash_requested.connect(self.trash_others)
@@ -220,7 +222,7 @@ class DuplicatesDialog(QDialog):
         self.status.setText(text.format(groups=len(self.rows), copies=copies))
 
     def _load_thumbnail(self, path: Path) -> None:
-        emit = self._thumbs.loaded.emit
+        emit = self._signals.loaded.emit
         key = os.fsdecode(path)
         self.thumb_jobs.submit(lambda: emit(key, load_preview(path, min_side=TILE)))
 
@@ -239,25 +241,37 @@ class DuplicatesDialog(QDialog):
         )
         library = self.library
 
-        def done(trashed: list[Trashed]) -> None:
-            self._set_busy(False)
-            self.undo_stack.append(trashed)
-            self.undo_button.setEnabled(True)
-            for row in list(self.rows):
-                if row.group is group:
-                    self.rows.remove(row)
-                    row.setParent(None)
-                    row.deleteLater()
-            self._say_count()
-            self.status.setText(
-                self.status.text()
-                + " "
-                + self.tr("Moved {count} photos to the trash.").format(count=len(trashed))
-                + (" " + self.tr("Undo puts them back.") if can_undo() else "")
-            )
-            self.trashed.emit(len(trashed))
+        def work() -> tuple[list[Trashed], str | None]:
+            try:
+                return trash_photos(library, others), None
+            except TrashError as e:  # those moved before it can still be undone
+                return e.trashed, str(e)
 
-        self.jobs.submit(lambda: trash_photos(library, others), done, self._failed)
+        def done(result: tuple[list[Trashed], str | None]) -> None:
+            trashed, error = result
+            self._set_busy(False)
+            if trashed:
+                self.undo_stack.append(trashed)
+                self.undo_button.setEnabled(True)
+                for row in list(self.rows):  # the group is gone, or stale: "Look again"
+                    if row.group is group:
+                        self.rows.remove(row)
+                        row.setParent(None)
+                        row.deleteLater()
+            self._say_count()
+            said = [self.status.text()]
+            if trashed:
+                moved = self.tr("Moved {count} photos to the trash.")
+                said.append(moved.format(count=len(trashed)))
+                if can_undo():
+                    said.append(self.tr("Undo puts them back."))
+            if error is not None:
+                said.append(error)
+            self.status.setText(" ".join(said))
+            if trashed:
+                self.trashed.emit(len(trashed))
+
+        self.jobs.submit(work, done, self._failed)
 
     def undo(self) -> None:
         if self.busy or not self.undo_stack:
@@ -295,7 +309,3 @@ class DuplicatesDialog(QDialog):
 
     def wait(self, msecs: int = 30_000) -> bool:
         return self.jobs.wait(msecs) and self.thumb_jobs.wait(msecs)
-
-
-class _Progress(QObject):
-    moved = Signal(int, int)
