@@ -217,7 +217,7 @@ def test_tuned_layers_are_the_only_minilm_weights_that_learn_and_they_round_trip
     assert grad is not None and grad[vocab["dog"]].abs().sum() == 0  # English rows frozen
     assert grad[vocab["狗"]].abs().sum() > 0
     with torch.no_grad():
-        for p in model.tuned_parameters():
+        for p in model.tuned.values():
             p.add_(0.5)
         model.table()[cjk] = 0.25
     path = tmp_path / "w.cjk.safetensors"

@@ -81,22 +81,19 @@ class ExtendedText(nn.Module):
         self.register_buffer("trainable", trainable)
         for p in self.parameters():
             p.requires_grad_(False)
-        self.tuned: list[str] = []
-        """Names of MiniLM's parameters that learn (its top `tune_layers` layers)."""
+        self.tuned: dict[str, nn.Parameter] = {}
+        """MiniLM's parameters that learn (its top `tune_layers` layers), by their names in
+        MiniLM."""
         layers = bert.encoder.layer
         for index in range(len(layers) - tune_layers, len(layers)):
             for name, p in layers[index].named_parameters():
                 p.requires_grad_(True)
-                self.tuned.append(f"encoder.layer.{index}.{name}")
+                self.tuned[f"encoder.layer.{index}.{name}"] = p
         table = self.table()
         table.requires_grad_(True)
         table.register_hook(  # type: ignore[no-untyped-call]
             lambda grad: grad * self.trainable[:, None].to(grad.dtype)
         )
-
-    def tuned_parameters(self) -> list[nn.Parameter]:
-        named = dict(self.bert.named_parameters())
-        return [named[n] for n in self.tuned]
 
     def table(self) -> nn.Parameter:
         weight: nn.Parameter = self.bert.embeddings.word_embeddings.weight
@@ -162,34 +159,36 @@ def train(
     steps = math.ceil(len(photos_all) / config.batch_photos)
     groups: list[dict[str, Any]] = [{"params": [model.table()], "lr": config.lr}]
     if model.tuned:
-        groups.append({"params": model.tuned_parameters(), "lr": config.bert_lr})
+        groups.append({"params": list(model.tuned.values()), "lr": config.bert_lr})
     optimizer = torch.optim.Adam(groups)
     schedule = zh.warmup_cosine(optimizer, steps, steps * config.epochs)
     photo_vectors = torch.from_numpy(data.photo_vectors)
+
+    def caption_loss(
+        photos: np.ndarray,
+        of: dict[int, list[int]],
+        ids: list[np.ndarray],
+        targets: np.ndarray,
+    ) -> torch.Tensor:
+        """One random caption of each photo against the photos and its teacher vector."""
+        rows = np.asarray([rng.choice(of[int(p)]) for p in photos])
+        return zh.contrast_distill(
+            model(*zh.pad_batch([ids[i] for i in rows])),
+            photo_vectors[photos],
+            targets[rows],
+            scale,
+            config.contrast_weight,
+            config.distill_weight,
+        )
 
     def run_epoch() -> list[float]:
         model.train()
         losses = []
         for photos in zh.photo_batches(rng, photos_all, config.batch_photos):
-            rows = np.asarray([rng.choice(zh_of[int(p)]) for p in photos])
-            loss = zh.contrast_distill(
-                model(*zh.pad_batch([data.zh_ids[i] for i in rows])),
-                photo_vectors[photos],
-                data.zh_target[rows],
-                scale,
-                config.contrast_weight,
-                config.distill_weight,
-            )
+            loss = caption_loss(photos, zh_of, data.zh_ids, data.zh_target)
             if config.english_weight > 0:
-                rows = np.asarray([rng.choice(en_of[int(p)]) for p in photos])
-                loss = loss + config.english_weight * zh.contrast_distill(
-                    model(*zh.pad_batch([data.en_ids[i] for i in rows])),
-                    photo_vectors[photos],
-                    data.en_vectors[rows],
-                    scale,
-                    config.contrast_weight,
-                    config.distill_weight,
-                )
+                english = caption_loss(photos, en_of, data.en_ids, data.en_vectors)
+                loss = loss + config.english_weight * english
             losses.append(zh.optimize(optimizer, schedule, loss))
         return losses
 
@@ -220,9 +219,7 @@ def train(
 def learnt(model: ExtendedText) -> dict[str, nn.Parameter]:
     """The parameters training changes: the embedding table (its CJK rows) and the tuned
     MiniLM layers, by their names in MiniLM."""
-    named = dict(model.bert.named_parameters())
-    tuned = {n: named[n] for n in model.tuned}
-    return {"embeddings.word_embeddings.weight": model.table(), **tuned}
+    return {"embeddings.word_embeddings.weight": model.table(), **model.tuned}
 
 
 def save(
@@ -234,8 +231,7 @@ def save(
     rows = torch.nonzero(model.trainable).flatten()
     vocab = {i: t for t, i in tokenizer.get_vocab().items()}
     tensors = {"rows": model.table()[rows]}
-    named = dict(model.bert.named_parameters())
-    tensors.update({f"bert.{name}": named[name] for name in model.tuned})
+    tensors.update({f"bert.{name}": p for name, p in model.tuned.items()})
     metadata = {
         "characters": json.dumps([vocab[int(i)] for i in rows], ensure_ascii=False),
         "config": json.dumps(asdict(config)),
