@@ -20,6 +20,7 @@ from mmsearch.services.duplicates import _groups, candidate_pairs, dhash, hash_d
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
+    from mmsearch.services.library import Library
     from mmsearch.ui.main_window import MainWindow
 
 
@@ -140,17 +141,24 @@ def trash_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return share / "Trash"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="undo reads the XDG trash")
-def test_the_others_go_to_the_trash_and_come_back(
-    cli: CliRunner, home: Path, photo_folder: Path, trash_home: Path
-) -> None:
+@pytest.fixture
+def copies_library(cli: CliRunner, home: Path, photo_folder: Path) -> Library:
+    """The photo folder with the rocket's and the coffee's copies, indexed."""
     from mmsearch.services.library import Library
-    from mmsearch.services.trash import restore, trash_photos
 
     _copies(photo_folder)
     cli("index", str(photo_folder))
-    lib = Library(home)
+    return Library(home)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="undo reads the XDG trash")
+def test_the_others_go_to_the_trash_and_come_back(
+    cli: CliRunner, copies_library: Library, photo_folder: Path, trash_home: Path
+) -> None:
     from mmsearch.services.duplicates import find_duplicates
+    from mmsearch.services.trash import restore, trash_photos
+
+    lib = copies_library
 
     rocket = find_duplicates(lib)[0]
     others = rocket.others
@@ -212,14 +220,11 @@ def test_the_window_shows_groups_trashes_the_others_and_undoes(
 
 
 def test_perceptual_hashes_are_kept_in_the_catalog_until_the_file_changes(
-    cli: CliRunner, home: Path, photo_folder: Path
+    cli: CliRunner, copies_library: Library, photo_folder: Path
 ) -> None:
     from mmsearch.services.duplicates import find_duplicates
-    from mmsearch.services.library import Library
 
-    _copies(photo_folder)
-    cli("index", str(photo_folder))
-    lib = Library(home)
+    lib = copies_library
     made: list[Path] = []
 
     def counted(path: Path) -> int:
@@ -287,15 +292,12 @@ def test_pair_precision_and_recall_on_real_photos(
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="undo reads the XDG trash")
 def test_a_photo_that_cannot_go_stops_the_trashing_and_keeps_the_moved_undoable(
-    cli: CliRunner, home: Path, photo_folder: Path, trash_home: Path
+    copies_library: Library, trash_home: Path
 ) -> None:
     from mmsearch.services.duplicates import find_duplicates
-    from mmsearch.services.library import Library
     from mmsearch.services.trash import TrashError, restore, trash_photos
 
-    _copies(photo_folder)
-    cli("index", str(photo_folder))
-    lib = Library(home)
+    lib = copies_library
     first, second, *_ = find_duplicates(lib)[0].others
     second.path.unlink()  # gone since it was indexed
     with pytest.raises(TrashError, match=f"can't move {second.path} to the trash") as caught:
