@@ -23,6 +23,7 @@ from mmsearch.index import VectorIndex, exact_top_k
 from mmsearch.paths import repo_root
 from mmsearch.services.indexing import Indexer
 from mmsearch.services.library import Library
+from mmsearch.services.text import read_texts, shared_reader
 from mmsearch.services.workers import bounded_map
 
 TWELVE_MP = (4000, 3000)
@@ -83,6 +84,12 @@ def bench_indexing(lib: Library, photos_dir: Path, count: int, quiet: bool) -> d
             started = time.perf_counter()
             report = Indexer(ours).run()
             seconds = time.perf_counter() - started
+            # The text pass that follows indexing (issue 12 §1), on the same photos.
+            reader = shared_reader()
+            reader.detect(Image.new("RGB", (64, 64)))  # sessions started outside the timing
+            started = time.perf_counter()
+            text = read_texts(ours, reader=reader)
+            text_seconds = time.perf_counter() - started
         ours_rate = report.added / seconds
         naive_sample = paths[: min(len(paths), 60)]
         naive_rate = naive_index(lib, naive_sample)
@@ -94,6 +101,9 @@ def bench_indexing(lib: Library, photos_dir: Path, count: int, quiet: bool) -> d
             "naive_sample": len(naive_sample),
             "ratio": round(ours_rate / naive_rate, 2),
             "failed": len(report.failed),
+            "text_pass_photos_per_s": round(text.read / text_seconds, 2),
+            "text_pass_share_of_indexing": round(text_seconds / seconds, 2),
+            "photos_holding_text": text.with_text,
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -188,6 +198,12 @@ def run_bench(lib: Library, args: argparse.Namespace) -> int:
                 f"indexing {r['photos']} x 12 MP JPEG ({r['megabytes']} MB): pipeline "
                 f"{r['pipeline_photos_per_s']} photos/s, naive {r['naive_photos_per_s']} "
                 f"photos/s (on {r['naive_sample']}): ratio {r['ratio']}x",
+                quiet,
+            )
+            _say(
+                f"reading text after indexing: {r['text_pass_photos_per_s']} photos/s, "
+                f"{r['text_pass_share_of_indexing']}x the indexing time "
+                f"({r['photos_holding_text']} photos hold text)",
                 quiet,
             )
         else:

@@ -23,12 +23,14 @@ from mmsearch.catalog import BackupFailed, CatalogError, backup_catalog
 from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError, writer_lock
 from mmsearch.encoders import ModelError
 from mmsearch.files import WriteError
+from mmsearch.ocr.words import TEXT_PREFIX
 from mmsearch.paths import data_dir
 from mmsearch.services.duplicates import DEFAULT_MAX_BITS as DUPLICATE_MAX_BITS
 from mmsearch.services.duplicates import DEFAULT_THRESHOLD as DUPLICATE_THRESHOLD
 from mmsearch.services.evaluation import EvalError
 from mmsearch.services.library import Library
 from mmsearch.services.search import RERANK_TOP, QueryError, SearchHit
+from mmsearch.services.text import TextReport, read_texts, shared_reader
 
 if TYPE_CHECKING:
     from mmsearch.catalog.db import PhotoInfo
@@ -152,14 +154,53 @@ def cmd_index(lib: Library, args: argparse.Namespace) -> int:
         with _ctrl_c_cancels("stopping after the current batch") as cancel:
             indexer = Indexer(lib, _progress_bar("indexing", not args.json), cancel)
             report = indexer.run()
+            text, text_error = None, None
+            if args.text and not report.interrupted:
+                try:
+                    text = read_texts(lib, _progress_bar("reading text", not args.json), cancel)
+                except ModelError as e:  # the photos are indexed: a warning, not a failure
+                    text_error = str(e)
+                    print(f"mmsearch: warning: text in photos not read: {e}", file=sys.stderr)
         backup = _backup(lib)
     if args.json:
-        _emit_json({**_report_dict(report), "backup": backup and str(backup)})
+        out = {**_report_dict(report), "backup": backup and str(backup)}
+        if text is not None:
+            out["text"] = _text_report_dict(text)
+        elif text_error is not None:
+            out["text"] = {"error": text_error}
+        _emit_json(out)
     else:
         _print_report(report)
+        if text is not None:
+            _print_text_report(text)
         if backup is not None:
             _say(f"catalog backed up to {backup}")
-    return EXIT_OK if report.ok else EXIT_FAILED
+    interrupted = text is not None and text.interrupted
+    return EXIT_OK if report.ok and not interrupted else EXIT_FAILED
+
+
+def _text_report_dict(text: TextReport) -> dict[str, Any]:
+    return {
+        "read": text.read,
+        "with_text": text.with_text,
+        "failed": [{"path": _path_text(p), "reason": r} for p, r in text.failed],
+        "interrupted": text.interrupted,
+        "seconds": round(text.seconds, 2),
+    }
+
+
+def _print_text_report(text: TextReport) -> None:
+    if not text.read and not text.failed and not text.interrupted:
+        return
+    rate = text.read / text.seconds if text.seconds else 0.0
+    _say(
+        f"read the text of {text.read} photos, {text.with_text} hold some "
+        f"({text.seconds:.1f} s, {rate:.1f} photos/s)"
+    )
+    for path, reason in text.failed:
+        _say(f"  text not read, {_path_text(path)}: {reason}")
+    if text.interrupted:
+        _say("text reading interrupted: run `mmsearch index` again to resume where it stopped")
 
 
 def _backup(lib: Library) -> Path | None:
@@ -301,15 +342,26 @@ def cmd_folders(lib: Library, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_hits(hits: list[SearchHit], args: argparse.Namespace) -> int:
+def _hit_json(h: SearchHit) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": _path_text(h.path), "score": round(h.score, 6)}
+    if h.text:
+        out["text"] = list(h.text)
+    return out
+
+
+def _print_hits(hits: list[SearchHit], args: argparse.Namespace, query: str = "") -> int:
     if args.json:
-        _emit_json([{"path": _path_text(h.path), "score": round(h.score, 6)} for h in hits])
+        _emit_json([_hit_json(h) for h in hits])
     elif not hits:
-        _say("no photos indexed yet: run `mmsearch index FOLDER`")
+        if query.strip().casefold().startswith(TEXT_PREFIX):
+            _say("no photo's text holds those words (text is read by `mmsearch index`)")
+        else:
+            _say("no photos indexed yet: run `mmsearch index FOLDER`")
     else:
         for h in hits:
             taken = f"  {h.photo.taken_at:%Y-%m-%d}" if h.photo.taken_at else ""
-            _say(f"{h.score:6.3f}  {_path_text(h.path)}{taken}")
+            text = f"  text: {' / '.join(h.text)}" if h.text else ""
+            _say(f"{h.score:6.3f}  {_path_text(h.path)}{taken}{text}")
     return EXIT_OK
 
 
@@ -322,7 +374,7 @@ def cmd_search(lib: Library, args: argparse.Namespace) -> int:
     )
     _warn_if_stale(lib)
     _language_notice(lib, args)
-    return _print_hits(hits, args)
+    return _print_hits(hits, args, args.query)
 
 
 def _language_notice(lib: Library, args: argparse.Namespace) -> None:
@@ -447,6 +499,11 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
     }
     status["device"] = f"{lib.device.label} ({lib.device.reason})"
     try:
+        reader = shared_reader()
+        status["text"] = {"reader": reader.version, **lib.catalog.text_counts(reader.version)}
+    except ModelError as e:
+        status["text"] = {"error": str(e)}
+    try:
         status["model_dir"] = str(lib.model_dir)
         status["matching"] = lib.backend().description
         index = lib.index()
@@ -489,6 +546,14 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
                 "again (check the model with `mmsearch doctor` first)"
             )
     _say(f"photos:      {counts['photos']} ({counts['embedded']} embedded with this model)")
+    text = status["text"]
+    if "error" in text:
+        _say(f"text:        not read: {text['error']}")
+    else:
+        _say(
+            f"text:        {text['read']} photos read ({text['with_text']} hold text; "
+            f"{text['reader']})"
+        )
     _say("folders:")
     for f in status["folders"]:
         _say(f"  {f['photos']:7d} photos  {f['failures']:4d} failed  {f['path']}")
@@ -809,7 +874,7 @@ def cmd_prompt(lib: Library, args: argparse.Namespace) -> int:
         if not query.strip():
             return EXIT_OK
         try:
-            _print_hits(engine.search(query, args.top), args)
+            _print_hits(engine.search(query, args.top), args, query)
         except QueryError as e:
             _say(f"  {e}")
 
@@ -835,6 +900,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", parents=[common], help="add folders, then index all folders")
     p.add_argument("folders", nargs="*", metavar="FOLDER")
+    p.add_argument(
+        "--no-text",
+        dest="text",
+        action="store_false",
+        help="don't read the text in photos after indexing (`text:` searches need it)",
+    )
     p.set_defaults(run=cmd_index)
 
     p = sub.add_parser("folders", parents=[common], help="list, add or remove folders")

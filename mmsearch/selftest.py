@@ -5,8 +5,8 @@ touching the user's data.
     python -m mmsearch.selftest [--record FILE]         (a source checkout)
 
 In a temporary data folder it indexes the few photos it carries (`packaging/selftest/`,
-free of copyright; see the LICENSE.md there) plus a near-duplicate it makes, then, for every
-model in the bundle:
+free of copyright; see the LICENSE.md there) plus a mirrored copy, a half-size copy and a
+note with words on it that it makes, then, for every model in the bundle:
 
 - checks the model files against the checksums in their spec;
 - a text query must put the coffee photo first, a similar-photo query for the cat must put
@@ -16,7 +16,9 @@ model in the bundle:
 - every photo and text embedding, and every score, must equal the values that the
   unpackaged app recorded at build time (`--record`, stored in the bundle as
   `reference.json`) within `TOLERANCE`: the strongest proof that the frozen app decodes,
-  preprocesses, tokenizes and runs the ONNX graphs exactly as the source does.
+  preprocesses, tokenizes and runs the ONNX graphs exactly as the source does;
+- the text pass must read the note, and `text:invoice` (and a plain `invoice`) find it;
+  the duplicate finder must group the half-size copy with its original, and nothing else.
 
 Then it opens the real window offscreen on the same library (icon, translation, a search
 typed into the window). It prints one line per check and exits 0, or 1 naming what failed.
@@ -45,6 +47,10 @@ from mmsearch.paths import BUNDLED_MODEL_ID, repo_root
 
 PHOTOS = ("cat.jpg", "coffee.jpg", "rocket.jpg", "astronaut.jpg")
 DUPLICATE_OF, DUPLICATE = "cat.jpg", "cat-copy.jpg"
+RESIZED_OF, RESIZED = "rocket.jpg", "rocket-small.jpg"
+TEXT_PHOTO, TEXT_WORDS = "note.png", ("INVOICE 2024", "Total 42.00")
+MADE = 3
+"""Photos `make_photos` makes beside the carried ones."""
 TEXT_QUERY, TEXT_EXPECTED = "a cup of coffee", "coffee.jpg"
 CAPTION_PHOTO = "coffee.jpg"
 CAPTIONS = ("a rocket on a launch pad", "a cup of coffee on a saucer", "a cat sleeping")
@@ -86,7 +92,23 @@ def make_photos(folder: Path) -> Path:
         w, h = im.size
         copy = ImageOps.mirror(im.convert("RGB").crop((12, 8, w - 8, h - 12)))
         copy.save(folder / DUPLICATE, quality=80)
+    with Image.open(folder / RESIZED_OF) as im:
+        small = im.convert("RGB").resize((im.width // 2, im.height // 2))
+        small.save(folder / RESIZED, quality=70)
+    make_text_photo(folder / TEXT_PHOTO)
     return folder
+
+
+def make_text_photo(path: Path) -> None:
+    """A note with `TEXT_WORDS` on it, in Pillow's own font (no system font needed)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    note = Image.new("RGB", (640, 360), (236, 232, 220))
+    draw = ImageDraw.Draw(note)
+    font = ImageFont.load_default(size=52)
+    for row, line in enumerate(TEXT_WORDS):
+        draw.text((48, 80 + row * 120), line, font=font, fill=(30, 30, 40))
+    note.save(path)
 
 
 def _rounded(vector: np.ndarray) -> list[float]:
@@ -218,7 +240,7 @@ def check_model(
         record, seconds = measure(data, photos, model_id)
         measured.update(record)
         assert not record["failed"], f"photos failed: {record['failed']}"
-        assert record["indexed"] == len(PHOTOS) + 1, f"indexed {record['indexed']} photos"
+        assert record["indexed"] == len(PHOTOS) + MADE, f"indexed {record['indexed']} photos"
         return f"{record['indexed']} photos in {seconds:.1f} s"
 
     if not results.check("index the self-test photos", index):
@@ -235,6 +257,8 @@ def check_model(
         f"caption ranking for {CAPTION_PHOTO}",
         lambda: _first(measured["captions"], CAPTION_EXPECTED, "captions"),
     )
+    results.check("text in photos", lambda: _text_in_photos(data, model_id))
+    results.check("near-duplicates", lambda: _duplicates(data, model_id))
     if reference is None:
         results.out("  skip  build-time reference: none here (only a packaged build has one)")
     else:
@@ -246,6 +270,39 @@ def check_model(
 
         results.check("same answers as the unpackaged app", same)
     return data
+
+
+def _text_in_photos(data: Path, model_id: str) -> str:
+    """The OCR pass reads the note, and `text:invoice` and a plain `invoice` find it first."""
+    from mmsearch.services.library import Library
+    from mmsearch.services.search import SearchEngine
+    from mmsearch.services.text import read_texts
+
+    with Library(data, model_id) as lib:
+        report = read_texts(lib)
+        assert not report.failed, f"photos not read: {report.failed}"
+        engine = SearchEngine(lib)
+        only = engine.search("text:invoice", top=10)
+        assert [h.path.name for h in only] == [TEXT_PHOTO], (
+            f"text:invoice found {[h.path.name for h in only]}, not only {TEXT_PHOTO}"
+        )
+        merged = engine.search("invoice", top=3)
+        assert merged and merged[0].path.name == TEXT_PHOTO, (
+            f"'invoice' put {[h.path.name for h in merged]} first, not {TEXT_PHOTO}"
+        )
+    return f"read {report.read} photos in {report.seconds:.1f} s; {TEXT_PHOTO}: {only[0].text}"
+
+
+def _duplicates(data: Path, model_id: str) -> str:
+    """The half-size copy of the rocket is its only near-duplicate (the mirrored cat is
+    not one: mirrored copies are kept apart by design)."""
+    from mmsearch.services.duplicates import find_duplicates
+    from mmsearch.services.library import Library
+
+    with Library(data, model_id) as lib:
+        groups = [sorted(p.path.name for p in g.photos) for g in find_duplicates(lib)]
+    assert groups == [sorted([RESIZED_OF, RESIZED])], f"groups: {groups}"
+    return f"{RESIZED} grouped with {RESIZED_OF}, nothing else"
 
 
 def _quiet_qt(kind: object, context: object, message: str) -> None:

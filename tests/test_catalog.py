@@ -22,14 +22,14 @@ def record(path: Path, taken: datetime | None = None, seed: int = 0) -> PhotoRec
 
 def test_new_catalog_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
     catalog = Catalog.open(tmp_path)
-    assert catalog.schema_version() == "0003"
+    assert catalog.schema_version() == "0004"
     catalog.close()
     db = sqlite3.connect(tmp_path / "catalog.sqlite")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"folders", "photos", "embeddings", "regions", "failures", "alembic_version"} <= tables
     # opening again is a no-op migration
-    assert Catalog.open(tmp_path).schema_version() == "0003"
+    assert Catalog.open(tmp_path).schema_version() == "0004"
 
 
 def test_nested_folders_are_not_indexed_twice(tmp_path: Path) -> None:
@@ -132,6 +132,6 @@ def test_a_0001_catalog_is_upgraded_in_place(tmp_path: Path) -> None:
     }
     assert "regions" not in tables
     reopened = Catalog.open(tmp_path)  # what a user's old catalog meets on the next start
-    assert reopened.schema_version() == "0003"
+    assert reopened.schema_version() == "0004"
     assert reopened.counts("m")["embedded"] == 1
     assert reopened.regions("m", [1]) == {}

@@ -290,13 +290,15 @@ def test_read_only_folder_that_needs_a_migration_says_so(tmp_path: Path) -> None
     data = tmp_path / "data"
     add_fillers(data, 10)
     with sqlite3.connect(data / "catalog.sqlite") as db:
-        db.execute("DROP TABLE photo_hashes")  # as an older app left it: schema 0001
+        db.execute("DROP TABLE photo_text_fts")  # as an older app left it: schema 0001
+        db.execute("DROP TABLE photo_text")  # (its triggers go with it)
+        db.execute("DROP TABLE photo_hashes")
         db.execute("DROP TABLE regions")
         db.execute("UPDATE alembic_version SET version_num = '0001'")
     db.close()
     with read_only(data), pytest.raises(CatalogReadOnly, match="upgrade from schema 0001"):
         Catalog.open(data)
-    assert Catalog.open(data).schema_version() == "0003"  # writable again: migrated
+    assert Catalog.open(data).schema_version() == "0004"  # writable again: migrated
 
 
 def test_a_full_disk_under_the_whole_data_folder_is_a_message_and_loses_nothing(

@@ -134,6 +134,7 @@ def test_caption_ranking_panel(qtbot: QtBot, window: MainWindow, photo_folder: P
 def test_cancel_indexing_and_resume(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     folder = tmp_path / "many"
     make_photos(folder, 240)
+    window.indexer.read_text = False  # the embedding pass's cancel (the text pass's: test_ocr)
     progress: list[int] = []
     window.indexer.progress.connect(lambda done, total, rate, left: progress.append(done))
     window.add_folder(folder)
@@ -261,6 +262,9 @@ def test_switching_model_keeps_searching_with_the_old_one_until_done(
     make_photos(tmp_path / "noise", 150)
     window.library.catalog.add_folder(tmp_path / "noise")
     index_folder(qtbot, window, photo_folder)
+    # The text pass follows: a switch asked for during it starts once it has stopped
+    # (test_offer's download test); this one starts at once, on an idle library.
+    qtbot.waitUntil(lambda: not window.indexer.running, timeout=INDEX_TIMEOUT)
     old = window.library
     dialog = SettingsDialog(
         window.prefs, list_models(old.data_dir, old), old.model_id, old.data_dir, False, window

@@ -8,7 +8,7 @@ import os
 import shutil
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +37,15 @@ from mmsearch.catalog.errors import CatalogMissing as CatalogMissing
 from mmsearch.catalog.errors import CatalogReadOnly as CatalogReadOnly
 from mmsearch.catalog.errors import CatalogWriteFailed
 from mmsearch.catalog.lock import writer_lock
-from mmsearch.catalog.models import Embedding, Failure, Folder, Photo, PhotoHash, Regions
+from mmsearch.catalog.models import (
+    Embedding,
+    Failure,
+    Folder,
+    Photo,
+    PhotoHash,
+    PhotoText,
+    Regions,
+)
 from mmsearch.files import write_json
 from mmsearch.media.errors import can_heal
 
@@ -302,6 +310,12 @@ def _refuse_lost_catalog(data_dir: Path, db_path: Path) -> None:
         return  # a brand-new data folder (or an empty file nothing else refers to)
     what = "is missing" if size is None else "is empty (0 bytes)"
     raise CatalogMissing(db_path, what, traces, list_backups(data_dir))
+
+
+def _content_hashes(s: Session, ids: Iterable[int]) -> dict[int, str]:
+    """{photo id: content hash} of those of `ids` still catalogued."""
+    rows = s.execute(select(Photo.id, Photo.content_hash).where(Photo.id.in_(list(ids))))
+    return {int(i): h for i, h in rows}
 
 
 class Catalog:
@@ -902,16 +916,103 @@ class Catalog:
         if not hashes:
             return
         with self.session() as s:
-            content = dict(
-                s.execute(
-                    select(Photo.id, Photo.content_hash).where(Photo.id.in_(list(hashes)))
-                ).all()
-            )
+            content = _content_hashes(s, hashes)
             for photo_id, value in hashes.items():
                 if photo_id in content:
                     signed = value - (1 << 64) if value >= 1 << 63 else value
                     row = PhotoHash(photo_id=photo_id, content_hash=content[photo_id], dhash=signed)
                     s.merge(row)
+
+    # -- text in photos (OCR) -------------------------------------------------------------------
+
+    def photos_to_read(self, reader: str, model_id: str) -> list[tuple[int, Path]]:
+        """(id, path) of the photos embedded under `model_id` whose text was not read by
+        `reader` since their content last changed, in id order (the oldest first)."""
+        current = (
+            select(PhotoText.photo_id)
+            .join(Photo, Photo.id == PhotoText.photo_id)
+            .where(PhotoText.content_hash == Photo.content_hash, PhotoText.reader == reader)
+        )
+        stmt = (
+            select(Photo.id, Photo.path)
+            .join(Embedding, Embedding.photo_id == Photo.id)
+            .where(Embedding.model_id == model_id, Photo.id.not_in(current))
+            .order_by(Photo.id)
+        )
+        with self.session() as s:
+            return [(int(i), p) for i, p in s.execute(stmt)]
+
+    def store_texts(self, reader: str, texts: dict[int, tuple[str, str]]) -> None:
+        """Remember what `reader` read in photos: {id: (search form, lines as JSON)}, with
+        their current content hash, in one transaction; photos gone meanwhile are skipped."""
+        if not texts:
+            return
+        with self.session() as s:
+            content = _content_hashes(s, texts)
+            for photo_id, (search, lines) in texts.items():
+                if photo_id in content:
+                    row = PhotoText(
+                        photo_id=photo_id,
+                        content_hash=content[photo_id],
+                        reader=reader,
+                        search=search,
+                        lines=lines,
+                    )
+                    s.merge(row)
+
+    def text_matches(self, terms: Sequence[str], limit: int = 5000) -> dict[int, str]:
+        """{photo id: lines JSON} of the photos whose text (folded) contains every one of
+        `terms` (already folded), read since their content last changed. The FTS5 trigram
+        index answers terms of 3 characters or more (as substrings); shorter ones (two
+        Chinese characters, "ok") filter those rows, or scan when they are all there is."""
+        if not terms:
+            return {}
+        long = [t for t in terms if len(t) >= 3]
+        short = [t for t in terms if len(t) < 3]
+        where = []
+        params: list[object] = []
+        if long:  # one FTS5 query: each term a quoted phrase, a substring under trigrams
+            where.append("f.search MATCH ?")
+            params.append(" AND ".join('"' + t.replace('"', '""') + '"' for t in long))
+        for t in short:
+            where.append("instr(t.search, ?) > 0")
+            params.append(t)
+        return self._text_rows(" AND ".join(where), params, limit)
+
+    def _text_rows(self, where: str, params: Sequence[object], limit: int) -> dict[int, str]:
+        """{photo id: lines JSON} of the current texts (`f`: the FTS table, `t`: photo_text)
+        that meet `where`."""
+        sql = (
+            "SELECT t.photo_id, t.lines FROM photo_text_fts f "
+            "JOIN photo_text t ON t.photo_id = f.rowid "
+            "JOIN photos p ON p.id = t.photo_id AND p.content_hash = t.content_hash "
+            f"WHERE {where} LIMIT ?"
+        )
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(sql, (*params, limit)).all()
+        return {int(r[0]): r[1] for r in rows}
+
+    def texts_with_any(self, fragments: Sequence[str], limit: int = 20_000) -> dict[int, str]:
+        """{photo id: lines JSON} of the photos whose text (folded, current) holds any of
+        `fragments` (of 3 characters or more): the candidates of a fuzzy word match, which
+        the caller checks."""
+        fragments = [f for f in fragments if len(f) >= 3]
+        if not fragments:
+            return {}
+        query = " OR ".join('"' + f.replace('"', '""') + '"' for f in fragments)
+        return self._text_rows("f.search MATCH ?", [query], limit)
+
+    def text_counts(self, reader: str) -> dict[str, int]:
+        """Photos read by `reader` (current content) and how many of them hold text."""
+        stmt = (
+            select(func.count(), func.count().filter(PhotoText.search != ""))
+            .select_from(PhotoText)
+            .join(Photo, Photo.id == PhotoText.photo_id)
+            .where(PhotoText.content_hash == Photo.content_hash, PhotoText.reader == reader)
+        )
+        with self.session() as s:
+            read, with_text = s.execute(stmt).one()
+        return {"read": int(read or 0), "with_text": int(with_text or 0)}
 
     def photo_by_path(self, path: Path) -> PhotoInfo | None:
         with self.session() as s:

@@ -126,6 +126,23 @@ class PhotoHash(Base):
     dhash: Mapped[int] = mapped_column(BigInteger)
 
 
+class PhotoText(Base):
+    """The text the OCR model (`reader`, its version) read in a photo, valid while its
+    content hash is the one it was read from: `lines` is JSON (text, confidence, corners),
+    `search` the folded form the FTS5 table `photo_text_fts` indexes (migration 0004).
+    Photos without text have a row with no lines: read, nothing found."""
+
+    __tablename__ = "photo_text"
+
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_hash: Mapped[str] = mapped_column(String(64))
+    reader: Mapped[str] = mapped_column(String(64))
+    search: Mapped[str] = mapped_column(Text)
+    lines: Mapped[str] = mapped_column(Text)
+
+
 class Failure(Base):
     """A file that could not be indexed, with the reason a person can act on."""
 

@@ -14,7 +14,9 @@ from mmsearch.encoders import fusion_parts
 from mmsearch.index import exact_top_k
 from mmsearch.index.backend import SearchBackend
 from mmsearch.media import PHOTO_EXTENSIONS, RAW_EXTENSIONS, DecodeError, decode_photo
+from mmsearch.ocr import words
 from mmsearch.services.library import Library
+from mmsearch.services.text import TextHit, find_text
 
 #: Up to this many candidate vectors, exact matching is as fast as HNSW and never misses.
 EXACT_LIMIT = 20_000
@@ -50,10 +52,22 @@ class QueryPart:
     photo: Path | None = None
 
 
+#: What a photo whose text holds every content word of a text query gains on its cosine:
+#: more than any cosine, so photos showing the words come first, those that also look the
+#: part first among them (a score above 1 says: found by its text). One that holds some of
+#: the words gains PARTIAL_TEXT_BONUS x the share it holds: a nudge, not a jump, so that
+#: "two kids on a beach" is not led by a sign reading BEACH. Measured in docs/photos.md
+#: (benchmarks/ocr.py).
+TEXT_BONUS = 1.0
+PARTIAL_TEXT_BONUS = 0.1
+
+
 @dataclass(frozen=True)
 class SearchHit:
     photo: PhotoInfo
     score: float
+    text: tuple[str, ...] = ()
+    """The lines of the photo's text that hold the query's words (empty: none do)."""
 
     @property
     def path(self) -> Path:
@@ -218,8 +232,15 @@ class SearchEngine:
         """
         rerank = RERANK_TOP if rerank is None else max(0, rerank)
         fusion_query: tuple[np.ndarray, np.ndarray] | None = None
+        text_hits: dict[int, TextHit] = {}
         if isinstance(query, str):
+            asked = words.text_query(query)
+            if asked.only_text:
+                return self._text_only(asked.terms, top, folder, after, before, exclude)
             parts = parse_query(query)
+            if all(p.text is not None for p in parts):
+                wanted = " ".join(p.text or "" for p in parts if p.weight > 0)
+                text_hits = find_text(self.lib, words.text_query(wanted).terms, every=False)
             fused = fusion_parts(self.lib.model) if rerank else None
             text = self._fusion_text(parts) if fused is not None else None
             if fused is not None and text is not None:
@@ -262,6 +283,77 @@ class SearchEngine:
         ]
         if fusion_query is not None:
             hits = self._rerank(hits, rerank, *fusion_query)
+        if text_hits:
+            hits = self._with_text(hits, text_hits, vector, folder, after, before, exclude)
+        return hits[:top]
+
+    def _allowed(
+        self, ids: list[int], folder: Path | None, after: datetime | None, before: datetime | None
+    ) -> list[int]:
+        """Those of `ids` embedded under the model and inside the filters."""
+        if folder is None and after is None and before is None:
+            return ids
+        allowed = set(
+            self.lib.catalog.filtered_ids(self.lib.model_id, folder, after, before).tolist()
+        )
+        return [i for i in ids if i in allowed]
+
+    def _with_text(
+        self,
+        hits: list[SearchHit],
+        text_hits: dict[int, TextHit],
+        vector: np.ndarray,
+        folder: Path | None,
+        after: datetime | None,
+        before: datetime | None,
+        exclude: set[int],
+    ) -> list[SearchHit]:
+        """The visual hits merged with the photos whose text holds the query's words: those
+        score their cosine + TEXT_BONUS (all the words) or PARTIAL_TEXT_BONUS x the share
+        of the words found."""
+        scored = {h.photo.id: h for h in hits}
+        ids = self._allowed(sorted(set(text_hits) - exclude), folder, after, before)
+        have, matrix = self.lib.catalog.vectors(self.lib.model_id, ids)
+        cosines = dict(zip(have.tolist(), (matrix @ vector).tolist(), strict=True))
+        missing = [i for i in have.tolist() if i not in scored]
+        infos = self.lib.catalog.photos(missing)
+        for photo_id, cosine in cosines.items():
+            base = scored.get(photo_id)
+            if base is None:
+                if photo_id not in infos or not np.isfinite(cosine):
+                    continue
+                base = SearchHit(infos[photo_id], float(cosine))
+            found = text_hits[photo_id]
+            bonus = TEXT_BONUS if found.found >= 1.0 else PARTIAL_TEXT_BONUS * found.found
+            scored[photo_id] = SearchHit(base.photo, base.score + bonus, tuple(found.lines))
+        return sorted(scored.values(), key=lambda h: -h.score)
+
+    def _text_only(
+        self,
+        terms: tuple[str, ...],
+        top: int,
+        folder: Path | None,
+        after: datetime | None,
+        before: datetime | None,
+        exclude: set[int] | None,
+    ) -> list[SearchHit]:
+        """`text:WORDS`: only photos whose text holds every word, those that also look
+        like the words first (the words' cosine; a sign reading PIZZA over a menu)."""
+        if not terms:
+            raise QueryError("type the words to find after text:, e.g. text:invoice")
+        found = find_text(self.lib, terms)
+        ids = self._allowed(sorted(set(found) - (exclude or set())), folder, after, before)
+        if not ids:
+            return []
+        have, matrix = self.lib.catalog.vectors(self.lib.model_id, ids)
+        cosines = matrix @ self.embed([QueryPart(1.0, text=" ".join(terms))])
+        infos = self.lib.catalog.photos(have.tolist())
+        hits = [
+            SearchHit(infos[i], float(c) + TEXT_BONUS, tuple(found[i].lines))
+            for i, c in zip(have.tolist(), cosines.tolist(), strict=True)
+            if i in infos and np.isfinite(c)
+        ]
+        hits.sort(key=lambda h: -h.score)
         return hits[:top]
 
     def backend(self) -> SearchBackend:

@@ -21,6 +21,7 @@ from mmsearch.encoders import ModelError
 from mmsearch.services.indexing import Indexer, IndexReport, ProgressCallback
 from mmsearch.services.library import Library
 from mmsearch.services.search import QueryError
+from mmsearch.services.text import TextReport, read_texts
 
 log = logging.getLogger(__name__)
 
@@ -126,15 +127,25 @@ class IndexController(QObject):
     progress = Signal(int, int, float, float)  # done, total, photos/s, seconds left (-1: ?)
     finished = Signal(object)  # IndexReport
     failed = Signal(str)
+    # The text pass (OCR) that follows a run that wasn't cancelled: the new photos are
+    # searchable as soon as `finished` comes; their words when `text_finished` does.
+    text_started = Signal()
+    text_progress = Signal(int, int, float, float)
+    text_finished = Signal(object)  # TextReport
+    text_failed = Signal(str)
 
-    def __init__(self, library: Library, parent: QObject | None = None) -> None:
+    def __init__(
+        self, library: Library, parent: QObject | None = None, read_text: bool = True
+    ) -> None:
         super().__init__(parent)
         self.library = library
+        self.read_text = read_text
         self._queue = JobQueue(1, self)
         self._cancel = threading.Event()
         self._running = False
         self._again = False
         self.last_report: IndexReport | None = None
+        self.last_text_report: TextReport | None = None
 
     @property
     def running(self) -> bool:
@@ -180,8 +191,12 @@ class IndexController(QObject):
         return self._queue.wait(msecs)
 
     def _on_result(self, report: IndexReport) -> None:
-        self._running = False
         self.last_report = report
+        if self.read_text and not report.interrupted and not self._cancel.is_set():
+            self.finished.emit(report)  # still running: the text pass comes next
+            self._read_text()
+            return
+        self._running = False
         self.finished.emit(report)
         if self._again and not report.interrupted:
             self.start()
@@ -189,6 +204,40 @@ class IndexController(QObject):
     def _on_error(self, message: str) -> None:
         self._running = False
         self.failed.emit(message)
+
+    def _read_text(self) -> None:
+        cancel = self._cancel
+        report = rate_reporter(self.text_progress.emit)
+
+        def run() -> TextReport:
+            lower_thread_priority()
+            library = self.library
+            try:
+                with writer_lock(
+                    library.data_dir,
+                    "reading text in photos",
+                    on_wait=self._tell_waiting,
+                    cancel=cancel,
+                ):
+                    return read_texts(library, report, cancel)
+            except LibraryBusy:
+                return TextReport(interrupted=True)
+
+        self.text_started.emit()
+        self._queue.submit(run, self._on_text_result, self._on_text_error)
+
+    def _on_text_result(self, report: TextReport) -> None:
+        self._running = False
+        self.last_text_report = report
+        self.text_finished.emit(report)
+        if self._again and not report.interrupted:
+            self.start()
+
+    def _on_text_error(self, message: str) -> None:
+        # A text pass that can't run (the OCR model missing or damaged) never fails
+        # indexing: the photos are indexed and searchable; the window says what to fix.
+        self._running = False
+        self.text_failed.emit(message)
 
 
 class ModelSwitchController(QObject):

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -49,12 +50,14 @@ from PySide6.QtWidgets import (
 from mmsearch.catalog import CatalogError
 from mmsearch.catalog.db import PhotoInfo
 from mmsearch.catalog.lock import LibraryBusy, WriterLockError, writer_lock
+from mmsearch.ocr.words import TEXT_PREFIX
 from mmsearch.paths import BUNDLED_MODEL_ID
 from mmsearch.services.indexing import IndexReport
 from mmsearch.services.library import Library, compute_device
 from mmsearch.services.models import SwitchResult, list_models, recommend
 from mmsearch.services.ranking import rank_captions
 from mmsearch.services.search import SearchEngine, SearchHit
+from mmsearch.services.text import TextReport
 from mmsearch.ui.captions import PHOTO_SUFFIXES, CaptionPanel, dropped_paths
 from mmsearch.ui.duplicates import DuplicatesDialog
 from mmsearch.ui.folders import FoldersDialog, IndexProgress
@@ -165,6 +168,7 @@ class PreviewPanel(QWidget):
             ("taken", self.tr("Taken")),
             ("camera", self.tr("Camera")),
             ("score", self.tr("Score")),
+            ("text", self.tr("Text in photo")),
         ):
             label = QLabel()
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -186,6 +190,7 @@ class PreviewPanel(QWidget):
         self.fields["taken"].setText(f"{p.taken_at:%Y-%m-%d %H:%M}" if p.taken_at else "—")
         self.fields["camera"].setText(p.camera or "—")
         self.fields["score"].setText(f"{hit.score:.3f}")
+        self.fields["text"].setText(" / ".join(hit.text) if hit.text else "—")
         self.image.setText(self.tr("Loading…"))
 
     def show_image(self, path: Path, image: QImage) -> None:
@@ -222,7 +227,7 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailCache(
             library.data_dir / "thumbs", disk_megabytes=self.prefs.thumbnail_cache_mb, parent=self
         )
-        self.indexer = IndexController(library, self)
+        self.indexer = IndexController(library, self, read_text=self.prefs.read_text)
         self.switcher = ModelSwitchController(library.data_dir, self)
         self._index_after_switch = False
         self._pending_switch: str | None = None
@@ -254,6 +259,10 @@ class MainWindow(QMainWindow):
         self.indexer.waiting.connect(self._indexing_waits)
         self.indexer.finished.connect(self._indexing_finished)
         self.indexer.failed.connect(self._indexing_failed)
+        self.indexer.text_started.connect(self._reading_started)
+        self.indexer.text_progress.connect(self._reading_progress)
+        self.indexer.text_finished.connect(self._reading_finished)
+        self.indexer.text_failed.connect(self._reading_failed)
         self.watcher.changed.connect(self.request_indexing)
         self.switcher.started.connect(self._switch_started)
         self.switcher.download_progress.connect(self.switch_progress.update_bytes)
@@ -282,6 +291,14 @@ class MainWindow(QMainWindow):
         self.search_field.photo_dropped.connect(self.search_similar)
         self.similar_label = QLabel()
         self.similar_label.setVisible(False)
+        # The window's `text:`: only photos whose text holds the words typed.
+        self.text_only = QToolButton()
+        self.text_only.setText(self.tr("Text in photos"))
+        self.text_only.setCheckable(True)
+        self.text_only.setToolTip(
+            self.tr("Find only photos whose text holds these words (like typing text:invoice)")
+        )
+        self.text_only.toggled.connect(self.run_search)
         self.folder_filter = QComboBox()
         self.folder_filter.currentIndexChanged.connect(self.run_search)
         self.after_check = QCheckBox(self.tr("After"))
@@ -325,6 +342,7 @@ class MainWindow(QMainWindow):
         top = QVBoxLayout(bar)
         row = QHBoxLayout()
         row.addWidget(self.search_field, 1)
+        row.addWidget(self.text_only)
         row.addWidget(self.similar_label)
         top.addLayout(row)
         filters = QHBoxLayout()
@@ -660,6 +678,52 @@ class MainWindow(QMainWindow):
         self.refresh_library()
         self._start_pending_switch()
 
+    def _reading_started(self) -> None:
+        for widget in self._progress_widgets():
+            widget.start()
+            widget.set_title(self.tr("Reading text in photos"))
+
+    def _reading_progress(self, done: int, total: int, rate: float, left: float) -> None:
+        if total:
+            self.photos_label.setText(
+                self.tr("Reading the text in {done} of {total} photos…").format(
+                    done=f"{done:,}", total=f"{total:,}"
+                )
+            )
+        for widget in self._progress_widgets():
+            widget.update_progress(done, total, rate, left)
+
+    def _end_reading(self) -> None:
+        for widget in self._progress_widgets():
+            widget.set_title("")
+            widget.finish()
+        if self.folders_dialog is not None:
+            self.folders_dialog.set_indexing(False)
+        self.refresh_library()
+        self._start_pending_switch()  # a switch asked for meanwhile stopped the pass
+
+    def _reading_finished(self, report: TextReport) -> None:
+        self._end_reading()
+        if report.interrupted:
+            self.statusBar().showMessage(
+                self.tr("Reading text stopped; it resumes where it stopped next time"), 8000
+            )
+        elif report.read:
+            self.statusBar().showMessage(
+                self.tr("Read the text in {n} photos; {m} hold some").format(
+                    n=f"{report.read:,}", m=f"{report.with_text:,}"
+                ),
+                8000,
+            )
+            if self.search_field.text().strip():
+                self.run_search()  # their words may match the query now
+
+    def _reading_failed(self, message: str) -> None:
+        self._end_reading()
+        self.statusBar().showMessage(
+            self.tr("Text in photos could not be read: {error}").format(error=message), 15000
+        )
+
     # -- searching ----------------------------------------------------------------------------
 
     def focus_search(self) -> None:
@@ -711,6 +775,8 @@ class MainWindow(QMainWindow):
         similar = self._similar_to
         engine = self.engine
         rerank = self.prefs.rerank
+        if self.text_only.isChecked() and not text.casefold().startswith(TEXT_PREFIX):
+            text = TEXT_PREFIX + text
 
         def work() -> list[SearchHit]:
             if similar is not None:
@@ -957,6 +1023,9 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             dialog.apply()
             self.thumbnails.disk_megabytes = self.prefs.thumbnail_cache_mb
+            was_reading, self.indexer.read_text = self.indexer.read_text, self.prefs.read_text
+            if self.prefs.read_text and not was_reading:
+                self.request_indexing()  # read the text of the photos indexed meanwhile
             chosen = dialog.chosen_model()
             if chosen is not None and chosen.id != self.library.model_id:
                 self.switch_model(chosen.id)  # downloaded first if it isn't installed

@@ -125,7 +125,12 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             taken = f"\n{hit.photo.taken_at:%Y-%m-%d %H:%M}" if hit.photo.taken_at else ""
             score = self.tr("score")
-            return f"{os.fsdecode(hit.path)}\n{score} {hit.score:.3f}{taken}"
+            text = (
+                ("\n" + self.tr("Text: {words}").format(words=" / ".join(hit.text)))
+                if hit.text
+                else ""
+            )
+            return f"{os.fsdecode(hit.path)}\n{score} {hit.score:.3f}{taken}{text}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self.thumbnails.get(hit.path)
         if role == HitRole:
@@ -162,9 +167,9 @@ def display_name(path: Path) -> str:
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
-    """Draws a thumbnail centred in its cell, the file name under it and the score in a
-    corner badge. It reads the hit from `model` directly, never through
-    `QModelIndex.data()` (see `ResultsModel.hit_at`)."""
+    """Draws a thumbnail centred in its cell, the file name under it (or the words of its
+    text the query matched) and the score in a corner badge. It reads the hit from `model`
+    directly, never through `QModelIndex.data()` (see `ResultsModel.hit_at`)."""
 
     def __init__(self, model: ResultsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -198,9 +203,11 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawImage(x, y, image)
         else:
             painter.fillRect(image_rect, palette.alternateBase())
-        name = display_name(hit.path)
+        # A photo found by its words shows them instead of its file name, quoted.
+        name = f"“{' / '.join(hit.text)}”" if hit.text else display_name(hit.path)
         text_rect = QRect(rect.x() + 4, rect.bottom() - 22, rect.width() - 8, 20)
-        painter.setPen(palette.highlightedText().color() if selected else palette.text().color())
+        colour = palette.link().color() if hit.text else palette.text().color()
+        painter.setPen(palette.highlightedText().color() if selected else colour)
         metrics = painter.fontMetrics()
         elided = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, text_rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, elided)

@@ -98,6 +98,15 @@ class Preferences:
         self.qsettings.setValue("rerank", int(value))
 
     @property
+    def read_text(self) -> bool:
+        """Read the text in photos after indexing (for `text:` and word matches)."""
+        return self._get("read_text", "true").lower() not in ("false", "0", "no")
+
+    @read_text.setter
+    def read_text(self, value: bool) -> None:
+        self.qsettings.setValue("read_text", "true" if value else "false")
+
+    @property
     def check_updates(self) -> bool:
         """Whether mmsearch may act on its own at start: today, offer a better model once
         (from the catalogue it ships with; nothing is fetched until the user picks one).
@@ -209,6 +218,14 @@ class SettingsDialog(QDialog):
                 "text search and re-order them. Other models ignore it."
             )
         )
+        self.read_text = QCheckBox(self.tr("Read the text in photos after indexing"))
+        self.read_text.setChecked(prefs.read_text)
+        self.read_text.setToolTip(
+            self.tr(
+                "Signs, receipts, whiteboards: their words become searchable (type them, or "
+                "text:word). It runs after indexing, in the background."
+            )
+        )
         self.device = QComboBox()
         self.device.addItem(self.tr("Automatic"), "auto")
         self.device.addItem(self.tr("CPU"), "cpu")
@@ -246,6 +263,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.offer_button)
         form.addRow("", self.check_updates)
         form.addRow(self.tr("Re-rank best results"), self.rerank)
+        form.addRow("", self.read_text)
         form.addRow(self.tr("Device"), self.device)
         form.addRow(self.tr("Thumbnail cache"), self.cache)
         form.addRow(self.tr("Data folder"), data_row)
@@ -267,6 +285,7 @@ class SettingsDialog(QDialog):
     def apply(self) -> None:
         """Write the chosen values to the preferences (the model is the window's job)."""
         self.prefs.rerank = self.rerank.value()
+        self.prefs.read_text = self.read_text.isChecked()
         self.prefs.check_updates = self.check_updates.isChecked()
         self.prefs.device = str(self.device.currentData())
         self.prefs.thumbnail_cache_mb = self.cache.value()

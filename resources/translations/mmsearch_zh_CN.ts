@@ -160,6 +160,34 @@
 <context>
     <name>MainWindow</name>
     <message>
+        <source>Text in photos</source>
+        <translation>照片中的文字</translation>
+    </message>
+    <message>
+        <source>Find only photos whose text holds these words (like typing text:invoice)</source>
+        <translation>只找文字中含有这些词的照片（同输入 text:发票）</translation>
+    </message>
+    <message>
+        <source>Reading text in photos</source>
+        <translation>正在读取照片中的文字</translation>
+    </message>
+    <message>
+        <source>Reading the text in {done} of {total} photos…</source>
+        <translation>正在读取第 {done} / {total} 张照片中的文字…</translation>
+    </message>
+    <message>
+        <source>Reading text stopped; it resumes where it stopped next time</source>
+        <translation>文字读取已停止；下次从停下的地方继续</translation>
+    </message>
+    <message>
+        <source>Read the text in {n} photos; {m} hold some</source>
+        <translation>已读取 {n} 张照片中的文字；其中 {m} 张含有文字</translation>
+    </message>
+    <message>
+        <source>Text in photos could not be read: {error}</source>
+        <translation>无法读取照片中的文字：{error}</translation>
+    </message>
+    <message>
         <location filename="../../mmsearch/ui/main_window.py" line="276" />
         <source>Describe a photo, e.g. “two kids on a beach at sunset” — or drop a photo here</source>
         <translation>描述一张照片，例如“夕阳下海滩上的两个孩子”——或把照片拖到这里</translation>
@@ -744,6 +772,10 @@
 <context>
     <name>PreviewPanel</name>
     <message>
+        <source>Text in photo</source>
+        <translation>照片中的文字</translation>
+    </message>
+    <message>
         <location filename="../../mmsearch/ui/main_window.py" line="154" />
         <location filename="../../mmsearch/ui/main_window.py" line="205" />
         <source>Select a photo to see it here.</source>
@@ -793,6 +825,10 @@
 <context>
     <name>ResultsModel</name>
     <message>
+        <source>Text: {words}</source>
+        <translation>文字：{words}</translation>
+    </message>
+    <message>
         <location filename="../../mmsearch/ui/results.py" line="127" />
         <source>score</source>
         <extracomment>File-type filter: label -&gt; extensions (lower case); empty means all.</extracomment>
@@ -801,6 +837,14 @@
 </context>
 <context>
     <name>SettingsDialog</name>
+    <message>
+        <source>Read the text in photos after indexing</source>
+        <translation>索引后读取照片中的文字</translation>
+    </message>
+    <message>
+        <source>Signs, receipts, whiteboards: their words become searchable (type them, or text:word). It runs after indexing, in the background.</source>
+        <translation>招牌、收据、白板：其中的文字可以搜索（直接输入，或 text:词）。在索引之后于后台进行。</translation>
+    </message>
     <message>
         <location filename="../../mmsearch/ui/settings.py" line="164" />
         <source>Settings</source>
