@@ -265,6 +265,7 @@ def test_index_reads_text_and_text_queries_find_it(
     assert all("text" not in h for h in merged[1:])
     # Filters hold for text matches too.
     assert cli("search", "text:pizza", "--before", "1990-01-01") == []
+    assert cli("search", "pizza", "--before", "1990-01-01") == []  # words found, all filtered
 
 
 def test_a_changed_photo_is_read_again(cli: CliRunner, signs: Path, reader: TextReader) -> None:

@@ -313,6 +313,8 @@ class SearchEngine:
         of the words found."""
         scored = {h.photo.id: h for h in hits}
         ids = self._allowed(sorted(set(text_hits) - exclude), folder, after, before)
+        if not ids:  # every photo with the words is outside the filters
+            return hits
         have, matrix = self.lib.catalog.vectors(self.lib.model_id, ids)
         cosines = dict(zip(have.tolist(), (matrix @ vector).tolist(), strict=True))
         missing = [i for i in have.tolist() if i not in scored]
@@ -342,19 +344,10 @@ class SearchEngine:
         if not terms:
             raise QueryError("type the words to find after text:, e.g. text:invoice")
         found = find_text(self.lib, terms)
-        ids = self._allowed(sorted(set(found) - (exclude or set())), folder, after, before)
-        if not ids:
+        if not found:
             return []
-        have, matrix = self.lib.catalog.vectors(self.lib.model_id, ids)
-        cosines = matrix @ self.embed([QueryPart(1.0, text=" ".join(terms))])
-        infos = self.lib.catalog.photos(have.tolist())
-        hits = [
-            SearchHit(infos[i], float(c) + TEXT_BONUS, tuple(found[i].lines))
-            for i, c in zip(have.tolist(), cosines.tolist(), strict=True)
-            if i in infos and np.isfinite(c)
-        ]
-        hits.sort(key=lambda h: -h.score)
-        return hits[:top]
+        vector = self.embed([QueryPart(1.0, text=" ".join(terms))])
+        return self._with_text([], found, vector, folder, after, before, exclude or set())[:top]
 
     def backend(self) -> SearchBackend:
         """What answers queries: exact on the GPU when there is one, else the HNSW index
