@@ -23,7 +23,7 @@ from mmsearch.catalog import BackupFailed, CatalogError, backup_catalog
 from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError, writer_lock
 from mmsearch.encoders import ModelError
 from mmsearch.files import WriteError
-from mmsearch.ocr.words import TEXT_PREFIX
+from mmsearch.ocr.words import is_text_only
 from mmsearch.paths import data_dir
 from mmsearch.services.duplicates import DEFAULT_MAX_BITS as DUPLICATE_MAX_BITS
 from mmsearch.services.duplicates import DEFAULT_THRESHOLD as DUPLICATE_THRESHOLD
@@ -183,7 +183,7 @@ def _text_report_dict(text: TextReport) -> dict[str, Any]:
     return {
         "read": text.read,
         "with_text": text.with_text,
-        "failed": [{"path": _path_text(p), "reason": r} for p, r in text.failed],
+        "failed": _failures_json(text.failed),
         "interrupted": text.interrupted,
         "seconds": round(text.seconds, 2),
     }
@@ -247,6 +247,10 @@ def _tell_waiting(holder: LockHolder) -> None:
     )
 
 
+def _failures_json(failed: Sequence[tuple[Path, str]]) -> list[dict[str, str]]:
+    return [{"path": _path_text(p), "reason": r} for p, r in failed]
+
+
 def _report_dict(report: IndexReport) -> dict[str, Any]:
     return {
         "added": report.added,
@@ -255,7 +259,7 @@ def _report_dict(report: IndexReport) -> dict[str, Any]:
         "copied": report.copied,
         "unchanged": report.unchanged,
         "removed": report.removed,
-        "failed": [{"path": _path_text(p), "reason": r} for p, r in report.failed],
+        "failed": _failures_json(report.failed),
         "still_failing": report.still_failing,
         "missing_folders": [_path_text(p) for p in report.missing_folders],
         "unavailable_folders": [_path_text(p) for p in report.unavailable_folders],
@@ -353,7 +357,7 @@ def _print_hits(hits: list[SearchHit], args: argparse.Namespace, query: str = ""
     if args.json:
         _emit_json([_hit_json(h) for h in hits])
     elif not hits:
-        if query.strip().casefold().startswith(TEXT_PREFIX):
+        if is_text_only(query):
             _say("no photo's text holds those words (text is read by `mmsearch index`)")
         else:
             _say("no photos indexed yet: run `mmsearch index FOLDER`")

@@ -53,12 +53,17 @@ class TextQuery:
     only_text: bool
 
 
+def is_text_only(query: str) -> bool:
+    """Whether `query` asks only the text in photos (starts with `TEXT_PREFIX`)."""
+    return query.strip()[: len(TEXT_PREFIX)].casefold() == TEXT_PREFIX
+
+
 def text_query(query: str) -> TextQuery:
     """`text:WORDS` (every word, even short ones) or the content words of a visual query
     (Latin words of 3 letters or more outside `_STOP_WORDS`, digits of 2 or more, Chinese
     runs split at function characters)."""
     stripped = query.strip()
-    only = stripped[: len(TEXT_PREFIX)].casefold() == TEXT_PREFIX
+    only = is_text_only(stripped)
     body = fold(stripped[len(TEXT_PREFIX) :] if only else stripped)
     terms: list[str] = []
     for token in _TOKEN.findall(body):
@@ -152,9 +157,8 @@ def contains(line: str, term: str) -> bool:
     return False
 
 
-def matches(lines: Iterable[TextLine], terms: Sequence[str]) -> list[str]:
-    """The lines holding one of `terms`, when together they hold every one (else [])."""
+def held(lines: Iterable[TextLine], terms: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Those of `terms` the lines hold, and the lines (their text) that hold one of them."""
     folded = [(line.text, fold(line.text)) for line in lines]
-    if not terms or not all(any(contains(f, t) for _, f in folded) for t in terms):
-        return []
-    return [text for text, f in folded if any(contains(f, t) for t in terms)]
+    found = [t for t in terms if any(contains(f, t) for _, f in folded)]
+    return found, [text for text, f in folded if any(contains(f, t) for t in found)]

@@ -130,8 +130,7 @@ def find_text(lib: Library, terms: tuple[str, ...], every: bool = True) -> dict[
                 found.update(lib.catalog.texts_with_any(words.trigrams(term)))
     out: dict[int, TextHit] = {}
     for photo_id, data in found.items():
-        lines = words.lines_from_json(data)
-        held = [t for t in terms if words.matches(lines, (t,))]
+        held, lines = words.held(words.lines_from_json(data), terms)
         if held and (not every or len(held) == len(terms)):
-            out[photo_id] = TextHit(photo_id, len(held) / len(terms), words.matches(lines, held))
+            out[photo_id] = TextHit(photo_id, len(held) / len(terms), lines)
     return out

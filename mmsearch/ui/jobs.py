@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -24,6 +24,8 @@ from mmsearch.services.search import QueryError
 from mmsearch.services.text import TextReport, read_texts
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Errors whose message is written for a person; anything else is a bug, logged in full.
 USER_ERRORS = (QueryError, ModelError, CatalogError, WriterLockError, OSError, ValueError)
@@ -161,21 +163,16 @@ class IndexController(QObject):
         cancel = self._cancel
         report = rate_reporter(self.progress.emit)
 
-        def run() -> IndexReport:
-            lower_thread_priority()
-            library = self.library
+        def index() -> IndexReport:
+            result = Indexer(self.library, report, cancel).run()
             try:
-                with writer_lock(
-                    library.data_dir, "indexing run", on_wait=self._tell_waiting, cancel=cancel
-                ):
-                    result = Indexer(library, report, cancel).run()
-                    try:
-                        backup_catalog(library.data_dir)  # at most daily; the last 3 kept
-                    except BackupFailed as e:  # a warning, not a failed run
-                        log.warning("%s", e)
-            except LibraryBusy:  # cancelled while another process held the library
-                return IndexReport(interrupted=True)
+                backup_catalog(self.library.data_dir)  # at most daily; the last 3 kept
+            except BackupFailed as e:  # a warning, not a failed run
+                log.warning("%s", e)
             return result
+
+        def run() -> IndexReport:
+            return self._locked("indexing run", cancel, index, IndexReport(interrupted=True))
 
         self.started.emit()
         self._queue.submit(run, self._on_result, self._on_error)
@@ -190,15 +187,26 @@ class IndexController(QObject):
     def wait(self, msecs: int = 60_000) -> bool:
         return self._queue.wait(msecs)
 
+    def _locked(self, purpose: str, cancel: threading.Event, work: Callable[[], T], busy: T) -> T:
+        """`work()` on this (lower-priority) thread under the library's writer lock; `busy`
+        when cancelled while another process held the lock."""
+        lower_thread_priority()
+        try:
+            with writer_lock(
+                self.library.data_dir, purpose, on_wait=self._tell_waiting, cancel=cancel
+            ):
+                return work()
+        except LibraryBusy:
+            return busy
+
     def _on_result(self, report: IndexReport) -> None:
         self.last_report = report
-        if self.read_text and not report.interrupted and not self._cancel.is_set():
-            self.finished.emit(report)  # still running: the text pass comes next
-            self._read_text()
-            return
-        self._running = False
+        reading = self.read_text and not report.interrupted and not self._cancel.is_set()
+        self._running = reading  # the text pass comes next: still running
         self.finished.emit(report)
-        if self._again and not report.interrupted:
+        if reading:
+            self._read_text()
+        elif self._again and not report.interrupted:
             self.start()
 
     def _on_error(self, message: str) -> None:
@@ -210,18 +218,12 @@ class IndexController(QObject):
         report = rate_reporter(self.text_progress.emit)
 
         def run() -> TextReport:
-            lower_thread_priority()
-            library = self.library
-            try:
-                with writer_lock(
-                    library.data_dir,
-                    "reading text in photos",
-                    on_wait=self._tell_waiting,
-                    cancel=cancel,
-                ):
-                    return read_texts(library, report, cancel)
-            except LibraryBusy:
-                return TextReport(interrupted=True)
+            return self._locked(
+                "reading text in photos",
+                cancel,
+                lambda: read_texts(self.library, report, cancel),
+                TextReport(interrupted=True),
+            )
 
         self.text_started.emit()
         self._queue.submit(run, self._on_text_result, self._on_text_error)

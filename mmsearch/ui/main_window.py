@@ -50,7 +50,7 @@ from PySide6.QtWidgets import (
 from mmsearch.catalog import CatalogError
 from mmsearch.catalog.db import PhotoInfo
 from mmsearch.catalog.lock import LibraryBusy, WriterLockError, writer_lock
-from mmsearch.ocr.words import TEXT_PREFIX
+from mmsearch.ocr.words import TEXT_PREFIX, is_text_only
 from mmsearch.paths import BUNDLED_MODEL_ID
 from mmsearch.services.indexing import IndexReport
 from mmsearch.services.library import Library, compute_device
@@ -775,7 +775,7 @@ class MainWindow(QMainWindow):
         similar = self._similar_to
         engine = self.engine
         rerank = self.prefs.rerank
-        if self.text_only.isChecked() and not text.casefold().startswith(TEXT_PREFIX):
+        if self.text_only.isChecked() and not is_text_only(text):
             text = TEXT_PREFIX + text
 
         def work() -> list[SearchHit]:
