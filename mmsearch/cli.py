@@ -20,11 +20,13 @@ import numpy as np
 
 from mmsearch import __version__
 from mmsearch.catalog import BackupFailed, CatalogError, backup_catalog
+from mmsearch.catalog.db import Filters, PhotoInfo, PlaceCount
 from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError, writer_lock
 from mmsearch.encoders import ModelError
 from mmsearch.files import WriteError
 from mmsearch.ocr.words import is_text_only
 from mmsearch.paths import data_dir
+from mmsearch.services.details import DETAILS_VERSION
 from mmsearch.services.duplicates import DEFAULT_MAX_BITS as DUPLICATE_MAX_BITS
 from mmsearch.services.duplicates import DEFAULT_THRESHOLD as DUPLICATE_THRESHOLD
 from mmsearch.services.evaluation import EvalError
@@ -33,9 +35,10 @@ from mmsearch.services.search import RERANK_TOP, QueryError, SearchHit
 from mmsearch.services.text import TextReport, read_texts, shared_reader
 
 if TYPE_CHECKING:
-    from mmsearch.catalog.db import PhotoInfo
+    from mmsearch.services.details import DetailsReport
     from mmsearch.services.indexing import IndexReport
     from mmsearch.services.models.download import Progress
+    from mmsearch.services.search import SearchEngine
 
 # Exit codes (docs/cli.md): 0 done; 1 the work ran and failed (nothing could be indexed, a
 # switch did not finish); 2 a problem the user can fix (arguments, query, a missing file, a
@@ -152,7 +155,12 @@ def cmd_index(lib: Library, args: argparse.Namespace) -> int:
         if not lib.catalog.folders():
             raise UserError("no folders to index: run `mmsearch index FOLDER` to add one")
         with _ctrl_c_cancels("stopping after the current batch") as cancel:
-            indexer = Indexer(lib, _progress_bar("indexing", not args.json), cancel)
+            indexer = Indexer(
+                lib,
+                _progress_bar("indexing", not args.json),
+                cancel,
+                details_progress=_progress_bar("reading dates and places", not args.json),
+            )
             report = indexer.run()
             text, text_error = None, None
             if args.text and not report.interrupted:
@@ -264,8 +272,23 @@ def _report_dict(report: IndexReport) -> dict[str, Any]:
         "missing_folders": [_path_text(p) for p in report.missing_folders],
         "unavailable_folders": [_path_text(p) for p in report.unavailable_folders],
         "bad_vectors_dropped": report.bad_vectors_dropped,
+        "details": _details_dict(report.details),
         "interrupted": report.interrupted,
         "seconds": round(report.seconds, 2),
+    }
+
+
+def _details_dict(details: DetailsReport | None) -> dict[str, Any] | None:
+    if details is None:
+        return None
+    return {
+        "read": details.read,
+        "with_gps": details.located,
+        "dated_by_name": details.dated_by_name,
+        "dated_by_file": details.dated_by_file,
+        "named": details.named,
+        "place_error": details.place_error,
+        "seconds": round(details.seconds, 2),
     }
 
 
@@ -302,6 +325,15 @@ def _print_report(
             _say(f"  {_path_text(path)}: {reason}")
     if report.still_failing:
         _say(f"{report.still_failing} file(s) still unreadable (see `mmsearch status`)")
+    details = report.details
+    if details is not None and details.read:
+        _say(
+            f"read the dates and positions of {details.read} photos: {details.located} with "
+            f"GPS, {details.dated_by_name} dated from the file name, {details.dated_by_file} "
+            "from the file's time (no EXIF date)"
+        )
+    if details is not None and details.place_error:
+        print(f"mmsearch: warning: places not named: {details.place_error}", file=sys.stderr)
     if report.interrupted:
         _say(f"interrupted: run `{resume}` again to resume where it stopped")
 
@@ -348,6 +380,15 @@ def cmd_folders(lib: Library, args: argparse.Namespace) -> int:
 
 def _hit_json(h: SearchHit) -> dict[str, Any]:
     out: dict[str, Any] = {"path": _path_text(h.path), "score": round(h.score, 6)}
+    p = h.photo
+    out["taken_at"] = p.taken_at.isoformat() if p.taken_at else None
+    out["taken_from"] = p.taken_from
+    if p.place:
+        out["place"] = p.place
+    if p.gps:
+        out["gps"] = [round(p.gps[0], 6), round(p.gps[1], 6)]
+    if p.camera:
+        out["camera"] = p.camera
     if h.text:
         out["text"] = list(h.text)
     return out
@@ -363,22 +404,110 @@ def _print_hits(hits: list[SearchHit], args: argparse.Namespace, query: str = ""
             _say("no photos indexed yet: run `mmsearch index FOLDER`")
     else:
         for h in hits:
-            taken = f"  {h.photo.taken_at:%Y-%m-%d}" if h.photo.taken_at else ""
+            taken = f"  {_date_text(h.photo)}" if h.photo.taken_at else ""
+            place = f"  {h.photo.place}" if h.photo.place else ""
             text = f"  text: {' / '.join(h.text)}" if h.text else ""
-            _say(f"{h.score:6.3f}  {_path_text(h.path)}{taken}{text}")
+            _say(f"{h.score:6.3f}  {_path_text(h.path)}{taken}{place}{text}")
     return EXIT_OK
+
+
+def _date_text(p: PhotoInfo) -> str:
+    """ "2023-07-14", with "(file name)" or "(file time)" when not from EXIF."""
+    if p.taken_at is None:
+        return ""
+    source = {"name": " (file name)", "file": " (file time)"}.get(p.taken_from or "", "")
+    return f"{p.taken_at:%Y-%m-%d}{source}"
+
+
+def _filters(engine: SearchEngine, args: argparse.Namespace) -> Filters:
+    """The search filters the options ask for; a --place no photo was taken at is an error
+    that lists the places there are."""
+    places = None
+    if args.place:
+        places = engine.place_ids(args.place)
+        if not places:
+            known = [c for c in engine.lib.catalog.place_counts()][:8]
+            names = ", ".join(_place_label(c) for c in known) or "none yet"
+            raise UserError(
+                f"no photo was taken at {args.place!r}",
+                f"places with photos: {names} (`mmsearch places` lists them all; places "
+                "come from the photos' GPS positions)",
+            )
+    return Filters(
+        folder=Path(args.folder).expanduser() if args.folder else None,
+        after=getattr(args, "after", None),
+        before=getattr(args, "before", None),
+        places=places,
+        camera=args.camera,
+        kind=args.type,
+    )
+
+
+def _place_label(c: PlaceCount) -> str:
+    return ", ".join(dict.fromkeys(x for x in (c.city, c.region, c.country) if x))
 
 
 def cmd_search(lib: Library, args: argparse.Namespace) -> int:
     from mmsearch.services.search import SearchEngine
 
-    folder = Path(args.folder).expanduser() if args.folder else None
-    hits = SearchEngine(lib).search(
-        args.query, args.top, folder, args.after, args.before, rerank=args.rerank
-    )
+    engine = SearchEngine(lib)
+    filters = _filters(engine, args)
+    query = args.query
+    guess = None if args.place or not args.place_guess else engine.read_place(query)
+    if guess is None:
+        hits = engine.search(query, args.top, filters, rerank=args.rerank)
+    else:
+        hits = engine.search_guessed(guess, args.top, filters, rerank=args.rerank)
+        if args.json:
+            said = {"place": {"said": guess.said, "label": guess.label, "query": guess.rest}}
+            print(json.dumps(said, ensure_ascii=False), file=sys.stderr)
+        else:
+            what = f"for {guess.rest!r}" if guess.rest else "newest first"
+            print(
+                f"mmsearch: photos taken in {guess.label}, {what} (--no-place-guess "
+                "searches the words as typed)",
+                file=sys.stderr,
+            )
     _warn_if_stale(lib)
     _language_notice(lib, args)
     return _print_hits(hits, args, args.query)
+
+
+def cmd_places(lib: Library, args: argparse.Namespace) -> int:
+    """The places the photos were taken at (from their GPS), with counts."""
+    places = lib.catalog.place_counts()
+    if args.json:
+        _emit_json(
+            [
+                {
+                    "city": c.city,
+                    "region": c.region,
+                    "country": c.country,
+                    "country_code": c.country_code,
+                    "photos": c.photos,
+                }
+                for c in places
+            ]
+        )
+        return EXIT_OK
+    if not places:
+        _say("no photo has a GPS position yet (places are read by `mmsearch index`)")
+    for c in places:
+        _say(f"{c.photos:7d}  {_place_label(c)}")
+    return EXIT_OK
+
+
+def cmd_cameras(lib: Library, args: argparse.Namespace) -> int:
+    """The cameras the photos' EXIF names, with counts."""
+    cameras = lib.catalog.camera_counts()
+    if args.json:
+        _emit_json([{"camera": c, "photos": n} for c, n in cameras])
+        return EXIT_OK
+    if not cameras:
+        _say("no photo names its camera")
+    for c, n in cameras:
+        _say(f"{n:7d}  {c}")
+    return EXIT_OK
 
 
 def _language_notice(lib: Library, args: argparse.Namespace) -> None:
@@ -410,7 +539,8 @@ def cmd_similar(lib: Library, args: argparse.Namespace) -> int:
     photo = Path(args.photo).expanduser()
     if not photo.is_file():
         raise UserError(f"{args.photo} is not a file")
-    hits = SearchEngine(lib).similar(photo.resolve(), args.top)
+    engine = SearchEngine(lib)
+    hits = engine.similar(photo.resolve(), args.top, _filters(engine, args))
     _warn_if_stale(lib)
     return _print_hits(hits, args)
 
@@ -446,7 +576,7 @@ def cmd_duplicates(lib: Library, args: argparse.Namespace) -> int:
         _say(f"{len(g.photos)} copies (similarity {g.similarity:.3f}):")
         for i, p in enumerate(g.photos):
             mark = "keep" if i == 0 else "    "
-            taken = f"  {p.taken_at:%Y-%m-%d}" if p.taken_at else ""
+            taken = f"  {_date_text(p)}" if p.taken_at else ""
             size = f"{p.width}x{p.height}  {p.size / 1e6:.1f} MB"
             _say(f"  {mark}  {size}{taken}  {_path_text(p.path)}")
     return EXIT_OK
@@ -459,6 +589,8 @@ def _photo_json(p: PhotoInfo) -> dict[str, object]:
         "width": p.width,
         "height": p.height,
         "taken_at": p.taken_at.isoformat() if p.taken_at else None,
+        "taken_from": p.taken_from,
+        "place": p.place,
     }
 
 
@@ -502,6 +634,7 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
         ],
     }
     status["device"] = f"{lib.device.label} ({lib.device.reason})"
+    status["details"] = lib.catalog.details_counts(DETAILS_VERSION)
     try:
         reader = shared_reader()
         status["text"] = {"reader": reader.version, **lib.catalog.text_counts(reader.version)}
@@ -558,6 +691,13 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
             f"text:        {text['read']} photos read ({text['with_text']} hold text; "
             f"{text['reader']})"
         )
+    details = status["details"]
+    _say(
+        f"details:     {details['read']} photos read, {details['with_gps']} with GPS, "
+        f"{details['with_place']} named after a place; dated from the file name "
+        f"{details.get('dated_from_name', 0)}, from the file's time "
+        f"{details.get('dated_from_file', 0)}"
+    )
     _say("folders:")
     for f in status["folders"]:
         _say(f"  {f['photos']:7d} photos  {f['failures']:4d} failed  {f['path']}")
@@ -919,6 +1059,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_filters(p: argparse.ArgumentParser) -> None:
         p.add_argument("--top", type=_count(1), default=20, help="how many photos (default 20)")
+        p.add_argument("--folder", help="only photos inside this folder")
+        p.add_argument(
+            "--place",
+            help='only photos taken at this town, region or country ("Lisbon", '
+            '"Lisbon, Portugal"; see `mmsearch places`)',
+        )
+        p.add_argument(
+            "--camera", help='only photos from a camera whose name holds this ("iPhone 13")'
+        )
+        p.add_argument(
+            "--type",
+            choices=["jpeg", "png", "heic", "raw", "other"],
+            help="only photos of this file type",
+        )
 
     def add_rerank(p: argparse.ArgumentParser, what: str) -> None:
         group = p.add_mutually_exclusive_group()
@@ -937,12 +1091,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "query",
         help='text, e.g. "two kids on a beach"; parts: "beach + sunset - '
-        'people", "2:dog", "./ref.jpg + snow"',
+        'people", "2:dog", "./ref.jpg + snow"; a place: "beach in Lisbon"',
     )
     add_filters(p)
-    p.add_argument("--folder", help="only photos inside this folder")
     p.add_argument("--after", type=_parse_date, help="taken on or after this date")
     p.add_argument("--before", type=_parse_date, help="taken before this date")
+    p.add_argument(
+        "--no-place-guess",
+        dest="place_guess",
+        action="store_false",
+        help='search a place name in the query ("beach in Lisbon") as words, not as a place',
+    )
     add_rerank(p, "photos")
     p.set_defaults(run=cmd_search)
 
@@ -977,6 +1136,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="rank by the embeddings only, even if the model has a fusion head",
     )
     p.set_defaults(run=cmd_rank)
+
+    p = sub.add_parser("places", parents=[common], help="where the photos were taken, counted")
+    p.set_defaults(run=cmd_places)
+
+    p = sub.add_parser("cameras", parents=[common], help="the cameras the photos came from")
+    p.set_defaults(run=cmd_cameras)
 
     p = sub.add_parser("status", parents=[common], help="folders, counts, failures, index")
     p.set_defaults(run=cmd_status)

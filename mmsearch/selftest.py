@@ -94,7 +94,9 @@ def make_photos(folder: Path) -> Path:
         copy.save(folder / DUPLICATE, quality=80)
     with Image.open(folder / RESIZED_OF) as im:
         small = im.convert("RGB").resize((im.width // 2, im.height // 2))
-        small.save(folder / RESIZED, quality=70)
+        exif = Image.Exif()  # taken in Lisbon, as a phone tags it: the places check
+        exif[0x8825] = {1: "N", 2: (38.0, 42.0, 50.0), 3: "W", 4: (9.0, 8.0, 22.0)}
+        small.save(folder / RESIZED, quality=70, exif=exif)
     make_text_photo(folder / TEXT_PHOTO)
     return folder
 
@@ -259,6 +261,7 @@ def check_model(
     )
     results.check("text in photos", lambda: _text_in_photos(data, model_id))
     results.check("near-duplicates", lambda: _duplicates(data, model_id))
+    results.check("places", lambda: _places(data, model_id))
     if reference is None:
         results.out("  skip  build-time reference: none here (only a packaged build has one)")
     else:
@@ -291,6 +294,26 @@ def _text_in_photos(data: Path, model_id: str) -> str:
             f"'invoice' put {[h.path.name for h in merged]} first, not {TEXT_PHOTO}"
         )
     return f"read {report.read} photos in {report.seconds:.1f} s; {TEXT_PHOTO}: {only[0].text}"
+
+
+def _places(data: Path, model_id: str) -> str:
+    """Indexing named the photo with GPS after its town offline, and a query naming the
+    town finds it there."""
+    from mmsearch.catalog.db import Filters
+    from mmsearch.services.library import Library
+    from mmsearch.services.search import SearchEngine
+
+    with Library(data, model_id) as lib:
+        places = lib.catalog.place_counts()
+        assert [(p.city, p.country, p.photos) for p in places] == [("Lisbon", "Portugal", 1)], (
+            f"places: {places}"
+        )
+        engine = SearchEngine(lib)
+        guess = engine.read_place("a rocket in Lisbon")
+        assert guess is not None and guess.rest == "a rocket", f"place read as {guess}"
+        hits = engine.search(guess.rest, 10, Filters(places=guess.ids))
+        assert [h.path.name for h in hits] == [RESIZED], f"found {[h.path.name for h in hits]}"
+    return f"{RESIZED}: {hits[0].photo.place}"
 
 
 def _duplicates(data: Path, model_id: str) -> str:

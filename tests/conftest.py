@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,69 @@ def photo_folder(tmp_path: Path) -> Path:
         ImageOps.mirror(cat.convert("RGB").crop((20, 10, w - 10, h - 20))).save(
             folder / "cat2.jpg", quality=90
         )
+    return folder
+
+
+def save_with_exif(
+    source: Path,
+    target: Path,
+    gps: tuple[float, float] | None = None,
+    taken: str | None = None,
+    camera: tuple[str, str] | None = None,
+) -> Path:
+    """`source` saved as a JPEG at `target` with the EXIF a camera writes: GPS position
+    (degrees, minutes, seconds), DateTimeOriginal ("2021:05:01 10:00:00"), make and model."""
+
+    def dms(x: float) -> tuple[float, float, float]:
+        x = abs(x)
+        d, m = int(x), int(abs(x) * 60) % 60
+        return float(d), float(m), round((x - d - m / 60) * 3600, 4)
+
+    exif = Image.Exif()
+    if camera is not None:
+        exif[0x010F], exif[0x0110] = camera
+    if gps is not None:
+        lat, lon = gps
+        exif[0x8825] = {
+            1: "N" if lat >= 0 else "S",
+            2: dms(lat),
+            3: "E" if lon >= 0 else "W",
+            4: dms(lon),
+        }
+    if taken is not None:
+        exif[0x8769] = {0x9003: taken}
+    with Image.open(source) as im:
+        im.convert("RGB").save(target, quality=90, exif=exif)
+    return target
+
+
+# name -> (scikit-image photo, GPS, EXIF date, camera): real photos as a phone would tag them
+PLACED_PHOTOS = {
+    "cat.jpg": ("chelsea.png", (38.7139, -9.1394), "2021:05:01 10:00:00", ("Apple", "iPhone 13")),
+    "coffee.jpg": ("coffee.png", (38.7169, -9.1399), "2021:05:02 09:30:00", ("Apple", "iPhone 13")),
+    "rocket.jpg": (
+        "rocket.jpg",
+        (48.8584, 2.2945),
+        "2019:08:10 18:00:00",
+        ("Canon", "Canon EOS R5"),
+    ),
+    "astronaut.jpg": ("astronaut.png", (35.6586, 139.7454), "2018:03:03 12:00:00", None),
+}
+
+
+@pytest.fixture
+def placed_folder(tmp_path: Path) -> Path:
+    """Real photos tagged as phones tag them: two in Lisbon and one in Paris (with GPS,
+    date and camera), one in Tokyo without a camera; one without EXIF named as a phone
+    names it (IMG_20230714_153012.jpg) and one without EXIF nor a dated name."""
+    folder = tmp_path / "placed"
+    folder.mkdir()
+    for name, (source, gps, taken, camera) in PLACED_PHOTOS.items():
+        save_with_exif(skimage_photo(source), folder / name, gps, taken, camera)
+    save_with_exif(skimage_photo("motorcycle_left.png"), folder / "IMG_20230714_153012.jpg")
+    plain = save_with_exif(skimage_photo("coins.png"), folder / "scan.jpg")
+    when = datetime(2016, 2, 29, 8, 0).timestamp()
+    os.utime(plain, (when, when))
     return folder
 
 

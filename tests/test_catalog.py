@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from mmsearch.catalog import Catalog
-from mmsearch.catalog.db import PhotoRecord
+from mmsearch.catalog.db import Filters, PhotoRecord
 
 
 def record(path: Path, taken: datetime | None = None, seed: int = 0) -> PhotoRecord:
@@ -22,14 +22,14 @@ def record(path: Path, taken: datetime | None = None, seed: int = 0) -> PhotoRec
 
 def test_new_catalog_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
     catalog = Catalog.open(tmp_path)
-    assert catalog.schema_version() == "0004"
+    assert catalog.schema_version() == "0005"
     catalog.close()
     db = sqlite3.connect(tmp_path / "catalog.sqlite")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"folders", "photos", "embeddings", "regions", "failures", "alembic_version"} <= tables
     # opening again is a no-op migration
-    assert Catalog.open(tmp_path).schema_version() == "0004"
+    assert Catalog.open(tmp_path).schema_version() == "0005"
 
 
 def test_nested_folders_are_not_indexed_twice(tmp_path: Path) -> None:
@@ -69,10 +69,10 @@ def test_add_photos_replaces_by_path_and_filters(tmp_path: Path) -> None:
     again = catalog.add_photos(folder.id, "m", [record(a, datetime(2019, 5, 1), 3)])
     assert again[0] == ids[0]
     assert catalog.counts("m")["embedded"] == 2
-    assert catalog.filtered_ids("m", folder=tmp_path / "2019").tolist() == [ids[0]]
-    assert catalog.filtered_ids("m", folder=tmp_path / "20").tolist() == []
-    assert catalog.filtered_ids("m", after=datetime(2020, 1, 1)).tolist() == [ids[1]]
-    assert catalog.filtered_ids("m", before=datetime(2020, 1, 1)).tolist() == [ids[0]]
+    assert catalog.filtered_ids("m", Filters(folder=tmp_path / "2019")).tolist() == [ids[0]]
+    assert catalog.filtered_ids("m", Filters(folder=tmp_path / "20")).tolist() == []
+    assert catalog.filtered_ids("m", Filters(after=datetime(2020, 1, 1))).tolist() == [ids[1]]
+    assert catalog.filtered_ids("m", Filters(before=datetime(2020, 1, 1))).tolist() == [ids[0]]
     assert catalog.filtered_ids("other").tolist() == []
     got_ids, matrix = catalog.vectors("m")
     assert got_ids.tolist() == ids
@@ -132,6 +132,6 @@ def test_a_0001_catalog_is_upgraded_in_place(tmp_path: Path) -> None:
     }
     assert "regions" not in tables
     reopened = Catalog.open(tmp_path)  # what a user's old catalog meets on the next start
-    assert reopened.schema_version() == "0004"
+    assert reopened.schema_version() == "0005"
     assert reopened.counts("m")["embedded"] == 1
     assert reopened.regions("m", [1]) == {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,7 @@ def test_duplicates_groups_the_copies_and_nothing_else(cli: CliRunner, photo_fol
     assert Path(coffee["best"]).name == "coffee.png"
     first = rocket["photos"][0]
     assert (first["width"], first["height"]) == Image.open(photo_folder / "rocket.jpg").size
-    assert set(first) == {"path", "size", "width", "height", "taken_at"}
+    assert set(first) == {"path", "size", "width", "height", "taken_at", "taken_from", "place"}
     assert 0.75 <= rocket["similarity"] <= 1.0
 
 
@@ -190,6 +191,9 @@ def test_the_window_shows_groups_trashes_the_others_and_undoes(
     from mmsearch.services.indexing import Indexer
 
     _copies(photo_folder)
+    when = datetime(2020, 1, 2, 12, 0).timestamp()
+    for photo in photo_folder.iterdir():  # no EXIF date: dated by the file's time
+        os.utime(photo, (when, when))
     window.library.catalog.add_folder(photo_folder)
     Indexer(window.library).run()
     dialog = window.show_duplicates()
@@ -201,7 +205,7 @@ def test_the_window_shows_groups_trashes_the_others_and_undoes(
     texts = [w.text() for w in rocket.findChildren(QLabel) if "<br>" in w.text()]
     assert texts[0].startswith("<b>Keep (suggested)</b>")
     assert "<b>640 × 427</b>" in texts[0]  # the resolutions differ: in bold
-    assert "<br>no date<br>" in texts[0]  # the same in every copy: plain
+    assert "<br>2020-01-02 12:00 (file time)<br>" in texts[0]  # the same in every copy: plain
     assert "4 to the trash" in rocket.button.text()
 
     others = [p.path for p in rocket.group.others]

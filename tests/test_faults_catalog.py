@@ -28,6 +28,7 @@ from mmsearch.catalog import (
     restore_backup,
 )
 from mmsearch.catalog.backup import check_file
+from mmsearch.catalog.db import Filters
 from mmsearch.cli import EXIT_DATA, main
 from mmsearch.paths import BUNDLED_MODEL_ID
 from tests.conftest import CliRunner, subprocess_env
@@ -158,7 +159,7 @@ def test_damage_met_by_a_later_query_is_catalog_damaged(home: Path) -> None:
     with pytest.raises(CatalogDamaged) as caught:
         catalog.folders()
         catalog.vectors("filler-model")
-        catalog.filtered_ids("filler-model", after=datetime(2020, 1, 1))
+        catalog.filtered_ids("filler-model", Filters(after=datetime(2020, 1, 1)))
     assert "mmsearch doctor --new-catalog" in str(caught.value)  # no backup yet
     catalog.close()  # the damaged file is no longer marked sound: the next open checks it
     with pytest.raises(CatalogDamaged):
@@ -294,11 +295,16 @@ def test_read_only_folder_that_needs_a_migration_says_so(tmp_path: Path) -> None
         db.execute("DROP TABLE photo_text")  # (its triggers go with it)
         db.execute("DROP TABLE photo_hashes")
         db.execute("DROP TABLE regions")
+        db.execute("DROP TABLE places")
+        db.execute("DROP INDEX ix_photos_details")
+        db.execute("DROP INDEX ix_photos_place_id")
+        for column in ("details", "taken_from", "latitude", "longitude", "place_id"):
+            db.execute(f"ALTER TABLE photos DROP COLUMN {column}")
         db.execute("UPDATE alembic_version SET version_num = '0001'")
     db.close()
     with read_only(data), pytest.raises(CatalogReadOnly, match="upgrade from schema 0001"):
         Catalog.open(data)
-    assert Catalog.open(data).schema_version() == "0004"  # writable again: migrated
+    assert Catalog.open(data).schema_version() == "0005"  # writable again: migrated
 
 
 def test_a_full_disk_under_the_whole_data_folder_is_a_message_and_loses_nothing(

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmsearch.catalog.db import Filters
 from mmsearch.devices import CPU, CUDA, DeviceChoice
 from mmsearch.index import VectorIndex, exact_top_k
 from mmsearch.index import matcher as matcher_module
@@ -193,9 +194,9 @@ def test_search_engine_gives_the_same_hits_through_the_device_backend(
             got = [(h.photo.id, round(h.score, 4)) for h in engine.search(query, 4, rerank=0)]
             want = [(h.photo.id, round(h.score, 4)) for h in plain.search(query, 4, rerank=0)]
             assert got == want
-        nowhere = engine.search("a cat", 4, folder=photo_folder / "nowhere", rerank=0)
+        nowhere = engine.search("a cat", 4, Filters(folder=photo_folder / "nowhere"), rerank=0)
         assert nowhere == []
-        in_folder = engine.search("a cat", 10, folder=photo_folder, rerank=0)
+        in_folder = engine.search("a cat", 10, Filters(folder=photo_folder), rerank=0)
         assert len(in_folder) == 6
         # Photos indexed after the backend started reach it through the index.
         more = tmp_path / "more"
@@ -204,5 +205,5 @@ def test_search_engine_gives_the_same_hits_through_the_device_backend(
             cat.convert("RGB").save(more / "cat3.jpg", quality=80)  # new bytes: a new photo
         device_lib.catalog.add_folder(more)
         Indexer(device_lib).run()
-        hits = engine.search("a cat", 10, folder=more, rerank=0)
+        hits = engine.search("a cat", 10, Filters(folder=more), rerank=0)
         assert [h.path.name for h in hits] == ["cat3.jpg"]

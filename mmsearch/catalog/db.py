@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import numpy as np
@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DatabaseError
@@ -44,10 +44,12 @@ from mmsearch.catalog.models import (
     Photo,
     PhotoHash,
     PhotoText,
+    Place,
     Regions,
 )
 from mmsearch.files import write_json
 from mmsearch.media.errors import can_heal
+from mmsearch.media.scan import RAW_EXTENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,61 @@ class PhotoInfo:
     height: int
     taken_at: datetime | None
     camera: str | None
+    taken_from: str | None = None  # "exif", "name", "file" (mmsearch.media.dates), None: unread
+    place: str | None = None  # "Lisbon, Portugal"
+    gps: tuple[float, float] | None = None  # (latitude, longitude)
+
+
+FILE_KINDS: dict[str, tuple[str, ...]] = {
+    "jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "png": (".png",),
+    "heic": (".heic", ".heif", ".hif", ".avif"),
+}
+"""File type filters by suffix; "raw" is `RAW_EXTENSIONS`, "other" the rest."""
+
+
+def file_kind(path: Path) -> str:
+    """The file type filter a photo falls under: jpeg, png, heic, raw or other."""
+    suffix = path.suffix.lower()
+    if suffix in RAW_EXTENSIONS:
+        return "raw"
+    return next((kind for kind, ends in FILE_KINDS.items() if suffix in ends), "other")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a search keeps: photos inside `folder`, taken within [after, before), named
+    after one of `places` (place ids: `mmsearch.services.places.place_ids` turns a name
+    into them), whose camera holds `camera`, of file type `kind` (`file_kind`)."""
+
+    folder: Path | None = None
+    after: datetime | None = None
+    before: datetime | None = None
+    places: tuple[int, ...] | None = None
+    camera: str | None = None
+    kind: str | None = None
+
+    def __bool__(self) -> bool:
+        return any(
+            v is not None
+            for v in (self.folder, self.after, self.before, self.places, self.camera, self.kind)
+        )
+
+
+NO_FILTERS = Filters()
+
+
+@dataclass(frozen=True)
+class PlaceCount:
+    """A place photos of the library were named after, and how many."""
+
+    id: int
+    entry: int
+    city: str | None
+    region: str | None
+    country: str
+    country_code: str
+    photos: int
 
 
 @dataclass(frozen=True)
@@ -310,6 +367,26 @@ def _refuse_lost_catalog(data_dir: Path, db_path: Path) -> None:
         return  # a brand-new data folder (or an empty file nothing else refers to)
     what = "is missing" if size is None else "is empty (0 bytes)"
     raise CatalogMissing(db_path, what, traces, list_backups(data_dir))
+
+
+if TYPE_CHECKING:
+    from mmsearch.places.geocoder import Place as PlaceName
+
+
+def _with_place(stmt: Any) -> Any:
+    """`stmt` (a select of Photo, Place, ...) with each photo's place, None for none."""
+    return stmt.outerjoin(Place, (Place.id == Photo.place_id) & (Place.entry >= 0))
+
+
+def _photo_info(p: Photo, place: Place | None) -> PhotoInfo:
+    label = None
+    if place is not None:
+        parts = [x for x in (place.city or place.region, place.country) if x]
+        label = ", ".join(dict.fromkeys(parts))
+    gps = (p.latitude, p.longitude) if p.latitude is not None and p.longitude is not None else None
+    return PhotoInfo(
+        p.id, p.path, p.size, p.width, p.height, p.taken_at, p.camera, p.taken_from, label, gps
+    )
 
 
 def _content_hashes(s: Session, ids: Iterable[int]) -> dict[int, str]:
@@ -597,15 +674,15 @@ class Catalog:
         """A catalogued photo with this content and its embedding, to reuse for a copy."""
         with self.session() as s:
             row = s.execute(
-                select(Photo, Embedding.vector)
+                _with_place(select(Photo, Place, Embedding.vector))
                 .join(Embedding, Embedding.photo_id == Photo.id)
                 .where(Photo.content_hash == content_hash, Embedding.model_id == model_id)
                 .limit(1)
             ).first()
             if row is None:
                 return None
-            p, vector = row
-            info = PhotoInfo(p.id, p.path, p.size, p.width, p.height, p.taken_at, p.camera)
+            p, place, vector = row
+            info = _photo_info(p, place)
         return info, np.frombuffer(vector, dtype="<f4").astype(np.float32)
 
     # -- what the indexer writes ---------------------------------------------------------------
@@ -638,6 +715,9 @@ class Catalog:
                 photo.size, photo.mtime_ns, photo.content_hash = r.size, r.mtime_ns, r.content_hash
                 photo.width, photo.height = r.width, r.height
                 photo.taken_at, photo.camera, photo.indexed_at = r.taken_at, r.camera, now
+                # New content: the details pass reads its date and position again.
+                photo.details = photo.taken_from = photo.place_id = None
+                photo.latitude = photo.longitude = None
                 s.flush()
                 s.merge(
                     Embedding(photo_id=photo.id, model_id=model_id, vector=vector_bytes(r.vector))
@@ -662,8 +742,8 @@ class Catalog:
             s.execute(
                 update(Photo)
                 .where(Photo.id == photo_id)
-                .values(path=new_path, size=size, mtime_ns=mtime_ns)
-            )
+                .values(path=new_path, size=size, mtime_ns=mtime_ns, details=None)
+            )  # details: a new name may hold another date
             s.execute(delete(Failure).where(Failure.path == new_path))
 
     def touch_photo(self, photo_id: int, size: int, mtime_ns: int) -> None:
@@ -863,36 +943,168 @@ class Catalog:
                     out[photo_id] = np.frombuffer(data, dtype="<f2").astype(np.float16)
         return out
 
-    def filtered_ids(
-        self,
-        model_id: str,
-        folder: Path | None = None,
-        after: datetime | None = None,
-        before: datetime | None = None,
-    ) -> np.ndarray:
-        """Ids of embedded photos inside `folder` and taken within [after, before)."""
+    def filtered_ids(self, model_id: str, filters: Filters = NO_FILTERS) -> np.ndarray:
+        """Ids of the photos embedded under `model_id` that `filters` keep."""
         stmt = select(Photo.id).join(Embedding, Embedding.photo_id == Photo.id)
         stmt = stmt.where(Embedding.model_id == model_id)
-        if folder is not None:
-            low, high = _prefix_range(Path(os.path.abspath(folder)))
+        if filters.folder is not None:
+            low, high = _prefix_range(Path(os.path.abspath(filters.folder)))
             stmt = stmt.where(Photo.path > low, Photo.path < high)
-        if after is not None:
-            stmt = stmt.where(Photo.taken_at >= after)
-        if before is not None:
-            stmt = stmt.where(Photo.taken_at < before)
+        if filters.after is not None:
+            stmt = stmt.where(Photo.taken_at >= filters.after)
+        if filters.before is not None:
+            stmt = stmt.where(Photo.taken_at < filters.before)
+        if filters.places is not None:
+            stmt = stmt.where(Photo.place_id.in_(filters.places))
+        if filters.camera is not None:
+            stmt = stmt.where(func.lower(Photo.camera).contains(filters.camera.lower().strip()))
         with self.session() as s:
-            return np.asarray(s.scalars(stmt.order_by(Photo.id)).all(), dtype=np.int64)
+            if filters.kind is None:
+                return np.asarray(s.scalars(stmt.order_by(Photo.id)).all(), dtype=np.int64)
+            rows = s.execute(stmt.with_only_columns(Photo.id, Photo.path).order_by(Photo.id))
+            return np.asarray(
+                [row[0] for row in rows if file_kind(row[1]) == filters.kind], dtype=np.int64
+            )
 
     def photos(self, ids: Sequence[int]) -> dict[int, PhotoInfo]:
         out: dict[int, PhotoInfo] = {}
         wanted = [int(i) for i in ids]
         with self.session() as s:
             for start in range(0, len(wanted), 900):
-                for p in s.scalars(select(Photo).where(Photo.id.in_(wanted[start : start + 900]))):
-                    out[p.id] = PhotoInfo(
-                        p.id, p.path, p.size, p.width, p.height, p.taken_at, p.camera
-                    )
+                chunk = wanted[start : start + 900]
+                for p, place in s.execute(
+                    _with_place(select(Photo, Place)).where(Photo.id.in_(chunk))
+                ):
+                    out[p.id] = _photo_info(p, place)
         return out
+
+    # -- the details pass: dates, GPS, places (migration 0005) ---------------------------------
+
+    def photos_needing_details(self, version: int) -> list[tuple[int, Path, int, datetime | None]]:
+        """(id, path, mtime_ns, EXIF date as indexing read it) of every photo whose header
+        the details pass `version` has not read since its content or path last changed."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Photo.id, Photo.path, Photo.mtime_ns, Photo.taken_at, Photo.taken_from)
+                .where(or_(Photo.details.is_(None), Photo.details < version))
+                .order_by(Photo.id)
+            ).all()
+        return [
+            (i, path, mtime, taken if source in (None, "exif") else None)
+            for i, path, mtime, taken, source in rows
+        ]
+
+    def store_details(
+        self,
+        version: int,
+        details: dict[int, tuple[datetime | None, str | None, tuple[float, float] | None]],
+    ) -> None:
+        """{photo id: (date, its source, GPS position)} read by the details pass `version`,
+        in one transaction. A photo whose position changed is named again."""
+        with self.session() as s:
+            for photo_id, (taken_at, source, gps) in details.items():
+                photo = s.get(Photo, photo_id)
+                if photo is None:  # removed meanwhile
+                    continue
+                lat, lon = gps if gps is not None else (None, None)
+                if (photo.latitude, photo.longitude) != (lat, lon):
+                    photo.place_id = None
+                photo.latitude, photo.longitude = lat, lon
+                photo.taken_at, photo.taken_from, photo.details = taken_at, source, version
+
+    def photos_to_place(self, geocoder: str) -> list[tuple[int, float, float]]:
+        """(id, latitude, longitude) of the photos with a position not yet named by this
+        geocoder version."""
+        current = select(Place.id).where(Place.geocoder == geocoder)
+        with self.session() as s:
+            rows = s.execute(
+                select(Photo.id, Photo.latitude, Photo.longitude).where(
+                    Photo.latitude.is_not(None),
+                    Photo.longitude.is_not(None),
+                    or_(Photo.place_id.is_(None), Photo.place_id.not_in(current)),
+                )
+            ).all()
+        return [(int(i), float(lat or 0.0), float(lon or 0.0)) for i, lat, lon in rows]
+
+    def store_places(self, geocoder: str, named: dict[int, PlaceName | None]) -> None:
+        """Name photos after places of this geocoder version ({photo id: place, None where
+        no place is near}); places of older versions no photo points to any more go."""
+        with self.session() as s:
+            known = {
+                (p.entry, p.city is not None): p.id
+                for p in s.scalars(select(Place).where(Place.geocoder == geocoder))
+            }
+            for photo_id, name in named.items():
+                key = (-1, False) if name is None else (name.entry, name.city is not None)
+                if key not in known:
+                    row = Place(
+                        geocoder=geocoder,
+                        entry=key[0],
+                        city=None if name is None else name.city,
+                        region=None if name is None else name.region,
+                        country="" if name is None else name.country,
+                        country_code="" if name is None else name.country_code,
+                    )
+                    s.add(row)
+                    s.flush()
+                    known[key] = row.id
+                s.execute(update(Photo).where(Photo.id == photo_id).values(place_id=known[key]))
+            used = select(Photo.place_id).where(Photo.place_id.is_not(None)).distinct()
+            s.execute(delete(Place).where(Place.geocoder != geocoder, Place.id.not_in(used)))
+
+    def place_counts(self) -> list[PlaceCount]:
+        """The places the library's photos are named after, with their photo counts, most
+        photos first (photos far from any place are not counted)."""
+        stmt = (
+            select(Place, func.count(Photo.id))
+            .join(Photo, Photo.place_id == Place.id)
+            .where(Place.entry >= 0)
+            .group_by(Place.id)
+            .order_by(func.count(Photo.id).desc(), Place.country, Place.region, Place.city)
+        )
+        with self.session() as s:
+            return [
+                PlaceCount(p.id, p.entry, p.city, p.region, p.country, p.country_code, n)
+                for p, n in s.execute(stmt)
+            ]
+
+    def camera_counts(self) -> list[tuple[str, int]]:
+        """(camera, photos) for every camera the photos' EXIF names, most photos first."""
+        stmt = (
+            select(Photo.camera, func.count(Photo.id))
+            .where(Photo.camera.is_not(None))
+            .group_by(Photo.camera)
+            .order_by(func.count(Photo.id).desc(), Photo.camera)
+        )
+        with self.session() as s:
+            return [(str(c), int(n)) for c, n in s.execute(stmt)]
+
+    def details_counts(self, version: int) -> dict[str, int]:
+        """How many photos the details pass read, have a position, a place, a date from
+        each source."""
+        with self.session() as s:
+            row = s.execute(
+                select(
+                    func.count(Photo.id).filter(Photo.details >= version),
+                    func.count(Photo.latitude),
+                    func.count(Photo.place_id).filter(
+                        Photo.place_id.in_(select(Place.id).where(Place.entry >= 0))
+                    ),
+                )
+            ).one()
+            sources = dict(
+                s.execute(
+                    select(Photo.taken_from, func.count(Photo.id))
+                    .where(Photo.taken_from.is_not(None))
+                    .group_by(Photo.taken_from)
+                ).all()
+            )
+        return {
+            "read": int(row[0]),
+            "with_gps": int(row[1]),
+            "with_place": int(row[2]),
+            **{f"dated_from_{k}": int(v) for k, v in sources.items()},
+        }
 
     def perceptual_hashes(self, ids: Sequence[int]) -> dict[int, int]:
         """{photo id: unsigned 64-bit dHash} of those of `ids` hashed since their content
@@ -1016,10 +1228,10 @@ class Catalog:
 
     def photo_by_path(self, path: Path) -> PhotoInfo | None:
         with self.session() as s:
-            p = s.scalar(select(Photo).where(Photo.path == Path(os.path.abspath(path))))
-            if p is None:
-                return None
-            return PhotoInfo(p.id, p.path, p.size, p.width, p.height, p.taken_at, p.camera)
+            row = s.execute(
+                _with_place(select(Photo, Place)).where(Photo.path == Path(os.path.abspath(path)))
+            ).first()
+            return None if row is None else _photo_info(row[0], row[1])
 
     def failures(self) -> list[FailureInfo]:
         with self.session() as s:

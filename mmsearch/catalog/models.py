@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -72,6 +73,13 @@ class Photo(Base):
     taken_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     camera: Mapped[str | None] = mapped_column(Text)
     indexed_at: Mapped[datetime] = mapped_column(DateTime)
+    # Read by the details pass after indexing (migration 0005): its version (None: not yet),
+    # where `taken_at` came from ("exif", "name", "file"), the GPS position, the place.
+    details: Mapped[int | None] = mapped_column(Integer, index=True)
+    taken_from: Mapped[str | None] = mapped_column(String(8))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    place_id: Mapped[int | None] = mapped_column(Integer, index=True)  # places.id
 
     folder: Mapped[Folder] = relationship(back_populates="photos")
     embeddings: Mapped[list[Embedding]] = relationship(
@@ -141,6 +149,24 @@ class PhotoText(Base):
     reader: Mapped[str] = mapped_column(String(64))
     search: Mapped[str] = mapped_column(Text)
     lines: Mapped[str] = mapped_column(Text)
+
+
+class Place(Base):
+    """A place photos were named after by one geocoder version (`Geocoder.version`):
+    `entry` is its row in that version's database; `city` is None for a photo too far from
+    any town to name one (then the region and country only)."""
+
+    __tablename__ = "places"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    geocoder: Mapped[str] = mapped_column(String(64))
+    entry: Mapped[int] = mapped_column(Integer)
+    city: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(Text)
+    country_code: Mapped[str] = mapped_column(String(8))
+
+    __table_args__ = (Index("ix_places_geocoder_entry", "geocoder", "entry"),)
 
 
 class Failure(Base):

@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import io
 import logging
+import math
 import os
 import re
 import stat
@@ -947,3 +948,72 @@ def _exception_reason(exc: BaseException, fmt: str) -> str:
     if isinstance(exc, (OSError, SyntaxError, ValueError, struct.error, IndexError, TypeError)):
         return f"corrupt {fmt} file"
     return f"cannot decode {fmt} file ({type(exc).__name__})"
+
+
+# --------------------------------------------------------------------------------------------
+# What a file's header says (read again after indexing: places and dates, issue 12 §3)
+
+_GPS_IFD = 0x8825
+_GPS_LATITUDE_REF, _GPS_LATITUDE, _GPS_LONGITUDE_REF, _GPS_LONGITUDE = 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class FileDetails:
+    """The EXIF date and GPS position of a photo file (None: the file has none)."""
+
+    taken_at: datetime | None
+    gps: tuple[float, float] | None  # (latitude, longitude), degrees, north and east positive
+
+
+def read_details(path: Path) -> FileDetails:
+    """The EXIF date and GPS position of the photo at `path`, from its header only (no
+    pixels decoded). A file Pillow cannot open (RAW, damaged) has neither; never raises
+    for a bad file, only OSError for one that can't be read."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+        f.seek(0)
+        if _sniff(head) == "HEIF":
+            _register_heif()
+        try:
+            with Image.open(f, formats=_available_formats()) as im:
+                exif = _read_exif(im)
+        except UnidentifiedImageError:  # (an OSError): not a file Pillow reads
+            return FileDetails(None, None)
+        except OSError:
+            raise
+        except Exception:
+            log.debug("no header to read in %s", path, exc_info=True)
+            return FileDetails(None, None)
+    return FileDetails(_exif_taken_at(exif), _exif_gps(exif))
+
+
+def _degrees(value: Any) -> float | None:
+    """EXIF's (degrees, minutes, seconds) rationals (or one number) to degrees."""
+    try:
+        parts = [float(v) for v in value] if isinstance(value, tuple | list) else [float(value)]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not parts or len(parts) > 3 or not all(math.isfinite(p) and p >= 0 for p in parts):
+        return None
+    return float(sum(p / 60**i for i, p in enumerate(parts)))
+
+
+def _exif_gps(exif: Image.Exif) -> tuple[float, float] | None:
+    """The GPS IFD's position, or None when it is missing, broken, out of range or the
+    (0, 0) that cameras write before they have a fix."""
+    try:
+        gps = exif.get_ifd(_GPS_IFD)
+    except Exception:
+        return None
+    if not gps:
+        return None
+    lat, lon = _degrees(gps.get(_GPS_LATITUDE)), _degrees(gps.get(_GPS_LONGITUDE))
+    if lat is None or lon is None:
+        return None
+    if (_exif_text(gps.get(_GPS_LATITUDE_REF)) or "N").upper().startswith("S"):
+        lat = -lat
+    if (_exif_text(gps.get(_GPS_LONGITUDE_REF)) or "E").upper().startswith("W"):
+        lon = -lon
+    if abs(lat) > 90 or abs(lon) > 180 or (abs(lat) < 1e-6 and abs(lon) < 1e-6):
+        return None
+    return lat, lon

@@ -14,7 +14,6 @@ needs OpenCV, Shapely and pyclipper, ~100 MB the app would have to ship).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,8 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mmsearch.datafiles import read_manifest
 from mmsearch.encoders.session import Session
-from mmsearch.encoders.spec import ModelError, sha256_file
+from mmsearch.encoders.spec import ModelError
 from mmsearch.ocr.geometry import Box, boxes_from_map, crop
 from mmsearch.paths import repo_root
 
@@ -77,20 +77,12 @@ class TextReader:
 
     def __init__(self, folder: Path | None = None, threads: int | None = None) -> None:
         self.folder = Path(folder) if folder is not None else default_folder()
-        manifest = self.folder / MANIFEST
         fix = "run `make install` (it copies the OCR model into build/ocr/)"
-        try:
-            info = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise ModelError(f"the OCR model is missing or damaged ({manifest}: {e}): {fix}") from e
-        if not isinstance(info, dict) or not {"model", "files"} <= info.keys():
-            raise ModelError(f"the OCR model's manifest {manifest} is not one: {fix}")
+        info = read_manifest(self.folder, MANIFEST, "the OCR model", fix)
+        if "model" not in info:
+            raise ModelError(f"the OCR model's manifest {self.folder / MANIFEST} is not one: {fix}")
         self.version = f"{info['model']}/{PIPELINE}"
         files = info["files"]
-        for name, sha in info.get("sha256", {}).items():  # 15 MB: ~30 ms, once a process
-            path = self.folder / name
-            if not path.is_file() or sha256_file(path) != sha:
-                raise ModelError(f"the OCR model file {path} is missing or damaged: {fix}")
         self._detector = Session(self.folder / files["detect"], threads, None, fix=fix)
         self._recogniser = Session(self.folder / files["recognise"], threads, None, fix=fix)
         self._chars: list[str] | None = None

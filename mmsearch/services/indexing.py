@@ -33,6 +33,7 @@ from mmsearch.media import (
 )
 from mmsearch.media.batch_decode import BatchDecoder, CpuDecoder, choose_decoder
 from mmsearch.media.errors import can_heal
+from mmsearch.services.details import DetailsReport, update_details
 from mmsearch.services.library import Library
 from mmsearch.services.workers import bounded_map, default_workers
 
@@ -65,6 +66,8 @@ class IndexReport:
     bad_vectors_dropped: int = 0
     """Stored vectors that were not finite unit vectors (from a damaged model), dropped so
     that this run embeds their photos again."""
+    details: DetailsReport | None = None
+    """The details pass that followed (dates, GPS, places), when the run wasn't stopped."""
     interrupted: bool = False
     seconds: float = 0.0
 
@@ -156,13 +159,16 @@ class Indexer:
         workers: int | None = None,
         decoder: BatchDecoder | None = None,
         on_wait: Callable[[LockHolder], None] | None = None,
+        details_progress: ProgressCallback | None = None,
     ) -> None:
         """`decoder` decodes photos in batches (the GPU's nvJPEG); by default, and with a
         `CpuDecoder`, each worker thread decodes the files it hashed (`choose_decoder`
         follows $MMSEARCH_DECODE, CPU unless it says gpu). A run holds the library's writer
         lock: while another process holds it, `on_wait(holder)` is told once and the run
-        waits (a cancel ends the wait: an interrupted report)."""
+        waits (a cancel ends the wait: an interrupted report). After the photos, the
+        details pass reads their dates and positions (`details_progress` follows it)."""
         self.lib = library
+        self.details_progress = details_progress
         self.model = library.model
         self.index = library.index()
         self.progress = progress
@@ -240,6 +246,10 @@ class Indexer:
             self.cancel.set()
         finally:
             self.index.save()  # a WriteError ends the run with its reason (the catalog keeps all)
+        if not self.cancel.is_set():
+            self.report.details = update_details(
+                self.lib, self.details_progress, self.cancel, self.workers
+            )
         self.report.interrupted = self.cancel.is_set()
         self.report.seconds = time.perf_counter() - started
         return self.report
@@ -482,7 +492,8 @@ class Indexer:
                     result.content_hash,
                     record.width,
                     record.height,
-                    record.taken_at,
+                    # the EXIF date only: one from the other file's name or time isn't this one's
+                    record.taken_at if record.taken_from in (None, "exif") else None,
                     record.camera,
                     vector,
                     regions,

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from mmsearch.catalog.db import PhotoInfo
+from mmsearch.catalog.db import NO_FILTERS, Filters, PhotoInfo
 from mmsearch.encoders import fusion_parts
 from mmsearch.index import exact_top_k
 from mmsearch.index.backend import SearchBackend
 from mmsearch.media import PHOTO_EXTENSIONS, RAW_EXTENSIONS, DecodeError, decode_photo
 from mmsearch.ocr import words
 from mmsearch.services.library import Library
+from mmsearch.services.places import PlaceGuess, guess_place, place_ids
 from mmsearch.services.text import TextHit, find_text
 
 #: Up to this many candidate vectors, exact matching is as fast as HNSW and never misses.
@@ -219,13 +219,12 @@ class SearchEngine:
         self,
         query: str | np.ndarray,
         top: int = 20,
-        folder: Path | None = None,
-        after: datetime | None = None,
-        before: datetime | None = None,
+        filters: Filters = NO_FILTERS,
         exclude: set[int] | None = None,
         rerank: int | None = None,
     ) -> list[SearchHit]:
-        """The `top` best photos for a query string (see `parse_query`) or a query vector.
+        """The `top` best photos for a query string (see `parse_query`) or a query vector,
+        among those `filters` keep.
 
         When the model has a fusion head and the query is one text, its `rerank` best
         candidates (default `RERANK_TOP`; 0 turns it off) are re-ranked by the fusion score.
@@ -236,7 +235,7 @@ class SearchEngine:
         if isinstance(query, str):
             asked = words.text_query(query)
             if asked.only_text:
-                return self._text_only(asked.terms, top, folder, after, before, exclude)
+                return self._text_only(asked.terms, top, filters, exclude)
             parts = parse_query(query)
             if all(p.text is not None for p in parts):
                 wanted = " ".join(p.text or "" for p in parts if p.weight > 0)
@@ -255,15 +254,13 @@ class SearchEngine:
         exclude = exclude or set()
         want = max(top, rerank if fusion_query is not None else 0) + len(exclude)
         catalog, model_id = self.lib.catalog, self.lib.model_id
-        filtered = folder is not None or after is not None or before is not None
+        filtered = bool(filters)
         backend = self.backend()
         if backend.exact:  # all vectors on the GPU: exact, a filter is a mask there
-            allowed_ids = (
-                catalog.filtered_ids(model_id, folder, after, before) if filtered else None
-            )
+            allowed_ids = catalog.filtered_ids(model_id, filters) if filtered else None
             ids, scores = backend.query(vector, want, allowed_ids)
         elif filtered:
-            allowed = catalog.filtered_ids(model_id, folder, after, before)
+            allowed = catalog.filtered_ids(model_id, filters)
             if len(allowed) <= EXACT_LIMIT:
                 ids, scores = exact_top_k(
                     *catalog.vectors(model_id, allowed.tolist()), vector, want
@@ -284,18 +281,30 @@ class SearchEngine:
         if fusion_query is not None:
             hits = self._rerank(hits, rerank, *fusion_query)
         if text_hits:
-            hits = self._with_text(hits, text_hits, vector, folder, after, before, exclude)
+            hits = self._with_text(hits, text_hits, vector, filters, exclude)
         return hits[:top]
 
-    def _allowed(
-        self, ids: list[int], folder: Path | None, after: datetime | None, before: datetime | None
-    ) -> list[int]:
-        """Those of `ids` embedded under the model and inside the filters."""
-        if folder is None and after is None and before is None:
-            return ids
-        allowed = set(
-            self.lib.catalog.filtered_ids(self.lib.model_id, folder, after, before).tolist()
+    def browse(
+        self, filters: Filters = NO_FILTERS, top: int = 20, exclude: set[int] | None = None
+    ) -> list[SearchHit]:
+        """The photos `filters` keep, newest first (undated last), scored 0: what a query
+        that only names a place ("Lisbon") shows."""
+        ids = [
+            i
+            for i in self.lib.catalog.filtered_ids(self.lib.model_id, filters).tolist()
+            if i not in (exclude or set())
+        ]
+        infos = self.lib.catalog.photos(ids)
+        ordered = sorted(
+            infos.values(), key=lambda p: (p.taken_at is not None, p.taken_at or 0), reverse=True
         )
+        return [SearchHit(p, 0.0) for p in ordered[:top]]
+
+    def _allowed(self, ids: list[int], filters: Filters) -> list[int]:
+        """Those of `ids` embedded under the model and inside the filters."""
+        if not filters:
+            return ids
+        allowed = set(self.lib.catalog.filtered_ids(self.lib.model_id, filters).tolist())
         return [i for i in ids if i in allowed]
 
     def _with_text(
@@ -303,16 +312,14 @@ class SearchEngine:
         hits: list[SearchHit],
         text_hits: dict[int, TextHit],
         vector: np.ndarray,
-        folder: Path | None,
-        after: datetime | None,
-        before: datetime | None,
+        filters: Filters,
         exclude: set[int],
     ) -> list[SearchHit]:
         """The visual hits merged with the photos whose text holds the query's words: those
         score their cosine + TEXT_BONUS (all the words) or PARTIAL_TEXT_BONUS x the share
         of the words found."""
         scored = {h.photo.id: h for h in hits}
-        ids = self._allowed(sorted(set(text_hits) - exclude), folder, after, before)
+        ids = self._allowed(sorted(set(text_hits) - exclude), filters)
         if not ids:  # every photo with the words is outside the filters
             return hits
         have, matrix = self.lib.catalog.vectors(self.lib.model_id, ids)
@@ -334,9 +341,7 @@ class SearchEngine:
         self,
         terms: tuple[str, ...],
         top: int,
-        folder: Path | None,
-        after: datetime | None,
-        before: datetime | None,
+        filters: Filters,
         exclude: set[int] | None,
     ) -> list[SearchHit]:
         """`text:WORDS`: only photos whose text holds every word, those that also look
@@ -347,7 +352,7 @@ class SearchEngine:
         if not found:
             return []
         vector = self.embed([QueryPart(1.0, text=" ".join(terms))])
-        return self._with_text([], found, vector, folder, after, before, exclude or set())[:top]
+        return self._with_text([], found, vector, filters, exclude or set())[:top]
 
     def backend(self) -> SearchBackend:
         """What answers queries: exact on the GPU when there is one, else the HNSW index
@@ -387,9 +392,36 @@ class SearchEngine:
         reranked = [SearchHit(scorable[i].photo, float(scores[i])) for i in order]
         return reranked + unscored + tail
 
-    def similar(self, path: Path, top: int = 20) -> list[SearchHit]:
+    def similar(self, path: Path, top: int = 20, filters: Filters = NO_FILTERS) -> list[SearchHit]:
         """Photos that look like the photo at `path` (itself excluded if indexed)."""
         info = self.lib.catalog.photo_by_path(path)
         return self.search(
-            self.photo_vector(path), top, exclude={info.id} if info is not None else None
+            self.photo_vector(path), top, filters, exclude={info.id} if info is not None else None
         )
+
+    def search_guessed(
+        self,
+        guess: PlaceGuess,
+        top: int = 20,
+        filters: Filters = NO_FILTERS,
+        rerank: int | None = None,
+    ) -> list[SearchHit]:
+        """A query whose place `read_place` recognised: the rest of it among the photos
+        taken there, or all of those, newest first, when it named only the place."""
+        there = replace(filters, places=guess.ids)
+        if not guess.rest:
+            return self.browse(there, top)
+        return self.search(guess.rest, top, there, rerank=rerank)
+
+    def read_place(self, query: str) -> PlaceGuess | None:
+        """The place a plain text query names ("beach in Lisbon"), or None; the caller
+        searches `guess.rest` with the place's ids as a filter, and says so."""
+        if not query.strip() or words.is_text_only(query) or _OPERATOR.search(query):
+            return None
+        if _looks_like_photo_path(query.strip()):
+            return None
+        return guess_place(self.lib, query)
+
+    def place_ids(self, name: str) -> tuple[int, ...]:
+        """The library's places `name` names (`--place`, see `services.places`)."""
+        return place_ids(self.lib, name)

@@ -35,13 +35,13 @@ def describe(photo: PhotoInfo, group: DuplicateGroup) -> list[str]:
     """What a tile says of its photo; the lines that differ within the group come bold."""
     folders = {p.path.parent for p in group.photos}
     sizes = {(p.width, p.height) for p in group.photos}
-    dates = {p.taken_at for p in group.photos}
+    dates = {_taken(p) for p in group.photos}
     kinds = {p.path.suffix.lower() for p in group.photos}
 
     def line(text: str, differs: bool) -> str:
         return f"<b>{text}</b>" if differs else text
 
-    taken = f"{photo.taken_at:%Y-%m-%d %H:%M}" if photo.taken_at else "no date"
+    taken = _taken(photo)
     kind = photo.path.suffix.lstrip(".").upper()
     return [
         line(f"{photo.width} × {photo.height}", len(sizes) > 1),
@@ -49,6 +49,14 @@ def describe(photo: PhotoInfo, group: DuplicateGroup) -> list[str]:
         line(taken, len(dates) > 1),
         line(photo.path.parent.name or str(photo.path.parent), len(folders) > 1),
     ]
+
+
+def _taken(photo: PhotoInfo) -> str:
+    """The date as the tile shows it, saying so when it is only the file's name or time."""
+    if photo.taken_at is None:
+        return "no date"
+    source = {"name": " (file name)", "file": " (file time)"}.get(photo.taken_from or "", "")
+    return f"{photo.taken_at:%Y-%m-%d %H:%M}{source}"
 
 
 def _bytes(size: int) -> str:

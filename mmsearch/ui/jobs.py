@@ -129,6 +129,8 @@ class IndexController(QObject):
     progress = Signal(int, int, float, float)  # done, total, photos/s, seconds left (-1: ?)
     finished = Signal(object)  # IndexReport
     failed = Signal(str)
+    # The details pass at the end of a run (dates, GPS positions, places): as `progress`.
+    details_progress = Signal(int, int, float, float)
     # The text pass (OCR) that follows a run that wasn't cancelled: the new photos are
     # searchable as soon as `finished` comes; their words when `text_finished` does.
     text_started = Signal()
@@ -162,9 +164,15 @@ class IndexController(QObject):
         self._cancel = threading.Event()
         cancel = self._cancel
         report = rate_reporter(self.progress.emit)
+        details: list[ProgressCallback] = []
+
+        def details_report(done: int, total: int, path: Path | None) -> None:
+            if not details:  # photos/s timed from the pass's start, not the run's
+                details.append(rate_reporter(self.details_progress.emit))
+            details[0](done, total, path)
 
         def index() -> IndexReport:
-            result = Indexer(self.library, report, cancel).run()
+            result = Indexer(self.library, report, cancel, details_progress=details_report).run()
             try:
                 backup_catalog(self.library.data_dir)  # at most daily; the last 3 kept
             except BackupFailed as e:  # a warning, not a failed run

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QDate, QItemSelection, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
@@ -48,13 +48,14 @@ from PySide6.QtWidgets import (
 )
 
 from mmsearch.catalog import CatalogError
-from mmsearch.catalog.db import PhotoInfo
+from mmsearch.catalog.db import Filters, PhotoInfo, PlaceCount
 from mmsearch.catalog.lock import LibraryBusy, WriterLockError, writer_lock
 from mmsearch.ocr.words import TEXT_PREFIX, is_text_only
 from mmsearch.paths import BUNDLED_MODEL_ID
 from mmsearch.services.indexing import IndexReport
 from mmsearch.services.library import Library, compute_device
 from mmsearch.services.models import SwitchResult, list_models, recommend
+from mmsearch.services.places import PlaceGuess
 from mmsearch.services.ranking import rank_captions
 from mmsearch.services.search import SearchEngine, SearchHit
 from mmsearch.services.text import TextReport
@@ -149,6 +150,9 @@ class ResultsView(QListView):
             self.photo_dropped.emit(photos[0])
 
 
+T = TypeVar("T")
+
+
 class PreviewPanel(QWidget):
     """The selected photo, larger, with its details."""
 
@@ -166,6 +170,7 @@ class PreviewPanel(QWidget):
             ("size", self.tr("File size")),
             ("dimensions", self.tr("Dimensions")),
             ("taken", self.tr("Taken")),
+            ("place", self.tr("Place")),
             ("camera", self.tr("Camera")),
             ("score", self.tr("Score")),
             ("text", self.tr("Text in photo")),
@@ -187,11 +192,30 @@ class PreviewPanel(QWidget):
         self.fields["folder"].setText(os.fsdecode(p.path.parent))
         self.fields["size"].setText(f"{p.size / 1e6:.1f} MB")
         self.fields["dimensions"].setText(f"{p.width} × {p.height}")
-        self.fields["taken"].setText(f"{p.taken_at:%Y-%m-%d %H:%M}" if p.taken_at else "—")
+        self.fields["taken"].setText(self.date_text(p))
+        self.fields["place"].setText(self.place_text(p))
         self.fields["camera"].setText(p.camera or "—")
         self.fields["score"].setText(f"{hit.score:.3f}")
         self.fields["text"].setText(" / ".join(hit.text) if hit.text else "—")
         self.image.setText(self.tr("Loading…"))
+
+    def date_text(self, p: PhotoInfo) -> str:
+        """When it was taken, and where that came from when it wasn't the camera's EXIF."""
+        if p.taken_at is None:
+            return "—"
+        when = f"{p.taken_at:%Y-%m-%d %H:%M}"
+        if p.taken_from == "name":
+            return self.tr("{date} (from the file name)").format(date=when)
+        if p.taken_from == "file":
+            return self.tr("{date} (the file's time: no date in the photo)").format(date=when)
+        return when
+
+    def place_text(self, p: PhotoInfo) -> str:
+        if p.place:
+            return p.place
+        if p.gps is not None:
+            return self.tr("{lat:.4f}, {lon:.4f} (no town near)").format(lat=p.gps[0], lon=p.gps[1])
+        return "—"
 
     def show_image(self, path: Path, image: QImage) -> None:
         if path != self.current:
@@ -236,6 +260,10 @@ class MainWindow(QMainWindow):
         self._search_seq = 0
         self._similar_to: Path | None = None
         self._folder_choices: list[Path | None] = [None]  # the folder filter's, by row
+        self._place_choices: list[tuple[str, tuple[int, ...]] | None] = [None]
+        self._camera_choices: list[str | None] = [None]
+        self._literal_query: str | None = None  # searched as typed: its place guess undone
+        self.place_guess: PlaceGuess | None = None  # what the last search took for a place
         self.folders_dialog: FoldersDialog | None = None
         self.duplicates_dialog: DuplicatesDialog | None = None
         self.offer: ModelOfferDialog | None = None
@@ -256,6 +284,7 @@ class MainWindow(QMainWindow):
         self._debounce.timeout.connect(self.run_search)
         self.indexer.started.connect(self._indexing_started)
         self.indexer.progress.connect(self._indexing_progress)
+        self.indexer.details_progress.connect(self._details_progress)
         self.indexer.waiting.connect(self._indexing_waits)
         self.indexer.finished.connect(self._indexing_finished)
         self.indexer.failed.connect(self._indexing_failed)
@@ -299,8 +328,20 @@ class MainWindow(QMainWindow):
             self.tr("Find only photos whose text holds these words (like typing text:invoice)")
         )
         self.text_only.toggled.connect(self.run_search)
+        # Shown when a place in the query became a filter ("beach in Lisbon"), with undo.
+        self.place_note = QLabel()
+        self.place_note.setVisible(False)
+        self.place_undo = QPushButton(self.tr("Search the words instead"))
+        self.place_undo.setToolTip(self.tr("Don't take the place name for a place filter"))
+        self.place_undo.setVisible(False)
+        self.place_undo.clicked.connect(self.undo_place_guess)
         self.folder_filter = QComboBox()
         self.folder_filter.currentIndexChanged.connect(self.run_search)
+        self.place_filter = QComboBox()
+        self.place_filter.setToolTip(self.tr("Where the photos were taken (from their GPS)"))
+        self.place_filter.currentIndexChanged.connect(self.run_search)
+        self.camera_filter = QComboBox()
+        self.camera_filter.currentIndexChanged.connect(self.run_search)
         self.after_check = QCheckBox(self.tr("After"))
         self.after_date = QDateEdit(QDate.currentDate().addYears(-1))
         self.before_check = QCheckBox(self.tr("Before"))
@@ -344,10 +385,14 @@ class MainWindow(QMainWindow):
         row.addWidget(self.search_field, 1)
         row.addWidget(self.text_only)
         row.addWidget(self.similar_label)
+        row.addWidget(self.place_note)
+        row.addWidget(self.place_undo)
         top.addLayout(row)
         filters = QHBoxLayout()
         filters.addWidget(QLabel(self.tr("Folder")))
         filters.addWidget(self.folder_filter)
+        filters.addWidget(self.place_filter)
+        filters.addWidget(self.camera_filter)
         filters.addWidget(self.after_check)
         filters.addWidget(self.after_date)
         filters.addWidget(self.before_check)
@@ -496,6 +541,7 @@ class MainWindow(QMainWindow):
         index = self._folder_choices.index(current) if current in self._folder_choices else 0
         self.folder_filter.setCurrentIndex(index)
         self.folder_filter.blockSignals(False)
+        self._fill_places_and_cameras()
         try:
             name = self.library.model.spec.display_name
         except Exception as e:  # a missing model is explained, not fatal
@@ -625,6 +671,15 @@ class MainWindow(QMainWindow):
             self.tr("Waiting: {who}. Indexing starts when it has finished.").format(who=who)
         )
 
+    def _details_progress(self, done: int, total: int, rate: float, left: float) -> None:
+        self.photos_label.setText(
+            self.tr("Reading the dates and places of {done} of {total} photos…").format(
+                done=f"{done:,}", total=f"{total:,}"
+            )
+        )
+        for widget in self._progress_widgets():
+            widget.update_progress(done, total, rate, left)
+
     def _indexing_progress(self, done: int, total: int, rate: float, left: float) -> None:
         # The first report (0 of total) comes once the scan has counted the work: until
         # then the label says the window is looking, not "0 photos".
@@ -750,14 +805,78 @@ class MainWindow(QMainWindow):
         row = self.folder_filter.currentIndex()
         return self._folder_choices[row] if 0 <= row < len(self._folder_choices) else None
 
-    def _filters(self) -> tuple[Path | None, datetime | None, datetime | None]:
-        folder = self.selected_folder()
+    def _fill_places_and_cameras(self) -> None:
+        """The place list (countries, then their towns, with photo counts) and the camera
+        list, keeping what is selected."""
+        catalog = self.library.catalog
+        chosen_place = self._choice(self.place_filter, self._place_choices)
+        chosen_camera = self._choice(self.camera_filter, self._camera_choices)
+        places = catalog.place_counts()
+        by_country: dict[str, list[PlaceCount]] = {}
+        for p in places:
+            by_country.setdefault(p.country, []).append(p)
+        rows: list[tuple[str, tuple[str, tuple[int, ...]] | None]] = [(self.tr("All places"), None)]
+        for country, towns in sorted(
+            by_country.items(), key=lambda c: -sum(p.photos for p in c[1])
+        ):
+            total = sum(p.photos for p in towns)
+            rows.append((f"{country} ({total:,})", (country, tuple(p.id for p in towns))))
+            for p in towns:
+                name = p.city or p.region or country
+                if name != country or len(towns) > 1:
+                    rows.append((f"    {name} ({p.photos:,})", (f"{name}, {country}", (p.id,))))
+        self._fill(self.place_filter, rows, chosen_place)
+        self._place_choices = [choice for _title, choice in rows]
+        cameras: list[tuple[str, str | None]] = [(self.tr("All cameras"), None)]
+        cameras += [(f"{c} ({n:,})", c) for c, n in catalog.camera_counts()]
+        self._fill(self.camera_filter, cameras, chosen_camera)
+        self._camera_choices = [choice for _title, choice in cameras]
+        self.place_filter.setVisible(len(rows) > 1)
+        self.camera_filter.setVisible(len(cameras) > 1)
+
+    @staticmethod
+    def _choice(box: QComboBox, choices: list[T]) -> T | None:
+        row = box.currentIndex()
+        return choices[row] if 0 <= row < len(choices) else None
+
+    @staticmethod
+    def _fill(box: QComboBox, rows: list[tuple[str, Any]], chosen: Any) -> None:
+        box.blockSignals(True)
+        box.clear()
+        keys = [choice if not isinstance(choice, tuple) else choice[0] for _t, choice in rows]
+        for title, _choice in rows:
+            box.addItem(title)
+        key = chosen[0] if isinstance(chosen, tuple) else chosen
+        box.setCurrentIndex(keys.index(key) if key in keys else 0)
+        box.blockSignals(False)
+
+    def selected_place(self) -> tuple[str, tuple[int, ...]] | None:
+        """The place list's (name, place ids), None: all places."""
+        return self._choice(self.place_filter, self._place_choices)
+
+    def selected_camera(self) -> str | None:
+        return self._choice(self.camera_filter, self._camera_choices)
+
+    def _filters(self) -> Filters:
         after = before = None
         if self.after_check.isChecked():
             after = datetime.combine(self.after_date.date().toPython(), datetime.min.time())  # type: ignore[arg-type]
         if self.before_check.isChecked():
             before = datetime.combine(self.before_date.date().toPython(), datetime.min.time())  # type: ignore[arg-type]
-        return folder, after, before
+        place = self.selected_place()
+        camera = self.selected_camera()
+        return Filters(
+            folder=self.selected_folder(),
+            after=after,
+            before=before,
+            places=place[1] if place is not None else None,
+            camera=camera,
+        )
+
+    def undo_place_guess(self) -> None:
+        """Search the query as typed: the place it named is not taken for a filter."""
+        self._literal_query = self.search_field.text().strip()
+        self.run_search()
 
     def run_search(self) -> None:
         """Search now (off the GUI thread) for the text or the dropped photo."""
@@ -770,26 +889,25 @@ class MainWindow(QMainWindow):
             return
         self._search_seq += 1
         seq = self._search_seq
-        folder, after, before = self._filters()
+        filters = self._filters()
         limit = self.prefs.result_limit
         similar = self._similar_to
         engine = self.engine
         rerank = self.prefs.rerank
         if self.text_only.isChecked() and not is_text_only(text):
             text = TEXT_PREFIX + text
+        may_guess = similar is None and filters.places is None and text != self._literal_query
 
-        def work() -> list[SearchHit]:
+        def work() -> tuple[list[SearchHit], PlaceGuess | None]:
             if similar is not None:
                 info = engine.lib.catalog.photo_by_path(similar)
-                return engine.search(
-                    engine.photo_vector(similar),
-                    limit,
-                    folder,
-                    after,
-                    before,
-                    exclude={info.id} if info is not None else None,
-                )
-            return engine.search(text, limit, folder, after, before, rerank=rerank)
+                vector = engine.photo_vector(similar)
+                exclude = {info.id} if info is not None else None
+                return engine.search(vector, limit, filters, exclude=exclude), None
+            guess = engine.read_place(text) if may_guess else None
+            if guess is not None:
+                return engine.search_guessed(guess, limit, filters, rerank=rerank), guess
+            return engine.search(text, limit, filters, rerank=rerank), None
 
         self.searches.submit(
             work, lambda hits: self._show_hits(seq, hits), lambda msg: self._show_error(seq, msg)
@@ -805,9 +923,18 @@ class MainWindow(QMainWindow):
         self.similar_label.setVisible(True)
         self.run_search()
 
-    def _show_hits(self, seq: int, hits: list[SearchHit]) -> None:
+    def _show_hits(self, seq: int, found: tuple[list[SearchHit], PlaceGuess | None]) -> None:
         if seq != self._search_seq:
             return  # an older search finished after a newer one started
+        hits, guess = found
+        self.place_guess = guess
+        if guess is not None:
+            rest = guess.rest or self.tr("all photos, newest first")
+            self.place_note.setText(
+                self.tr("In {place}: {rest}").format(place=guess.label, rest=rest)
+            )
+        self.place_note.setVisible(guess is not None)
+        self.place_undo.setVisible(guess is not None)
         self.results.set_hits(hits)
         self._update_count()
         if self.results.rowCount():
@@ -844,17 +971,24 @@ class MainWindow(QMainWindow):
             if self.indexer.running:
                 return self.tr("No photos indexed yet: indexing is under way.")
             return self.tr("No photos indexed yet: add a folder, or wait for indexing.")
-        folder, after, before = self._filters()
+        filters = self._filters()
         limits = []
-        if folder is not None:
-            limits.append(self.tr("in {folder}").format(folder=display_name(folder)))
-        if after is not None:
-            limits.append(self.tr("after {date}").format(date=f"{after:%Y-%m-%d}"))
-        if before is not None:
-            limits.append(self.tr("before {date}").format(date=f"{before:%Y-%m-%d}"))
+        if filters.folder is not None:
+            limits.append(self.tr("in {folder}").format(folder=display_name(filters.folder)))
+        place = self.selected_place()
+        if place is not None:
+            limits.append(self.tr("taken in {place}").format(place=place[0]))
+        elif self.place_guess is not None:
+            limits.append(self.tr("taken in {place}").format(place=self.place_guess.label))
+        if filters.camera is not None:
+            limits.append(self.tr("from {camera}").format(camera=filters.camera))
+        if filters.after is not None:
+            limits.append(self.tr("after {date}").format(date=f"{filters.after:%Y-%m-%d}"))
+        if filters.before is not None:
+            limits.append(self.tr("before {date}").format(date=f"{filters.before:%Y-%m-%d}"))
         if limits:
             return self.tr(
-                "None of the {n} indexed photos is {limits}: change the folder or date filter."
+                "None of the {n} indexed photos is {limits}: change the filters."
             ).format(n=f"{counts['embedded']:,}", limits=self.tr(", ").join(limits))
         return self.tr("No match among {n} indexed photos. Try other words.").format(
             n=f"{counts['embedded']:,}"

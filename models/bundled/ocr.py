@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
+from mmsearch.datafiles import manifest_current
 from mmsearch.encoders.spec import sha256_file
 from mmsearch.files import write_json
 from mmsearch.ocr.reader import MANIFEST, MODEL_NAME, OCR_DIR_NAME
@@ -42,24 +42,11 @@ def _package_models() -> tuple[Path, str]:
     return folder, importlib.metadata.version(PACKAGE.replace("_", "-"))
 
 
-def _up_to_date(target: Path, version: str) -> bool:
-    try:
-        manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if manifest.get("source") != f"{PACKAGE} {version}":
-        return False
-    return all(
-        (target / name).is_file() and sha256_file(target / name) == manifest["sha256"][name]
-        for name in manifest["files"].values()
-    )
-
-
 def build(out: Path, force: bool = False, log: Any = print) -> Path:
     """Copy the OCR graphs into `out/pp-ocrv4/` with their manifest; return that folder."""
     source, version = _package_models()
     target = Path(out) / OCR_DIR_NAME
-    if not force and _up_to_date(target, version):
+    if not force and manifest_current(target, MANIFEST, f"{PACKAGE} {version}"):
         log(f"{target}: up to date")
         return target
     staging = target.with_name(f".{target.name}.partial")

@@ -160,6 +160,46 @@
 <context>
     <name>MainWindow</name>
     <message>
+        <source>Reading the dates and places of {done} of {total} photos…</source>
+        <translation>正在读取照片的日期和地点：第 {done} 张，共 {total} 张…</translation>
+    </message>
+    <message>
+        <source>Search the words instead</source>
+        <translation>按原文搜索</translation>
+    </message>
+    <message>
+        <source>Don't take the place name for a place filter</source>
+        <translation>不把地名当作地点筛选</translation>
+    </message>
+    <message>
+        <source>Where the photos were taken (from their GPS)</source>
+        <translation>照片的拍摄地点（来自 GPS）</translation>
+    </message>
+    <message>
+        <source>All places</source>
+        <translation>全部地点</translation>
+    </message>
+    <message>
+        <source>All cameras</source>
+        <translation>全部相机</translation>
+    </message>
+    <message>
+        <source>all photos, newest first</source>
+        <translation>全部照片，最新的在前</translation>
+    </message>
+    <message>
+        <source>In {place}: {rest}</source>
+        <translation>在{place}：{rest}</translation>
+    </message>
+    <message>
+        <source>taken in {place}</source>
+        <translation>拍摄于{place}</translation>
+    </message>
+    <message>
+        <source>from {camera}</source>
+        <translation>由{camera}拍摄</translation>
+    </message>
+    <message>
         <source>Text in photos</source>
         <translation>照片中的文字</translation>
     </message>
@@ -459,8 +499,8 @@
     </message>
     <message>
         <location filename="../../mmsearch/ui/main_window.py" line="788" />
-        <source>None of the {n} indexed photos is {limits}: change the folder or date filter.</source>
-        <translation>已索引的 {n} 张照片中没有{limits}的：请更改文件夹或日期筛选。</translation>
+        <source>None of the {n} indexed photos is {limits}: change the filters.</source>
+        <translation>已索引的 {n} 张照片中没有{limits}的：请更改筛选条件。</translation>
     </message>
     <message>
         <location filename="../../mmsearch/ui/main_window.py" line="789" />
@@ -771,6 +811,22 @@
 </context>
 <context>
     <name>PreviewPanel</name>
+    <message>
+        <source>Place</source>
+        <translation>地点</translation>
+    </message>
+    <message>
+        <source>{date} (from the file name)</source>
+        <translation>{date}（来自文件名）</translation>
+    </message>
+    <message>
+        <source>{date} (the file's time: no date in the photo)</source>
+        <translation>{date}（文件时间：照片中没有日期）</translation>
+    </message>
+    <message>
+        <source>{lat:.4f}, {lon:.4f} (no town near)</source>
+        <translation>{lat:.4f}, {lon:.4f}（附近没有城镇）</translation>
+    </message>
     <message>
         <source>Text in photo</source>
         <translation>照片中的文字</translation>
