@@ -108,9 +108,11 @@ def test_two_index_runs_at_once_one_waits_and_every_photo_is_indexed_once(
     photos, home = tmp_path / "photos", tmp_path / "home"
     make_photos(photos, 480)
     env = subprocess_env(home, bundled_model_dir)
-    cmd = [sys.executable, "-m", "mmsearch", "index", str(photos), "--json"]
+    # --no-text: the lock is what is tested; the text pass (which holds it too) would only
+    # make the second run wait longer (its own stop-and-resume tests are in test_ocr.py).
+    cmd = [sys.executable, "-m", "mmsearch", "index", str(photos), "--json", "--no-text"]
     first, _ = start_and_wait_for_batches(cmd, env, home / "catalog.sqlite", 32)
-    second = _index(photos, env)  # waits for the first
+    second = _index(photos, env, "--no-text")  # waits for the first
 
     refused = subprocess.run(
         [*cmd, "--no-wait"], env=env, capture_output=True, text=True, timeout=120

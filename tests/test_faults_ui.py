@@ -233,6 +233,10 @@ def test_soak_two_thousand_searches(qtbot: QtBot, window: MainWindow, tmp_path: 
     folder = tmp_path / "soak"
     make_soak_photos(folder, SOAK_PHOTOS)
     made = time.monotonic()
+    # Searching is what soaks here. The text pass would read the 1,000 photos meanwhile:
+    # ONNX Runtime's arenas grow ~100 MB over its first 500 photos, then hold (measured on
+    # these photos: 814 MB after 50, 911 MB after 500, 750 and 1,000; docs/photos.md).
+    window.indexer.read_text = False
     with qtbot.waitSignal(window.indexer.finished, timeout=INDEX_TIMEOUT) as run:
         window.add_folder(folder)
     assert run.args[0].indexed == SOAK_PHOTOS, run.args[0]

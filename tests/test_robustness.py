@@ -125,7 +125,9 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(
     photos, home = tmp_path / "photos", tmp_path / "home"
     make_photos(photos, 240)
     env = subprocess_env(home, bundled_model_dir)
-    cmd = [sys.executable, "-m", "mmsearch", "index", str(photos), "--json"]
+    # --no-text here and below: the embedding pass is what is stopped (the text pass has its
+    # own stop-and-resume tests in test_ocr.py).
+    cmd = [sys.executable, "-m", "mmsearch", "index", str(photos), "--json", "--no-text"]
     proc, _ = start_and_wait_for_batches(cmd, env, home / "catalog.sqlite", 32)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -143,7 +145,7 @@ def test_kill_9_during_indexing_then_resume(tmp_path: Path, bundled_model_dir: P
     photos, home = tmp_path / "photos", tmp_path / "home"
     make_photos(photos, 240)
     env = subprocess_env(home, bundled_model_dir)
-    cmd = [sys.executable, "-m", "mmsearch", "index", str(photos), "--json"]
+    cmd = [sys.executable, "-m", "mmsearch", "index", str(photos), "--json", "--no-text"]
     db = home / "catalog.sqlite"
     proc, embedded = start_and_wait_for_batches(cmd, env, db, 64)
     proc.send_signal(signal.SIGKILL)

@@ -373,20 +373,39 @@ if TYPE_CHECKING:
     from mmsearch.places.geocoder import Place as PlaceName
 
 
-def _with_place(stmt: Any) -> Any:
-    """`stmt` (a select of Photo, Place, ...) with each photo's place, None for none."""
-    return stmt.outerjoin(Place, (Place.id == Photo.place_id) & (Place.entry >= 0))
+_INFO_COLUMNS = (
+    Photo.id,
+    Photo.path,
+    Photo.size,
+    Photo.width,
+    Photo.height,
+    Photo.taken_at,
+    Photo.camera,
+    Photo.taken_from,
+    Photo.latitude,
+    Photo.longitude,
+    Place.city,
+    Place.region,
+    Place.country,
+)
 
 
-def _photo_info(p: Photo, place: Place | None) -> PhotoInfo:
-    label = None
-    if place is not None:
-        parts = [x for x in (place.city or place.region, place.country) if x]
-        label = ", ".join(dict.fromkeys(parts))
-    gps = (p.latitude, p.longitude) if p.latitude is not None and p.longitude is not None else None
-    return PhotoInfo(
-        p.id, p.path, p.size, p.width, p.height, p.taken_at, p.camera, p.taken_from, label, gps
+def _info_select(*more: Any) -> Any:
+    """The columns `_photo_info` reads (and `more`), each photo with its place: plain rows,
+    not ORM objects (a search reads hundreds of them)."""
+    return select(*_INFO_COLUMNS, *more).outerjoin(
+        Place, (Place.id == Photo.place_id) & (Place.entry >= 0)
     )
+
+
+def _photo_info(row: Any) -> PhotoInfo:
+    """A PhotoInfo from a row of `_info_select`."""
+    i, path, size, width, height, taken_at, camera, source, lat, lon, city, region, country = row[
+        : len(_INFO_COLUMNS)
+    ]
+    label = ", ".join(dict.fromkeys(x for x in (city or region, country) if x)) or None
+    gps = (lat, lon) if lat is not None and lon is not None else None
+    return PhotoInfo(i, path, size, width, height, taken_at, camera, source, label, gps)
 
 
 def _content_hashes(s: Session, ids: Iterable[int]) -> dict[int, str]:
@@ -674,15 +693,14 @@ class Catalog:
         """A catalogued photo with this content and its embedding, to reuse for a copy."""
         with self.session() as s:
             row = s.execute(
-                _with_place(select(Photo, Place, Embedding.vector))
+                _info_select(Embedding.vector)
                 .join(Embedding, Embedding.photo_id == Photo.id)
                 .where(Photo.content_hash == content_hash, Embedding.model_id == model_id)
                 .limit(1)
             ).first()
             if row is None:
                 return None
-            p, place, vector = row
-            info = _photo_info(p, place)
+            info, vector = _photo_info(row), row[-1]
         return info, np.frombuffer(vector, dtype="<f4").astype(np.float32)
 
     # -- what the indexer writes ---------------------------------------------------------------
@@ -972,10 +990,8 @@ class Catalog:
         with self.session() as s:
             for start in range(0, len(wanted), 900):
                 chunk = wanted[start : start + 900]
-                for p, place in s.execute(
-                    _with_place(select(Photo, Place)).where(Photo.id.in_(chunk))
-                ):
-                    out[p.id] = _photo_info(p, place)
+                for row in s.execute(_info_select().where(Photo.id.in_(chunk))):
+                    out[row[0]] = _photo_info(row)
         return out
 
     # -- the details pass: dates, GPS, places (migration 0005) ---------------------------------
@@ -1228,10 +1244,8 @@ class Catalog:
 
     def photo_by_path(self, path: Path) -> PhotoInfo | None:
         with self.session() as s:
-            row = s.execute(
-                _with_place(select(Photo, Place)).where(Photo.path == Path(os.path.abspath(path)))
-            ).first()
-            return None if row is None else _photo_info(row[0], row[1])
+            row = s.execute(_info_select().where(Photo.path == Path(os.path.abspath(path)))).first()
+            return None if row is None else _photo_info(row)
 
     def failures(self) -> list[FailureInfo]:
         with self.session() as s:
