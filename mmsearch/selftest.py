@@ -18,7 +18,9 @@ note with words on it that it makes, then, for every model in the bundle:
   `reference.json`) within `TOLERANCE`: the strongest proof that the frozen app decodes,
   preprocesses, tokenizes and runs the ONNX graphs exactly as the source does;
 - the text pass must read the note, and `text:invoice` (and a plain `invoice`) find it;
-  the duplicate finder must group the half-size copy with its original, and nothing else.
+  the duplicate finder must group the half-size copy with its original, and nothing else;
+  the half-size copy, tagged with a GPS position in Lisbon, must be named after Lisbon,
+  and "a rocket in Lisbon" must be read as a place and find it.
 
 Then it opens the real window offscreen on the same library (icon, translation, a search
 typed into the window). It prints one line per check and exits 0, or 1 naming what failed.
@@ -85,6 +87,8 @@ def make_photos(folder: Path) -> Path:
     mirrored and recompressed: different bytes, same picture)."""
     from PIL import Image, ImageOps
 
+    from mmsearch.media.decode import camera_exif
+
     folder.mkdir(parents=True, exist_ok=True)
     for name in PHOTOS:
         shutil.copyfile(selftest_dir() / name, folder / name)
@@ -94,9 +98,8 @@ def make_photos(folder: Path) -> Path:
         copy.save(folder / DUPLICATE, quality=80)
     with Image.open(folder / RESIZED_OF) as im:
         small = im.convert("RGB").resize((im.width // 2, im.height // 2))
-        exif = Image.Exif()  # taken in Lisbon, as a phone tags it: the places check
-        exif[0x8825] = {1: "N", 2: (38.0, 42.0, 50.0), 3: "W", 4: (9.0, 8.0, 22.0)}
-        small.save(folder / RESIZED, quality=70, exif=exif)
+        # Taken in Lisbon, as a phone tags it: the places check.
+        small.save(folder / RESIZED, quality=70, exif=camera_exif(gps=(38.7139, -9.1394)))
     make_text_photo(folder / TEXT_PHOTO)
     return folder
 

@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the window's tests need no screen
 
 from mmsearch.cli import main
+from mmsearch.media.decode import camera_exif
 from mmsearch.paths import BUNDLED_MODEL_ID, CONSE_MODEL_ID, model_search_path, repo_root
 
 if TYPE_CHECKING:
@@ -97,27 +98,8 @@ def save_with_exif(
     taken: str | None = None,
     camera: tuple[str, str] | None = None,
 ) -> Path:
-    """`source` saved as a JPEG at `target` with the EXIF a camera writes: GPS position
-    (degrees, minutes, seconds), DateTimeOriginal ("2021:05:01 10:00:00"), make and model."""
-
-    def dms(x: float) -> tuple[float, float, float]:
-        x = abs(x)
-        d, m = int(x), int(abs(x) * 60) % 60
-        return float(d), float(m), round((x - d - m / 60) * 3600, 4)
-
-    exif = Image.Exif()
-    if camera is not None:
-        exif[0x010F], exif[0x0110] = camera
-    if gps is not None:
-        lat, lon = gps
-        exif[0x8825] = {
-            1: "N" if lat >= 0 else "S",
-            2: dms(lat),
-            3: "E" if lon >= 0 else "W",
-            4: dms(lon),
-        }
-    if taken is not None:
-        exif[0x8769] = {0x9003: taken}
+    """`source` saved as a JPEG at `target` with the EXIF a camera writes (`camera_exif`)."""
+    exif = camera_exif(gps, taken, camera)
     with Image.open(source) as im:
         im.convert("RGB").save(target, quality=90, exif=exif)
     return target

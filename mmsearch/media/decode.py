@@ -987,6 +987,36 @@ def read_details(path: Path) -> FileDetails:
     return FileDetails(_exif_taken_at(exif), _exif_gps(exif))
 
 
+def camera_exif(
+    gps: tuple[float, float] | None = None,
+    taken: str | None = None,
+    camera: tuple[str, str] | None = None,
+) -> Image.Exif:
+    """The EXIF a camera or phone writes, for photos the self-test, the screenshots and the
+    tests make: GPS position (degrees, minutes, seconds with N/S and E/W), DateTimeOriginal
+    ("2021:05:01 10:00:00"), make and model."""
+
+    def dms(x: float) -> tuple[float, float, float]:
+        x = abs(x)
+        d, m = int(x), int(x * 60) % 60
+        return float(d), float(m), round((x - d - m / 60) * 3600, 4)
+
+    exif = Image.Exif()
+    if camera is not None:
+        exif[_MAKE], exif[_MODEL] = camera
+    if gps is not None:
+        lat, lon = gps
+        exif[_GPS_IFD] = {
+            _GPS_LATITUDE_REF: "N" if lat >= 0 else "S",
+            _GPS_LATITUDE: dms(lat),
+            _GPS_LONGITUDE_REF: "E" if lon >= 0 else "W",
+            _GPS_LONGITUDE: dms(lon),
+        }
+    if taken is not None:
+        exif[_EXIF_IFD] = {_DATETIME_ORIGINAL: taken}
+    return exif
+
+
 def _degrees(value: Any) -> float | None:
     """EXIF's (degrees, minutes, seconds) rationals (or one number) to degrees."""
     try:

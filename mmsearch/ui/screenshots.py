@@ -79,6 +79,40 @@ def search(window: MainWindow, text: str) -> None:
         wait_for(lambda: not window.preview.image.pixmap().isNull(), 30)
 
 
+# Sample photo -> where it was "taken" and with what, for the places screenshot.
+TRIP = {
+    "chelsea.png": ((38.7139, -9.1394), "2021:05:01 10:00:00", ("Apple", "iPhone 13")),
+    "coffee.png": ((38.7169, -9.1399), "2021:05:02 09:30:00", ("Apple", "iPhone 13")),
+    "rocket.jpg": ((48.8584, 2.2945), "2019:08:10 18:00:00", ("Canon", "Canon EOS R5")),
+    "astronaut.png": ((35.6586, 139.7454), "2018:03:03 12:00:00", None),
+}
+
+
+def places_shot(work: Path, photos: Path, out: Path, prefs: Preferences) -> None:
+    """A library of GPS-tagged photos: a place typed in the query, the place and camera
+    lists, the preview's place."""
+    from PIL import Image
+
+    from mmsearch.media.decode import camera_exif
+
+    trip = work / "Holidays"
+    trip.mkdir()
+    for name, (gps, taken, camera) in TRIP.items():
+        if (photos / name).is_file():
+            with Image.open(photos / name) as im:
+                exif = camera_exif(gps, taken, camera)
+                im.convert("RGB").save(trip / f"{Path(name).stem}.jpg", quality=90, exif=exif)
+    window = MainWindow(Library(work / "places-data"), prefs)
+    window.indexer.read_text = False
+    window.resize(1280, 760)
+    window.show()
+    window.add_folder(trip)
+    wait_for(lambda: not window.indexer.running and window.place_filter.count() > 1, 120)
+    search(window, "a cat in Lisbon")
+    save(window, out, "places.png")
+    window.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="docs/screenshots")
@@ -162,6 +196,9 @@ def main() -> int:
         search(chinese, "a glass of red wine")
         save(chinese, out, "chinese-ui.png")
         chinese.close()
+
+        install_translators(app, "en")
+        places_shot(work, photos, out, prefs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
