@@ -274,6 +274,16 @@ def test_a_place_named_in_the_query_becomes_a_filter_and_says_so(
         assert sorted(_names(json.loads(out))) == ["cat.jpg", "coffee.jpg"], query
         said = json.loads(err.strip().splitlines()[0])["place"]
         assert said["label"] == "Lisbon, Portugal" and said["query"] in ("a cat", "cat", "猫")
+    # A region or a country names what it is, not one of its towns.
+    for query, label, found in (
+        ("a rocket in Île-de-France", "Île-de-France, France", ["rocket.jpg"]),
+        ("a photo taken in Portugal", "Portugal", ["cat.jpg", "coffee.jpg"]),
+    ):
+        capsys.readouterr()
+        assert main(["search", query, "--json"]) == 0
+        out, err = capsys.readouterr()
+        assert sorted(_names(json.loads(out))) == found
+        assert json.loads(err.strip().splitlines()[0])["place"]["label"] == label
     # The cat first: the rest of the query is the visual one.
     assert _names(cli("search", "a cat in Lisbon"))[0] == "cat.jpg"
     # As typed: every photo, no place.

@@ -175,8 +175,9 @@ NO_FILTERS = Filters()
 
 
 @dataclass(frozen=True)
-class PlaceCount:
-    """A place photos of the library were named after, and how many."""
+class PlaceInfo:
+    """A place photos of the library were named after (`entry`: its row in the place
+    database version that named them)."""
 
     id: int
     entry: int
@@ -184,7 +185,13 @@ class PlaceCount:
     region: str | None
     country: str
     country_code: str
-    photos: int
+
+
+@dataclass(frozen=True)
+class PlaceCount(PlaceInfo):
+    """A place, and how many photos were taken there."""
+
+    photos: int = 0
 
 
 @dataclass(frozen=True)
@@ -1082,6 +1089,16 @@ class Catalog:
             return [
                 PlaceCount(p.id, p.entry, p.city, p.region, p.country, p.country_code, n)
                 for p, n in s.execute(stmt)
+            ]
+
+    def known_places(self) -> list[PlaceInfo]:
+        """Every place photos were named after: the places table alone (small), without
+        counting photos, so that reading a place in each typed query stays cheap on a
+        large library. A place whose photos all went may still be listed."""
+        with self.session() as s:
+            return [
+                PlaceInfo(p.id, p.entry, p.city, p.region, p.country, p.country_code)
+                for p in s.scalars(select(Place).where(Place.entry >= 0).order_by(Place.id))
             ]
 
     def camera_counts(self) -> list[tuple[str, int]]:

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from mmsearch.catalog.db import PlaceCount
+from mmsearch.catalog.db import PlaceInfo
 from mmsearch.encoders.spec import ModelError
 from mmsearch.places.geocoder import shared_geocoder
 from mmsearch.services.library import Library
@@ -35,13 +35,13 @@ def fold(text: str) -> str:
     return " ".join(plain.casefold().replace("-", " ").split())
 
 
-def _names(place: PlaceCount, others: list[str]) -> list[str]:
+def _names(place: PlaceInfo, others: list[str]) -> list[str]:
     return [n for n in (place.city, *others, place.region, place.country) if n]
 
 
-def _library_places(lib: Library) -> list[tuple[PlaceCount, list[str]]]:
+def _library_places(lib: Library) -> list[tuple[PlaceInfo, list[str]]]:
     """The library's places, each with all the names it answers to."""
-    places = lib.catalog.place_counts()
+    places = lib.catalog.known_places()
     try:
         geocoder = shared_geocoder()
     except ModelError:  # no place database here: the stored names still work
@@ -74,8 +74,15 @@ class PlaceGuess:
     rest: str
 
 
-def _label(place: PlaceCount) -> str:
-    return ", ".join(dict.fromkeys(x for x in (place.city or place.region, place.country) if x))
+def _label(place: PlaceInfo, key: str) -> str:
+    """What the name `key` (folded) names of `place`: its country ("Portugal"), region
+    ("Île-de-France, France") or town ("Lisbon, Portugal")."""
+    if key == fold(place.country):
+        return place.country
+    named = place.region if place.region and key == fold(place.region) else None
+    return ", ".join(
+        dict.fromkeys(x for x in (named or place.city or place.region, place.country) if x)
+    )
 
 
 def guess_place(lib: Library, query: str) -> PlaceGuess | None:
@@ -84,7 +91,7 @@ def guess_place(lib: Library, query: str) -> PlaceGuess | None:
     places = _library_places(lib)
     if not places or not query.strip():
         return None
-    by_name: dict[str, list[PlaceCount]] = {}
+    by_name: dict[str, list[PlaceInfo]] = {}
     for place, names in places:
         for n in names:
             key = fold(n)
@@ -93,17 +100,20 @@ def guess_place(lib: Library, query: str) -> PlaceGuess | None:
     found = _cjk_place(query, by_name) or _latin_place(query, by_name)
     if found is None:
         return None
-    start, end, key = found
+    start, end, key, typed = found
     chosen = by_name[key]
-    # The most photographed of the places the name fits labels it ("Lisbon, Portugal").
-    label = _label(max(chosen, key=lambda p: p.photos))
-    if len({_label(p) for p in chosen}) > 1:
-        label = query[start:end].strip()
+    labels = {_label(p, key) for p in chosen}  # as typed when it names several places
+    label = labels.pop() if len(labels) == 1 else typed
     rest = " ".join((query[:start] + " " + query[end:]).split())
-    return PlaceGuess(query[start:end].strip(), label, tuple(p.id for p in chosen), rest)
+    return PlaceGuess(typed, label, tuple(p.id for p in chosen), rest)
 
 
-def _cjk_place(query: str, by_name: dict[str, list[PlaceCount]]) -> tuple[int, int, str] | None:
+# A place found in a query: (start, end) of what to take out of it (with "in", 在, 的),
+# the folded name it matched, and the name as typed.
+Found = tuple[int, int, str, str]
+
+
+def _cjk_place(query: str, by_name: dict[str, list[PlaceInfo]]) -> Found | None:
     if not _CJK.search(query):
         return None
     best: tuple[int, int, str] | None = None
@@ -116,14 +126,15 @@ def _cjk_place(query: str, by_name: dict[str, list[PlaceCount]]) -> tuple[int, i
     if best is None:
         return None
     start, end, key = best
+    typed = query[start:end]
     if query[start - 1 : start] == "在":
         start -= 1
     if query[end : end + 1] == "的":
         end += 1
-    return start, end, key
+    return start, end, key, typed
 
 
-def _latin_place(query: str, by_name: dict[str, list[PlaceCount]]) -> tuple[int, int, str] | None:
+def _latin_place(query: str, by_name: dict[str, list[PlaceInfo]]) -> Found | None:
     words = list(_WORD.finditer(query))
     for size in range(min(_MAX_WORDS, len(words)), 0, -1):
         for i in range(len(words) - size + 1):
@@ -133,8 +144,9 @@ def _latin_place(query: str, by_name: dict[str, list[PlaceCount]]) -> tuple[int,
                 continue
             before = words[i - 1].group().casefold() if i > 0 else None
             capitalised = all(w.group()[:1].isupper() for w in span)
+            typed = query[span[0].start() : span[-1].end()]
             if before in _PREPOSITIONS:
-                return words[i - 1].start(), span[-1].end(), key
+                return words[i - 1].start(), span[-1].end(), key, typed
             if capitalised or len(words) == size:
-                return span[0].start(), span[-1].end(), key
+                return span[0].start(), span[-1].end(), key, typed
     return None
