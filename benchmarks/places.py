@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import random
 import re
@@ -38,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from mmsearch.places.geocoder import Geocoder  # noqa: E402
 from mmsearch.services.places import fold  # noqa: E402
+from models.bundled.packages import package_data  # noqa: E402
 
 # Words region names carry in one list and not the other ("Orenburg Oblast" / "Orenburg").
 _GENERIC = re.compile(
@@ -52,10 +52,7 @@ def _loose(name: str | None) -> str:
 
 
 def _package_file(package: str, *parts: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit(f"{package} is not installed: `pip install -e '.[build]'` brings it")
-    return Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
+    return package_data(package, *parts)[0]
 
 
 def airports() -> list[dict[str, str]]:

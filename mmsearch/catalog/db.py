@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
@@ -50,6 +50,8 @@ from mmsearch.catalog.models import (
 from mmsearch.files import write_json
 from mmsearch.media.errors import can_heal
 from mmsearch.media.scan import RAW_EXTENSIONS
+from mmsearch.places.geocoder import Place as PlaceName
+from mmsearch.places.geocoder import place_label
 
 log = logging.getLogger(__name__)
 
@@ -376,10 +378,6 @@ def _refuse_lost_catalog(data_dir: Path, db_path: Path) -> None:
     raise CatalogMissing(db_path, what, traces, list_backups(data_dir))
 
 
-if TYPE_CHECKING:
-    from mmsearch.places.geocoder import Place as PlaceName
-
-
 _INFO_COLUMNS = (
     Photo.id,
     Photo.path,
@@ -410,7 +408,7 @@ def _photo_info(row: Any) -> PhotoInfo:
     i, path, size, width, height, taken_at, camera, source, lat, lon, city, region, country = row[
         : len(_INFO_COLUMNS)
     ]
-    label = ", ".join(dict.fromkeys(x for x in (city or region, country) if x)) or None
+    label = place_label(city, region, country) or None
     gps = (lat, lon) if lat is not None and lon is not None else None
     return PhotoInfo(i, path, size, width, height, taken_at, camera, source, label, gps)
 

@@ -63,12 +63,13 @@ class Place:
     country_code: str
 
     def label(self) -> str:
-        """ "Lisbon, Portugal": the town (or region) and the country, each once."""
-        parts: list[str] = []
-        for part in (self.city or self.region, self.country):
-            if part and part not in parts:
-                parts.append(part)
-        return ", ".join(parts)
+        return place_label(self.city, self.region, self.country)
+
+
+def place_label(town: str | None, region: str | None, country: str | None) -> str:
+    """ "Lisbon, Portugal": the town (or, without one, the region) and the country, each
+    once: how a photo's place is shown and compared everywhere."""
+    return ", ".join(dict.fromkeys(x for x in (town or region, country) if x))
 
 
 def _lines(blob: np.ndarray) -> list[str]:

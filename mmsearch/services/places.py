@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from mmsearch.catalog.db import PlaceInfo
 from mmsearch.encoders.spec import ModelError
-from mmsearch.places.geocoder import shared_geocoder
+from mmsearch.places.geocoder import place_label, shared_geocoder
 from mmsearch.services.library import Library
 
 _PREPOSITIONS = frozenset({"in", "at", "near", "from", "around", "of"})
@@ -79,10 +79,9 @@ def _label(place: PlaceInfo, key: str) -> str:
     ("Île-de-France, France") or town ("Lisbon, Portugal")."""
     if key == fold(place.country):
         return place.country
-    named = place.region if place.region and key == fold(place.region) else None
-    return ", ".join(
-        dict.fromkeys(x for x in (named or place.city or place.region, place.country) if x)
-    )
+    if place.region and key == fold(place.region):
+        return place_label(place.region, None, place.country)
+    return place_label(place.city, place.region, place.country)
 
 
 def guess_place(lib: Library, query: str) -> PlaceGuess | None:

