@@ -80,22 +80,19 @@ def update_details(
         progress(0, len(todo), None)
     batch: dict[int, tuple[datetime | None, str | None, tuple[float, float] | None]] = {}
     paths = {row[0]: row[1] for row in todo}
-    done = 0
-    for read in bounded_map(_read, todo, workers, cancel):
-        done += 1
-        if read is None:
-            continue
-        photo_id, taken_at, source, gps = read
-        batch[photo_id] = (taken_at, source, gps)
-        report.read += 1
-        report.located += gps is not None
-        report.dated_by_name += source == "name"
-        report.dated_by_file += source == "file"
-        if len(batch) >= READS_PER_COMMIT:
-            catalog.store_details(DETAILS_VERSION, batch)
-            batch = {}
-        if progress:
-            progress(done, len(todo), paths[photo_id])
+    for done, read in enumerate(bounded_map(_read, todo, workers, cancel), 1):
+        if read is not None:
+            photo_id, taken_at, source, gps = read
+            batch[photo_id] = (taken_at, source, gps)
+            report.read += 1
+            report.located += gps is not None
+            report.dated_by_name += source == "name"
+            report.dated_by_file += source == "file"
+            if len(batch) >= READS_PER_COMMIT:
+                catalog.store_details(DETAILS_VERSION, batch)
+                batch = {}
+        if progress:  # an unreadable file counts too: the bar reaches its end
+            progress(done, len(todo), None if read is None else paths[read[0]])
     if batch:
         catalog.store_details(DETAILS_VERSION, batch)
     if not cancel.is_set():
