@@ -16,8 +16,6 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import numpy as np
-
 from mmsearch import __version__
 from mmsearch.catalog import BackupFailed, CatalogError, backup_catalog
 from mmsearch.catalog.db import Filters, PhotoInfo, PlaceCount
@@ -355,11 +353,9 @@ def cmd_folders(lib: Library, args: argparse.Namespace) -> int:
     elif args.action == "remove":
         with _writing(lib.data_dir, args, "folder change"):
             for folder in args.paths:
-                removed = lib.catalog.remove_folder(Path(folder).expanduser())
+                removed = lib.remove_folder(Path(folder).expanduser())
                 if removed is None:
                     raise UserError(f"{folder} is not one of the indexed folders")
-                lib.index().remove(np.asarray(removed))
-                lib.index().save()
                 if not args.json:
                     _say(f"removed {folder} ({len(removed)} photos forgotten, files untouched)")
     folders = lib.catalog.folders()
@@ -648,6 +644,9 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
             "vectors": len(index),
             "agrees_with_catalog": len(index) == counts["embedded"],
             "rebuilt_now": lib.index_rebuilt,
+            "repaired_now": None
+            if index.repaired is None
+            else dict(zip(("added", "removed"), index.repaired, strict=True)),
             "stale_vectors_dropped": lib.stale_vectors_dropped,
             "file": str(index.index_path),
             "unsaved": None if lib.index_unsaved is None else str(lib.index_unsaved),

@@ -304,7 +304,7 @@ def test_read_only_folder_that_needs_a_migration_says_so(tmp_path: Path) -> None
     db.close()
     with read_only(data), pytest.raises(CatalogReadOnly, match="upgrade from schema 0001"):
         Catalog.open(data)
-    assert Catalog.open(data).schema_version() == "0005"  # writable again: migrated
+    assert Catalog.open(data).schema_version() == "0006"  # writable again: migrated
 
 
 def test_a_full_disk_under_the_whole_data_folder_is_a_message_and_loses_nothing(

@@ -188,14 +188,17 @@ def test_an_index_of_the_old_format_is_rebuilt_once(tmp_path: Path) -> None:
     index.add(ids, vectors)
     index.save()
     header = json.loads(index.header_path.read_text())
-    assert header["format"] == 2 and header["file_size"] == index.index_path.stat().st_size
+    assert header["format"] == 3 and header["file_size"] == index.index_path.stat().st_size
     assert header["file_sha256"] == file_digest(index.index_path)[1]
-    old = {k: v for k, v in header.items() if k not in ("file_size", "file_sha256")}
-    index.header_path.write_text(json.dumps({**old, "format": 1}))
-    _, rebuilt = VectorIndex.open(tmp_path, MODEL, DIM, ids, lambda: (ids, vectors))
-    assert rebuilt
-    _, rebuilt = VectorIndex.open(tmp_path, MODEL, DIM, ids, lambda: (ids, vectors))
-    assert not rebuilt
+    # Format 2: no write number (`seq`); format 1: nor the file's size and digest.
+    without_seq = {k: v for k, v in header.items() if k != "seq"}
+    older = {k: v for k, v in without_seq.items() if k not in ("file_size", "file_sha256")}
+    for old in ({**without_seq, "format": 2}, {**older, "format": 1}):
+        index.header_path.write_text(json.dumps(old))
+        _, rebuilt = VectorIndex.open(tmp_path, MODEL, DIM, ids, lambda: (ids, vectors))
+        assert rebuilt
+        _, rebuilt = VectorIndex.open(tmp_path, MODEL, DIM, ids, lambda: (ids, vectors))
+        assert not rebuilt
 
 
 def test_a_header_that_is_not_utf8_json_means_rebuild(tmp_path: Path) -> None:

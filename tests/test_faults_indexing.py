@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmsearch.catalog.db import FailureRecord
+from mmsearch.catalog.db import VECTOR_DTYPE, FailureRecord
 from tests.conftest import CliRunner, run_mmsearch, subprocess_env
 from tests.test_robustness import make_photos, start_and_wait_for_batches
 
@@ -346,9 +346,13 @@ def test_bad_vectors_already_stored_are_found_and_embedded_again(
     # An older mmsearch stored what a damaged model gave: NaN rows, and a row of length 3.
     with sqlite3.connect(home / "catalog.sqlite") as conn:
         ids = [r[0] for r in conn.execute("SELECT photo_id FROM embeddings ORDER BY photo_id")]
-        dim = len(conn.execute("SELECT vector FROM embeddings LIMIT 1").fetchone()[0]) // 4
-        nan = np.full(dim, np.nan, dtype="<f4").tobytes()
-        long = (np.ones(dim, dtype="<f4") * 3).tobytes()
+        stored = np.dtype(VECTOR_DTYPE)
+        dim = (
+            len(conn.execute("SELECT vector FROM embeddings LIMIT 1").fetchone()[0])
+            // stored.itemsize
+        )
+        nan = np.full(dim, np.nan, dtype=stored).tobytes()
+        long = (np.ones(dim, dtype=stored) * 3).tobytes()
         conn.execute("UPDATE embeddings SET vector = ? WHERE photo_id = ?", (nan, ids[0]))
         conn.execute("UPDATE embeddings SET vector = ? WHERE photo_id = ?", (long, ids[1]))
         # ... and never scanned its vectors (this version scans a catalog once, then marks it)
@@ -497,9 +501,9 @@ def test_bad_vector_query_finds_every_kind_of_damage(home: Path, tmp_path: Path)
         )
     ids = catalog.add_photos(folder.id, "m", records)
     damage = {
-        ids[0]: ("embeddings", "vector", np.full(16, np.inf, "<f4").tobytes()),
-        ids[1]: ("embeddings", "vector", (np.ones(16, "<f4") / 2).tobytes()),
-        ids[2]: ("embeddings", "vector", np.ones(15, "<f4").tobytes()),
+        ids[0]: ("embeddings", "vector", np.full(16, np.inf, VECTOR_DTYPE).tobytes()),
+        ids[1]: ("embeddings", "vector", (np.ones(16, VECTOR_DTYPE) / 2).tobytes()),
+        ids[2]: ("embeddings", "vector", np.ones(15, VECTOR_DTYPE).tobytes()),
         ids[3]: ("regions", "data", np.full(36, np.nan, "<f2").tobytes()),
     }
     with sqlite3.connect(home / "catalog.sqlite") as conn:

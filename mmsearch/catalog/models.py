@@ -99,11 +99,17 @@ class Embedding(Base):
         ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True
     )
     model_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little endian, unit length
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float16, little endian, unit length
+    # This model's write number (migration 0006; NULL: written before it): the index records
+    # the highest it holds and is repaired from the rows written since.
+    seq: Mapped[int | None] = mapped_column(Integer)
 
     photo: Mapped[Photo] = relationship(back_populates="embeddings")
 
-    __table_args__ = (Index("ix_embeddings_model", "model_id"),)
+    __table_args__ = (
+        Index("ix_embeddings_model", "model_id"),
+        Index("ix_embeddings_model_seq", "model_id", "seq"),
+    )
 
 
 class Regions(Base):

@@ -45,12 +45,22 @@ from mmsearch.files import (
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-FORMAT = 2  # 2: the header records the .hnsw file's size and SHA-256 (format 1 rebuilds once)
+# 2: the header records the .hnsw file's size and SHA-256; 3: and the catalog's write number
+# (`seq`) it holds, for repairs (an older format rebuilds once)
+FORMAT = 3
 M = 32  # graph degree: with EF_SEARCH below, recall@10 is about 0.99 at 100k x 384
 EF_CONSTRUCTION = 200
 EF_SEARCH = 384  # about 2 ms a query at 100k vectors on one core
 EF_NEIGHBOURS = 32  # the batch neighbour query of the duplicate finder (100k: 18 s, 2 cores)
 INITIAL_CAPACITY = 1024
+# When a save (a rewrite of the whole file: 2.4 GB at a million 512-d vectors) is worth it:
+# always while the file is small; past that, once the changes since the last save are a
+# tenth of the index (at least 2,000), and at most every 20,000 changes, which an open
+# repairs from the catalog in about 12 s at a million photos on 2 cores (docs/performance.md).
+SMALL_FILE_BYTES = 64 << 20
+SAVE_FRACTION = 0.1
+SAVE_AT_LEAST = 2_000
+SAVE_AT_MOST = 20_000
 
 
 def label_checksum(labels: np.ndarray) -> str:
@@ -76,6 +86,8 @@ class IndexHeader:
     count: int
     checksum: str
     """Of the labels (see `label_checksum`)."""
+    seq: int = 0
+    """The catalog's write number of the newest vector the index holds (migration 0006)."""
 
 
 _SAVE_FIX = "run `mmsearch index` again"
@@ -105,8 +117,14 @@ class VectorIndex:
         self._active: set[int] = set()
         self._deleted: set[int] = set()
         self._listeners: list[IndexListener] = []
+        self.seq = 0
+        """The catalog's write number of the newest vector added (`add(seq=)`)."""
+        self.changed = 0
+        """Vectors added, replaced or removed since the index was last saved or loaded."""
         self.unsaved: WriteError | None = None
         """Set by `open` when a rebuilt index could not be saved (it answers from memory)."""
+        self.repaired: tuple[int, int] | None = None
+        """Set by `open` when it repaired a saved index: (vectors added or replaced, removed)."""
 
     # -- files --------------------------------------------------------------------------------
 
@@ -120,7 +138,9 @@ class VectorIndex:
 
     def header(self) -> IndexHeader:
         labels = np.fromiter(self._active, dtype=np.int64, count=len(self._active))
-        return IndexHeader(FORMAT, self.model_id, self.dim, len(labels), label_checksum(labels))
+        return IndexHeader(
+            FORMAT, self.model_id, self.dim, len(labels), label_checksum(labels), self.seq
+        )
 
     def save(self) -> None:
         """Write the index and its header, each to a temporary file that is checked and synced
@@ -129,8 +149,27 @@ class VectorIndex:
         with self._save_lock:
             self._save()
 
+    def worth_saving(self) -> bool:
+        """Whether the changes since the last save are worth rewriting the file for (see
+        SMALL_FILE_BYTES): unsaved changes are not lost, the catalog has them and the next
+        open repairs the saved index from it."""
+        if not self.changed:
+            return False
+        if self._index.get_current_count() * (self.dim * 4 + 8 * M + 12) <= SMALL_FILE_BYTES:
+            return True
+        due = max(SAVE_AT_LEAST, int(len(self._active) * SAVE_FRACTION))
+        return self.changed >= min(due, SAVE_AT_MOST)
+
+    def checkpoint(self) -> bool:
+        """Save if `worth_saving()`; returns whether it saved (raises as `save` does)."""
+        if not self.worth_saving():
+            return False
+        self.save()
+        return True
+
     def _save(self) -> None:
         temps: list[Path] = []
+        changed = 0
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             tmp_index = temp_beside(self.index_path)
@@ -140,6 +179,7 @@ class VectorIndex:
                 deleted = sorted(self._deleted)
                 stored = self._index.get_current_count()
                 self._index.save_index(str(tmp_index))
+                changed, self.changed = self.changed, 0
             try:
                 size = hnsw_file_size(tmp_index, self.dim, stored)
             except ValueError as e:
@@ -164,6 +204,8 @@ class VectorIndex:
             temps.remove(tmp_header)
             sync_dir(self.directory)
         except OSError as e:
+            with self._lock:
+                self.changed += changed
             raise write_error(e, self.directory, "the index", _SAVE_FIX, _KEPT) from e
         finally:
             for tmp in temps:
@@ -193,6 +235,7 @@ class VectorIndex:
             _typed(raw, "dim", int),
             _typed(raw, "count", int),
             _typed(raw, "checksum", str),
+            _typed(raw, "seq", int),
         )
         if (header.model_id, header.dim) != (model_id, dim):
             return None
@@ -214,6 +257,7 @@ class VectorIndex:
         if not index._deleted <= labels:
             return None
         index._active = labels - index._deleted
+        index.seq = header.seq
         if index.header() != header:
             return None
         return index
@@ -226,19 +270,32 @@ class VectorIndex:
         dim: int,
         catalog_labels: np.ndarray,
         load_vectors: Callable[[], tuple[np.ndarray, np.ndarray]],
+        *,
+        seq: int = 0,
+        written_since: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> tuple[VectorIndex, bool]:
-        """The saved index if it agrees with the catalog's labels, else one rebuilt from
-        `load_vectors()`. Returns (index, rebuilt)."""
+        """The saved index if it agrees with the catalog (its labels, and `seq`, the write
+        number of the catalog's newest vector); else the saved index repaired, when
+        `written_since(n)` gives the vectors written after write number n; else one rebuilt
+        from `load_vectors()`. Returns (index, rebuilt).
+
+        A repair (after a crash between a catalog commit and an index save, or another
+        process's run) removes the photos the catalog no longer has and adds the vectors
+        written since the save: seconds at a million photos, where a rebuild takes minutes."""
         index = cls.load(directory, model_id, dim)
         expected = (len(catalog_labels), label_checksum(catalog_labels))
         if index is not None:
             header = index.header()
-            if (header.count, header.checksum) == expected:
+            if (header.count, header.checksum, header.seq) == (*expected, seq):
+                return index, False
+            if written_since is not None and index._repair(
+                catalog_labels, expected, seq, written_since
+            ):
                 return index, False
         index = cls(directory, model_id, dim)
         ids, matrix = load_vectors()
         if len(ids):
-            index.add(ids, matrix)
+            index.add(ids, matrix, seq=seq)
         try:
             index.save()
         except WriteError as e:
@@ -247,6 +304,42 @@ class VectorIndex:
             index.unsaved = e
             log.warning("the index was rebuilt from the catalog and answers from memory: %s", e)
         return index, True
+
+    def _repair(
+        self,
+        catalog_labels: np.ndarray,
+        expected: tuple[int, str],
+        seq: int,
+        written_since: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    ) -> bool:
+        """Bring a loaded index up to the catalog (see `open`); False (and the caller
+        rebuilds) when the catalog is older than the index (a restored backup) or the result
+        still disagrees with it."""
+        if self.seq > seq:
+            return False
+        gone = np.setdiff1d(self.labels(), catalog_labels, assume_unique=True)
+        self.remove(gone)
+        ids, matrix = written_since(self.seq)
+        if len(ids):
+            self.add(ids, matrix)
+        self.seq = seq
+        header = self.header()
+        if (header.count, header.checksum) != expected:
+            log.info("index %s: a repair left it unlike the catalog; rebuilding", self.model_id)
+            return False
+        self.repaired = (len(ids), len(gone))
+        log.info(
+            "index %s repaired from the catalog: %d vectors added or replaced, %d removed",
+            self.model_id,
+            len(ids),
+            len(gone),
+        )
+        try:
+            self.checkpoint()
+        except WriteError as e:
+            self.unsaved = e
+            log.warning("the index was repaired and answers from memory: %s", e)
+        return True
 
     # -- contents -----------------------------------------------------------------------------
 
@@ -270,10 +363,14 @@ class VectorIndex:
                 return present, np.zeros((0, self.dim), dtype=np.float32)
             return present, np.asarray(self._index.get_items(present), dtype=np.float32)
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Add (or replace) vectors labelled by photo id; the index grows as needed."""
+    def add(self, ids: np.ndarray, vectors: np.ndarray, seq: int | None = None) -> None:
+        """Add (or replace) vectors labelled by photo id; the index grows as needed. `seq`:
+        the catalog's write number of the newest of them, saved in the header."""
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) == 0:
+            if seq is not None:
+                with self._lock:
+                    self.seq = max(self.seq, seq)
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         with self._lock:
@@ -287,6 +384,9 @@ class VectorIndex:
                 self._index.resize_index(max(needed, capacity * 2))
             self._index.add_items(vectors, ids)
             self._active.update(ids.tolist())
+            self.changed += len(ids)
+            if seq is not None:  # with the vectors, under the lock: a save holds both or neither
+                self.seq = max(self.seq, seq)
             for listener in self._listeners:
                 listener.added(ids, vectors)
 
@@ -299,6 +399,7 @@ class VectorIndex:
                     self._active.discard(label)
                     self._deleted.add(label)
                     gone.append(label)
+            self.changed += len(gone)
             if gone:
                 for listener in self._listeners:
                     listener.removed(np.asarray(gone, dtype=np.int64))

@@ -38,7 +38,7 @@ from mmsearch.services.library import Library
 from mmsearch.services.workers import bounded_map, default_workers
 
 BATCH_SIZE = 32
-SAVE_EVERY = 1000  # photos added between index saves (the catalog is committed every batch)
+SAVE_EVERY = 1000  # photos added between index checkpoints (the catalog commits every batch)
 FAILURES_EVERY = 500  # failures remembered per transaction
 
 
@@ -245,7 +245,9 @@ class Indexer:
         except KeyboardInterrupt:
             self.cancel.set()
         finally:
-            self.index.save()  # a WriteError ends the run with its reason (the catalog keeps all)
+            # A WriteError ends the run with its reason (the catalog keeps all). A large index
+            # is saved only when enough changed: the next open repairs it from the catalog.
+            self.index.checkpoint()
         if not self.cancel.is_set():
             self.report.details = update_details(
                 self.lib, self.details_progress, self.cancel, self.workers
@@ -500,7 +502,7 @@ class Indexer:
                 )
             ],
         )
-        self.index.add(np.asarray(ids), vector.reshape(1, -1))
+        self.index.add(np.asarray(ids), vector.reshape(1, -1), seq=self._written())
         if photo is not None:
             self.report.updated += 1
         else:
@@ -533,7 +535,7 @@ class Indexer:
             for i, (d, v) in enumerate(zip(batch, vectors, strict=True))
         ]
         ids = self.lib.catalog.add_photos(folder.id, self.lib.model_id, records)
-        self.index.add(np.asarray(ids), vectors)
+        self.index.add(np.asarray(ids), vectors, seq=self._written())
         for d in batch:
             if previous.get(d.found.path) is not None:
                 self.report.updated += 1
@@ -546,7 +548,12 @@ class Indexer:
             # batch, so carry on; the save at the end of the run tries again and ends the run
             # with the reason if it still fails.
             with contextlib.suppress(OSError):
-                self.index.save()
+                self.index.checkpoint()
+
+    def _written(self) -> int:
+        """The catalog's write number of this model's newest vector (this run's, under the
+        writer lock): what the index holds once the batch just committed is added."""
+        return self.lib.catalog.embedding_seq(self.lib.model_id)
 
     def _check_vectors(self, vectors: np.ndarray, regions: np.ndarray | None) -> None:
         """Raise `ModelOutputError` unless every vector is a finite unit vector (and the

@@ -9,13 +9,20 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from mmsearch.catalog import Catalog
 from mmsearch.catalog.lock import LibraryBusy, writer_lock
 from mmsearch.devices import DeviceChoice, device_for
 from mmsearch.encoders import Model, find_model_dir, load_model
 from mmsearch.files import WriteError, write_json
 from mmsearch.index import VectorIndex
-from mmsearch.index.backend import DeviceBackend, SearchBackend, make_search_backend
+from mmsearch.index.backend import (
+    EXACT_LIMIT,
+    DeviceBackend,
+    SearchBackend,
+    make_search_backend,
+)
 from mmsearch.index.hnsw import index_file_stem
 from mmsearch.paths import BUNDLED_MODEL_ID, data_dir, model_search_path
 
@@ -118,8 +125,9 @@ class Library:
         return self.data_dir / "index"
 
     def index(self) -> VectorIndex:
-        """The vector index of the active model, rebuilt from the catalog if it disagrees
-        or is damaged. On a read-only or full disk a rebuilt index that can't be saved
+        """The vector index of the active model, repaired from the catalog's rows written
+        since its last save (a crash, another process's run), rebuilt from the catalog if
+        it is damaged. On a read-only or full disk a rebuilt index that can't be saved
         answers from memory (`index_unsaved` says why; a warning is logged once)."""
         with self._index_lock:
             if self._index is None:
@@ -130,8 +138,24 @@ class Library:
                     self.model.spec.dim,
                     self.catalog.embedding_ids(self.model_id),
                     lambda: self.catalog.vectors(self.model_id),
+                    seq=self.catalog.embedding_seq(self.model_id),
+                    written_since=lambda seq: self.catalog.vectors_since(self.model_id, seq),
                 )
             return self._index
+
+    def remove_folder(self, folder: Path) -> list[int] | None:
+        """Forget an indexed folder and its photos (the files stay): their rows, and their
+        vectors in the index (saved when worth it: the catalog has the removal either way).
+        Returns the ids forgotten, None when `folder` is not one of the indexed folders.
+        The caller holds the writer lock."""
+        removed = self.catalog.remove_folder(folder)
+        if removed is None:
+            return None
+        if removed:
+            index = self.index()
+            index.remove(np.asarray(removed))
+            index.checkpoint()
+        return removed
 
     @property
     def index_unsaved(self) -> WriteError | None:
@@ -195,11 +219,20 @@ class Library:
             log.info("%s", e)
 
     def backend(self) -> SearchBackend:
-        """What answers queries: exact matching on the GPU when one works, else the HNSW
-        index (which the indexer keeps up to date either way; the GPU copy follows it)."""
+        """What answers queries: exact matching on the GPU when one works, or on the CPU for a
+        library of up to EXACT_LIMIT photos, else the HNSW index (which the indexer keeps up
+        to date either way; the exact matcher's copy follows it)."""
         index = self.index()  # outside _backend_lock: index() takes _index_lock
         with self._backend_lock:
-            if self._backend is None or self._backend.hnsw is not index:
+            backend = self._backend
+            outgrown = (
+                isinstance(backend, DeviceBackend)
+                and backend.device == "cpu"
+                and len(index) > 2 * EXACT_LIMIT  # (grown while open: HNSW is faster now)
+            )
+            if backend is None or backend.hnsw is not index or outgrown:
+                if isinstance(backend, DeviceBackend):
+                    backend.close()
                 self._backend = make_search_backend(self.device, index)
             return self._backend
 

@@ -592,13 +592,7 @@ class MainWindow(QMainWindow):
 
     def remove_folder(self, path: Path) -> None:
         def remove() -> None:
-            removed = self.library.catalog.remove_folder(path)
-            if removed:
-                import numpy as np
-
-                index = self.library.index()
-                index.remove(np.asarray(removed))
-                index.save()
+            self.library.remove_folder(path)
 
         self._change_library(remove)
         self.refresh_library()
