@@ -11,15 +11,12 @@ import numpy as np
 from mmsearch.catalog.db import NO_FILTERS, Filters, PhotoInfo
 from mmsearch.encoders import fusion_parts
 from mmsearch.index import exact_top_k
-from mmsearch.index.backend import SearchBackend
+from mmsearch.index.backend import EXACT_LIMIT, SearchBackend
 from mmsearch.media import PHOTO_EXTENSIONS, RAW_EXTENSIONS, DecodeError, decode_photo
 from mmsearch.ocr import words
 from mmsearch.services.library import Library
 from mmsearch.services.places import PlaceGuess, guess_place, place_ids
 from mmsearch.services.text import TextHit, find_text
-
-#: Up to this many candidate vectors, exact matching is as fast as HNSW and never misses.
-EXACT_LIMIT = 20_000
 
 #: How many of the best candidates of a text query the model's fusion head re-ranks, by
 #: default (0: none). `search(rerank=...)`, the CLI's --rerank/--no-rerank and the window's
@@ -256,7 +253,7 @@ class SearchEngine:
         catalog, model_id = self.lib.catalog, self.lib.model_id
         filtered = bool(filters)
         backend = self.backend()
-        if backend.exact:  # all vectors on the GPU: exact, a filter is a mask there
+        if backend.exact:  # all vectors held by the matcher: exact, a filter is a mask there
             allowed_ids = catalog.filtered_ids(model_id, filters) if filtered else None
             ids, scores = backend.query(vector, want, allowed_ids)
         elif filtered:
@@ -267,9 +264,7 @@ class SearchEngine:
                 )
             else:
                 ids, scores = backend.query(vector, want, allowed)
-        elif len(backend) <= EXACT_LIMIT:
-            ids, scores = exact_top_k(*catalog.vectors(model_id), vector, want)
-        else:
+        else:  # (a small library is matched exactly on the CPU: `make_search_backend`)
             ids, scores = backend.query(vector, want)
         infos = catalog.photos(ids.tolist())
         hits = [
