@@ -233,8 +233,8 @@ class Library:
             if backend is None or backend.hnsw is not index or outgrown:
                 if isinstance(backend, DeviceBackend):
                     backend.close()
-                self._backend = make_search_backend(self.device, index)
-            return self._backend
+                backend = self._backend = make_search_backend(self.device, index)
+            return backend
 
     def close(self) -> None:
         if isinstance(self._backend, DeviceBackend):
