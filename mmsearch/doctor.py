@@ -30,7 +30,6 @@ from mmsearch.devices import (
     nvidia_gpus,
     ort_distributions,
 )
-from mmsearch.index.backend import EXACT_LIMIT
 from mmsearch.media.batch_decode import DECODE_ENV, resolve_decode_preference
 
 
@@ -102,11 +101,7 @@ def doctor_report(
         "requested_by": choice.source,
         "providers": list(choice.providers),
         "fp16_models": choice.use_fp16,
-        "matcher": (
-            "exact on the GPU (float16)"
-            if choice.device == "cuda"
-            else f"exact on the CPU up to {EXACT_LIMIT:,} photos, HNSW past that"
-        ),
+        "matcher": ("exact on the GPU (float16)" if choice.device == "cuda" else "HNSW on the CPU"),
         "setting": f"{ENV_VAR}=auto|cpu|gpu, or the device setting",
     }
     if choice.warning:

@@ -16,7 +16,6 @@ from PIL import Image
 from mmsearch.catalog.db import Filters
 from mmsearch.devices import CPU, CUDA, DeviceChoice
 from mmsearch.index import VectorIndex, exact_top_k
-from mmsearch.index import backend as backend_module
 from mmsearch.index import matcher as matcher_module
 from mmsearch.index.backend import (
     DeviceBackend,
@@ -150,15 +149,9 @@ def test_hnsw_backend_is_the_index_unchanged(index: VectorIndex) -> None:
 
 
 def test_factory_picks_by_device_and_falls_back_to_hnsw(
-    index: VectorIndex, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    index: VectorIndex, caplog: pytest.LogCaptureFixture
 ) -> None:
     cpu = DeviceChoice("cpu", (CPU,), "CPU chosen in the settings")
-    small = make_search_backend(cpu, index)  # 3,000 vectors: exact on the CPU
-    assert isinstance(small, DeviceBackend) and small.exact and small.device == "cpu"
-    assert "exact on the CPU (float32" in small.description
-    assert_exact(small, index, seed=19)
-    small.close()
-    monkeypatch.setattr(backend_module, "EXACT_LIMIT", 2_999)  # past it: HNSW
     assert isinstance(make_search_backend(cpu, index), HnswBackend)
     import onnxruntime
 
@@ -189,12 +182,11 @@ class DeviceLibrary(Library):
 
 
 def test_search_engine_gives_the_same_hits_through_the_device_backend(
-    home: Path, photo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, photo_folder: Path, tmp_path: Path
 ) -> None:
     with Library(home) as lib:
         lib.catalog.add_folder(photo_folder)
         Indexer(lib).run()
-    monkeypatch.setattr(backend_module, "EXACT_LIMIT", 0)  # the plain library: HNSW
     with DeviceLibrary(home) as device_lib, Library(home) as cpu_lib:
         engine, plain = SearchEngine(device_lib), SearchEngine(cpu_lib)
         assert engine.backend().exact and not plain.backend().exact

@@ -8,9 +8,7 @@
   `VectorIndex.subscribe`), and the index stays current for the day the GPU is gone.
 
 `make_search_backend` picks one from a `DeviceChoice`; a GPU matcher that fails to start
-(out of GPU memory, a CUDA error) falls back to HNSW with a warning, never an exception. On
-the CPU a library of up to EXACT_LIMIT vectors is matched exactly too, by the same matcher
-on the CPU (float32): 2-3 ms a query, and it never misses a photo HNSW would.
+(out of GPU memory, a CUDA error) falls back to HNSW with a warning, never an exception.
 """
 
 from __future__ import annotations
@@ -180,21 +178,11 @@ class DeviceBackend(_OverIndex):
         return matcher.search(vector, k, allowed_ids)
 
 
-#: Up to this many vectors, exact matching on the CPU is as fast as HNSW and never misses.
-EXACT_LIMIT = 20_000
-
-
 def make_search_backend(choice: DeviceChoice, index: VectorIndex) -> SearchBackend:
     """The backend for a device choice: exact on the GPU when `choice` is CUDA and the
-    matcher starts; on the CPU, exact for an index of up to EXACT_LIMIT vectors, else HNSW.
-    Never raises for a matcher failure: it logs a warning and the returned HNSW backend's
-    description says why (for the GPU)."""
+    matcher starts, else HNSW on the CPU. Never raises for a GPU failure: it logs a warning
+    and the returned HNSW backend's description says why."""
     if choice.device != "cuda":
-        if len(index) <= EXACT_LIMIT:
-            try:
-                return DeviceBackend(index, device="cpu", dtype=np.float32)
-            except Exception as e:  # e.g. out of memory: HNSW answers as well
-                log.warning("exact matching on the CPU failed to start (%s): using HNSW", e)
         return HnswBackend(index)
     try:
         return DeviceBackend(index, device="cuda")

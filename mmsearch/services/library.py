@@ -17,12 +17,7 @@ from mmsearch.devices import DeviceChoice, device_for
 from mmsearch.encoders import Model, find_model_dir, load_model
 from mmsearch.files import WriteError, write_json
 from mmsearch.index import VectorIndex
-from mmsearch.index.backend import (
-    EXACT_LIMIT,
-    DeviceBackend,
-    SearchBackend,
-    make_search_backend,
-)
+from mmsearch.index.backend import DeviceBackend, SearchBackend, make_search_backend
 from mmsearch.index.hnsw import index_file_stem
 from mmsearch.paths import BUNDLED_MODEL_ID, data_dir, model_search_path
 
@@ -219,22 +214,13 @@ class Library:
             log.info("%s", e)
 
     def backend(self) -> SearchBackend:
-        """What answers queries: exact matching on the GPU when one works, or on the CPU for a
-        library of up to EXACT_LIMIT photos, else the HNSW index (which the indexer keeps up
-        to date either way; the exact matcher's copy follows it)."""
+        """What answers queries: exact matching on the GPU when one works, else the HNSW
+        index (which the indexer keeps up to date either way; the GPU copy follows it)."""
         index = self.index()  # outside _backend_lock: index() takes _index_lock
         with self._backend_lock:
-            backend = self._backend
-            outgrown = (
-                isinstance(backend, DeviceBackend)
-                and backend.device == "cpu"
-                and len(index) > 2 * EXACT_LIMIT  # (grown while open: HNSW is faster now)
-            )
-            if backend is None or backend.hnsw is not index or outgrown:
-                if isinstance(backend, DeviceBackend):
-                    backend.close()
-                backend = self._backend = make_search_backend(self.device, index)
-            return backend
+            if self._backend is None or self._backend.hnsw is not index:
+                self._backend = make_search_backend(self.device, index)
+            return self._backend
 
     def close(self) -> None:
         if isinstance(self._backend, DeviceBackend):

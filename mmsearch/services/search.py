@@ -11,12 +11,16 @@ import numpy as np
 from mmsearch.catalog.db import NO_FILTERS, Filters, PhotoInfo
 from mmsearch.encoders import fusion_parts
 from mmsearch.index import exact_top_k
-from mmsearch.index.backend import EXACT_LIMIT, SearchBackend
+from mmsearch.index.backend import SearchBackend
 from mmsearch.media import PHOTO_EXTENSIONS, RAW_EXTENSIONS, DecodeError, decode_photo
 from mmsearch.ocr import words
 from mmsearch.services.library import Library
 from mmsearch.services.places import PlaceGuess, guess_place, place_ids
 from mmsearch.services.text import TextHit, find_text
+
+#: Up to this many photos kept by a filter, they are scored exactly (their vectors read from
+#: the catalog) rather than through the HNSW graph with a filter.
+EXACT_LIMIT = 20_000
 
 #: How many of the best candidates of a text query the model's fusion head re-ranks, by
 #: default (0: none). `search(rerank=...)`, the CLI's --rerank/--no-rerank and the window's
@@ -253,7 +257,7 @@ class SearchEngine:
         catalog, model_id = self.lib.catalog, self.lib.model_id
         filtered = bool(filters)
         backend = self.backend()
-        if backend.exact:  # all vectors held by the matcher: exact, a filter is a mask there
+        if backend.exact:  # all vectors on the GPU: exact, a filter is a mask there
             allowed_ids = catalog.filtered_ids(model_id, filters) if filtered else None
             ids, scores = backend.query(vector, want, allowed_ids)
         elif filtered:
@@ -264,7 +268,9 @@ class SearchEngine:
                 )
             else:
                 ids, scores = backend.query(vector, want, allowed)
-        else:  # (a small library is matched exactly on the CPU: `make_search_backend`)
+        else:
+            # HNSW, however small the library: ef=384 visits nearly all of a small one, and
+            # reading every vector from the catalog for each query cost more than it won.
             ids, scores = backend.query(vector, want)
         infos = catalog.photos(ids.tolist())
         hits = [
