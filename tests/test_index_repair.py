@@ -213,3 +213,25 @@ def test_adding_photos_to_a_large_library_rewrites_nothing_big(
     cli("index", "--no-text")
     assert (index_file.stat().st_mtime_ns, index_file.stat().st_ino) != before
     assert cli("status")["index"]["repaired_now"] is None
+
+
+def test_an_unchanged_library_opens_without_reading_every_label(
+    library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing written or removed since the save: the catalog's count and write number say
+    so, and its million labels (a second's read) are never listed."""
+    listed: list[str] = []
+    real = Catalog.embedding_ids
+
+    def listing(self: Catalog, model_id: str) -> np.ndarray:
+        listed.append(model_id)
+        return real(self, model_id)
+
+    monkeypatch.setattr(Catalog, "embedding_ids", listing)
+    with Library(library) as lib:
+        assert len(lib.index()) == 400 and not lib.index_rebuilt and not listed
+    with Library(library) as lib:  # one photo fewer: the count tells, the labels are read
+        lib.catalog.delete_photos([7])
+    with Library(library) as lib:
+        index = lib.index()
+        assert listed and index.repaired == (0, 1) and len(index) == 399 and 7 not in index

@@ -976,6 +976,15 @@ class Catalog:
         with self.session() as s:
             return self._embedding_seq(s, model_id)
 
+    def embedding_count_and_seq(self, model_id: str) -> tuple[int, int]:
+        """How many vectors `model_id` has, and the write number of the newest (one query
+        on the (model_id, seq) index): what tells an index it is current."""
+        with self.session() as s:
+            count, top = s.execute(
+                select(func.count(), func.max(Embedding.seq)).where(Embedding.model_id == model_id)
+            ).one()
+        return int(count), int(top or 0)
+
     @staticmethod
     def _embedding_seq(s: Session, model_id: str) -> int:
         top = s.scalar(select(func.max(Embedding.seq)).where(Embedding.model_id == model_id))

@@ -268,10 +268,11 @@ class VectorIndex:
         directory: Path,
         model_id: str,
         dim: int,
-        catalog_labels: np.ndarray,
+        catalog_labels: np.ndarray | Callable[[], np.ndarray],
         load_vectors: Callable[[], tuple[np.ndarray, np.ndarray]],
         *,
         seq: int = 0,
+        count: int | None = None,
         written_since: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> tuple[VectorIndex, bool]:
         """The saved index if it agrees with the catalog (its labels, and `seq`, the write
@@ -281,8 +282,21 @@ class VectorIndex:
 
         A repair (after a crash between a catalog commit and an index save, or another
         process's run) removes the photos the catalog no longer has and adds the vectors
-        written since the save: seconds at a million photos, where a rebuild takes minutes."""
+        written since the save: seconds at a million photos, where a rebuild takes minutes.
+
+        With write numbers (`written_since`) and the catalog's `count` of vectors, an index
+        of that count and `seq` is taken without reading the catalog's labels (a second at a
+        million): every write raises the catalog's number and every removal lowers its
+        count, so equal figures mean nothing happened since the save."""
         index = cls.load(directory, model_id, dim)
+        if (
+            index is not None
+            and written_since is not None
+            and (count, seq) == (len(index), index.seq)
+        ):
+            return index, False
+        if callable(catalog_labels):
+            catalog_labels = catalog_labels()
         expected = (len(catalog_labels), label_checksum(catalog_labels))
         if index is not None:
             header = index.header()

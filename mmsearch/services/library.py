@@ -127,13 +127,15 @@ class Library:
         with self._index_lock:
             if self._index is None:
                 self._drop_stale_vectors()
+                count, seq = self.catalog.embedding_count_and_seq(self.model_id)
                 self._index, self.index_rebuilt = VectorIndex.open(
                     self.index_dir,
                     self.model_id,
                     self.model.spec.dim,
-                    self.catalog.embedding_ids(self.model_id),
+                    lambda: self.catalog.embedding_ids(self.model_id),
                     lambda: self.catalog.vectors(self.model_id),
-                    seq=self.catalog.embedding_seq(self.model_id),
+                    seq=seq,
+                    count=count,
                     written_since=lambda seq: self.catalog.vectors_since(self.model_id, seq),
                 )
             return self._index
