@@ -9,7 +9,7 @@ layout by our recipe (`models/clip/optimum_export.py`). `describe_folder` reads 
 with nothing but its own files, and our ONNX path is held to transformers' processor + model
 (`get_image_features` / `get_text_features`): identical token ids, cosine >= 0.9999 on real
 photos and captions. The exports are cached under build/cache/optimum-parity/.
-`make test` embeds 100 Flickr8k captions (plus the tricky ones); MMSEARCH_PARITY_CAPTIONS=1000
+`make test` embeds 32 Flickr8k captions (plus the tricky ones); MMSEARCH_PARITY_CAPTIONS=1000
 embeds 1,000.
 """
 

@@ -19,7 +19,6 @@ B/16 ones at 256 px.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from clip_support import SPECS, exported_model, full_parity_only
 from test_clip_parity import (
     CAPTIONS,
     CHINESE_CAPTIONS,
+    PARITY_CAPTIONS,
     TRICKY_CAPTIONS,
     OpenClipReference,
     _check_parity,
@@ -217,7 +217,7 @@ def test_siglip_onnx_matches_open_clip(family: tuple[str, ModelSpec, Path, Any])
             "textual/fp16/model.onnx",
         )
     }
-    captions = os.environ.get("MMSEARCH_PARITY_CAPTIONS", "100")
+    captions = PARITY_CAPTIONS
     _record(
         spec.id,
         {
