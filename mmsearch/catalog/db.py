@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import numpy as np
@@ -22,7 +22,19 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, delete, event, func, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Select,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DatabaseError
@@ -53,6 +65,7 @@ from mmsearch.media.scan import RAW_EXTENSIONS
 from mmsearch.places.geocoder import Place as PlaceName
 from mmsearch.places.geocoder import place_label
 
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 log = logging.getLogger(__name__)
 
 VERIFIED_FILE = "catalog-verified.json"
@@ -1020,8 +1033,52 @@ class Catalog:
 
     def filtered_ids(self, model_id: str, filters: Filters = NO_FILTERS) -> np.ndarray:
         """Ids of the photos embedded under `model_id` that `filters` keep."""
-        stmt = select(Photo.id).join(Embedding, Embedding.photo_id == Photo.id)
-        stmt = stmt.where(Embedding.model_id == model_id)
+        embedded = (
+            select(Embedding.photo_id)
+            .where(Embedding.photo_id == Photo.id, Embedding.model_id == model_id)
+            .exists()
+        )  # a key lookup per photo kept, never a read of its vector (4 ms for 1,000)
+        stmt = self._filters(select(Photo.id).where(embedded), filters)
+        with self.session() as s:
+            if filters.kind is None:
+                return np.asarray(s.scalars(stmt.order_by(Photo.id)).all(), dtype=np.int64)
+            rows = s.execute(stmt.add_columns(Photo.path).order_by(Photo.id))
+            return np.asarray(
+                [row[0] for row in rows if file_kind(row[1]) == filters.kind], dtype=np.int64
+            )
+
+    def filtered_vectors(self, model_id: str, filters: Filters) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, matrix) of the vectors of `model_id` of the photos `filters` keep, in one
+        query: what a filtered search scores exactly.
+
+        Driven from the photos' side (their path and date indexes, then each one's vector by
+        its key): SQLite has no statistics and takes `model_id = ?` for a narrow term; told
+        it is not (`likelihood`), it no longer reads every vector of the model first (90 ms
+        instead of 4 for a 1 % folder at 100,000 photos)."""
+        stmt = select(Photo.id, Embedding.vector).join(
+            Embedding,
+            and_(
+                Embedding.photo_id == Photo.id,
+                func.likelihood(Embedding.model_id == model_id, literal_column("0.9375")),
+            ),
+        )
+        if filters.kind is not None:
+            stmt = stmt.add_columns(Photo.path)
+        with self.session() as s:
+            rows: list[Any] = list(s.execute(self._filters(stmt, filters)).all())
+        if filters.kind is not None:
+            rows = [r for r in rows if file_kind(r[2]) == filters.kind]
+        size = Counter(len(r[1]) for r in rows).most_common(1)[0][0] if rows else 0
+        rows = [r for r in rows if len(r[1]) == size]  # a damaged row: the scan drops it
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return ids, unpack_vectors([r[1] for r in rows])
+
+    @staticmethod
+    def _filters(stmt: _Query, filters: Filters) -> _Query:
+        """`stmt` (over photos) restricted to the photos `filters` keep (but `kind`, which
+        is read from the path by `file_kind`)."""
         if filters.folder is not None:
             low, high = _prefix_range(Path(os.path.abspath(filters.folder)))
             stmt = stmt.where(Photo.path > low, Photo.path < high)
@@ -1033,13 +1090,7 @@ class Catalog:
             stmt = stmt.where(Photo.place_id.in_(filters.places))
         if filters.camera is not None:
             stmt = stmt.where(func.lower(Photo.camera).contains(filters.camera.lower().strip()))
-        with self.session() as s:
-            if filters.kind is None:
-                return np.asarray(s.scalars(stmt.order_by(Photo.id)).all(), dtype=np.int64)
-            rows = s.execute(stmt.with_only_columns(Photo.id, Photo.path).order_by(Photo.id))
-            return np.asarray(
-                [row[0] for row in rows if file_kind(row[1]) == filters.kind], dtype=np.int64
-            )
+        return stmt
 
     def photos(self, ids: Sequence[int]) -> dict[int, PhotoInfo]:
         out: dict[int, PhotoInfo] = {}

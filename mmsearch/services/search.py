@@ -19,7 +19,8 @@ from mmsearch.services.places import PlaceGuess, guess_place, place_ids
 from mmsearch.services.text import TextHit, find_text
 
 #: Up to this many photos kept by a filter, they are scored exactly (their vectors read from
-#: the catalog) rather than through the HNSW graph with a filter.
+#: the catalog in one query, ~6 us a photo) rather than through the HNSW graph with a filter
+#: (which slows as the filter narrows: 25 ms at 10 % of 100,000 photos, 96 ms at 1 %).
 EXACT_LIMIT = 20_000
 
 #: How many of the best candidates of a text query the model's fusion head re-ranks, by
@@ -264,7 +265,7 @@ class SearchEngine:
             allowed = catalog.filtered_ids(model_id, filters)
             if len(allowed) <= EXACT_LIMIT:
                 ids, scores = exact_top_k(
-                    *catalog.vectors(model_id, allowed.tolist()), vector, want
+                    *catalog.filtered_vectors(model_id, filters), vector, want
                 )
             else:
                 ids, scores = backend.query(vector, want, allowed)
