@@ -397,7 +397,12 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--plot", type=Path, help="draw the scaling curve into this PNG")
+    parser.add_argument("--plot-from", type=Path, help="only draw --plot from a --json file")
     args = parser.parse_args()
+    if args.plot_from:
+        plot(json.loads(args.plot_from.read_text()), args.plot or Path("scale.png"))
+        return
     results = []
     for dim in args.dims:
         for n in args.sizes:
@@ -425,6 +430,43 @@ def main() -> None:
     print(json.dumps(results, indent=1))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
+    if args.plot:
+        plot(results, args.plot)
+
+
+def plot(results: list[dict[str, Any]], out: Path) -> None:
+    """Query p95 (encode + search) of each kind, cold start and peak RSS against N."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (latency, other) = plt.subplots(1, 2, figsize=(10, 4))
+    for dim in sorted({r["dim"] for r in results}):
+        rows = sorted((r for r in results if r["dim"] == dim), key=lambda r: r["n"])
+        sizes = [r["n"] for r in rows]
+        for kind in rows[0]["search"]["latency_ms"]:
+            p95 = [r["search"]["latency_ms"][kind]["p95"] for r in rows]
+            latency.plot(sizes, p95, marker="o", label=f"{kind} ({dim}-d)")
+        other.plot(sizes, [r["search"]["first_answer_s"] for r in rows], marker="o",
+                   label=f"first answer, s ({dim}-d)")  # fmt: skip
+        other.plot(sizes, [r["search"]["peak_rss_mb"] / 1024 for r in rows], marker="s",
+                   label=f"searching process peak RSS, GB ({dim}-d)")  # fmt: skip
+        other.plot(sizes, [r["kill_9"]["then_open"]["open_s"] for r in rows], marker="^",
+                   label=f"open after kill -9, s ({dim}-d)")  # fmt: skip
+    latency.axhline(80, color="grey", linestyle="--", linewidth=1, label="target p95 80 ms")
+    latency.set(xscale="log", yscale="log", xlabel="photos", ylabel="query p95, ms")
+    latency.set_title("Query latency (text encode + search)")
+    other.axhline(2, color="grey", linestyle=":", linewidth=1)
+    other.axhline(3, color="grey", linestyle="--", linewidth=1)
+    other.set(xscale="log", xlabel="photos")
+    other.set_title("Start, memory, recovery")
+    for ax in (latency, other):
+        ax.legend(fontsize=7)
+        ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    print(f"plot: {out}")
 
 
 def reset(data: Path, n: int, dim: int) -> None:
