@@ -28,7 +28,7 @@ from mmsearch.catalog import (
     restore_backup,
 )
 from mmsearch.catalog.backup import check_file
-from mmsearch.catalog.db import Filters
+from mmsearch.catalog.db import VECTOR_DTYPE, Filters
 from mmsearch.cli import EXIT_DATA, main
 from mmsearch.paths import BUNDLED_MODEL_ID
 from tests.conftest import CliRunner, subprocess_env
@@ -67,7 +67,7 @@ def add_fillers(data: Path, count: int = FILLERS) -> None:
         ids = [r[0] for r in db.execute("SELECT id FROM photos WHERE folder_id = ?", (folder.id,))]
         db.executemany(
             "INSERT INTO embeddings (photo_id, model_id, vector) VALUES (?, 'filler-model', ?)",
-            [(i, rng.normal(size=64).astype("<f4").tobytes()) for i in ids],
+            [(i, rng.normal(size=64).astype(VECTOR_DTYPE).tobytes()) for i in ids],
         )
     db.close()  # the last connection: everything is checkpointed into the main file
 
@@ -300,11 +300,21 @@ def test_read_only_folder_that_needs_a_migration_says_so(tmp_path: Path) -> None
         db.execute("DROP INDEX ix_photos_place_id")
         for column in ("details", "taken_from", "latitude", "longitude", "place_id"):
             db.execute(f"ALTER TABLE photos DROP COLUMN {column}")
+        db.execute("DROP INDEX ix_embeddings_model_seq")  # and float32 vectors, unnumbered
+        db.execute("ALTER TABLE embeddings DROP COLUMN seq")
+        rows = db.execute("SELECT rowid, vector FROM embeddings").fetchall()
+        db.executemany(
+            "UPDATE embeddings SET vector = ? WHERE rowid = ?",
+            [(np.frombuffer(v, VECTOR_DTYPE).astype("<f4").tobytes(), r) for r, v in rows],
+        )
         db.execute("UPDATE alembic_version SET version_num = '0001'")
     db.close()
     with read_only(data), pytest.raises(CatalogReadOnly, match="upgrade from schema 0001"):
         Catalog.open(data)
-    assert Catalog.open(data).schema_version() == "0006"  # writable again: migrated
+    migrated = Catalog.open(data)  # writable again: migrated
+    assert migrated.schema_version() == "0006"
+    _, vectors = migrated.vectors("filler-model")
+    assert vectors.shape == (10, 64)  # float32 rows read as float16 ones after the upgrade
 
 
 def test_a_full_disk_under_the_whole_data_folder_is_a_message_and_loses_nothing(
