@@ -101,6 +101,15 @@ def library(tmp_path: Path, bundled_model_dir: Path, monkeypatch: pytest.MonkeyP
     return data
 
 
+def add_more(lib: Library, tmp_path: Path, names: range, seed: int) -> None:
+    """New photos' vectors committed to the catalog only, as a crash before the index save
+    leaves them."""
+    vectors = unit_rows(len(names), lib.model.spec.dim, seed)
+    lib.catalog.add_photos(
+        lib.catalog.folders()[0].id, lib.model_id, records(tmp_path / "archive", names, vectors)
+    )
+
+
 def test_rows_written_after_the_index_was_saved_are_repaired_not_rebuilt(
     library: Path, tmp_path: Path
 ) -> None:
@@ -159,13 +168,7 @@ def test_an_older_catalog_than_the_index_rebuilds_it(library: Path, tmp_path: Pa
     assert not (library / "catalog.sqlite-wal").exists()  # closed: all in the one file
     shutil.copy(library / "catalog.sqlite", old)
     with Library(library) as lib:
-        folder = lib.catalog.folders()[0]
-        dim = lib.model.spec.dim
-        lib.catalog.add_photos(
-            folder.id,
-            lib.model_id,
-            records(tmp_path / "archive", range(400, 420), unit_rows(20, dim, 5)),
-        )
+        add_more(lib, tmp_path, range(400, 420), seed=5)
         assert len(lib.index()) == 420 and lib.index().repaired == (20, 0)
     for suffix in ("-wal", "-shm"):
         (library / f"catalog.sqlite{suffix}").unlink(missing_ok=True)
@@ -177,13 +180,7 @@ def test_an_older_catalog_than_the_index_rebuilds_it(library: Path, tmp_path: Pa
 
 def test_status_says_the_index_was_repaired(library: Path, tmp_path: Path, cli: CliRunner) -> None:
     with Library(library) as lib:
-        folder = lib.catalog.folders()[0]
-        dim = lib.model.spec.dim
-        lib.catalog.add_photos(
-            folder.id,
-            lib.model_id,
-            records(tmp_path / "archive", range(400, 403), unit_rows(3, dim, 6)),
-        )
+        add_more(lib, tmp_path, range(400, 403), seed=6)
     status = cli("status")
     assert status["index"]["repaired_now"] == {"added": 3, "removed": 0}
     assert not status["index"]["rebuilt_now"] and status["index"]["vectors"] == 403

@@ -254,6 +254,18 @@ def vector_bytes(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=VECTOR_DTYPE).tobytes()
 
 
+def id_matrix(rows: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, matrix) of (photo id, stored vector) rows; a row whose vector has another length
+    than most (damage an older version stored; the once-per-catalog scan drops it) is left
+    out."""
+    size = Counter(len(r[1]) for r in rows).most_common(1)[0][0] if rows else 0
+    rows = [r for r in rows if len(r[1]) == size]
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return ids, unpack_vectors([r[1] for r in rows])
+
+
 def unpack_vectors(blobs: Sequence[bytes]) -> np.ndarray:
     """Stored vectors (all of one length) as float32 rows, made unit length again (float16's
     rounding moves a norm by ~1e-4; inner products are cosines only for unit vectors)."""
@@ -971,17 +983,12 @@ class Catalog:
                 for start in range(0, len(wanted), 900):
                     chunk = wanted[start : start + 900]
                     rows.extend(s.execute(stmt.where(Embedding.photo_id.in_(chunk))).all())
-        if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-        sizes = Counter(len(r[1]) for r in rows)
-        if len(sizes) > 1:  # damaged rows (the indexer's once-per-catalog scan drops them)
-            size = sizes.most_common(1)[0][0]
+        found, matrix = id_matrix(rows)
+        if len(found) < len(rows):  # damaged rows (the indexer's once-per-catalog scan drops them)
             log.warning(
-                "%d vectors of %s have the wrong length: skipped", len(rows) - sizes[size], model_id
+                "%d vectors of %s have the wrong length: skipped", len(rows) - len(found), model_id
             )
-            rows = [r for r in rows if len(r[1]) == size]
-        id_array = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        return id_array, unpack_vectors([r[1] for r in rows])
+        return found, matrix
 
     def embedding_seq(self, model_id: str) -> int:
         """The write number of the newest vector of `model_id` (0: none since migration
@@ -1011,12 +1018,7 @@ class Catalog:
         )
         with self.session() as s:
             rows = list(s.execute(stmt.order_by(Embedding.seq)).all())
-        size = Counter(len(r[1]) for r in rows).most_common(1)[0][0] if rows else 0
-        rows = [r for r in rows if len(r[1]) == size]  # a damaged row: the scan drops it
-        if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        return ids, unpack_vectors([r[1] for r in rows])
+        return id_matrix(rows)
 
     def regions(self, model_id: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Fusion regions (flat float16 arrays; the model's spec gives their shape) of the
@@ -1068,12 +1070,7 @@ class Catalog:
             rows: list[Any] = list(s.execute(self._filters(stmt, filters)).all())
         if filters.kind is not None:
             rows = [r for r in rows if file_kind(r[2]) == filters.kind]
-        size = Counter(len(r[1]) for r in rows).most_common(1)[0][0] if rows else 0
-        rows = [r for r in rows if len(r[1]) == size]  # a damaged row: the scan drops it
-        if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        return ids, unpack_vectors([r[1] for r in rows])
+        return id_matrix(rows)
 
     @staticmethod
     def _filters(stmt: _Query, filters: Filters) -> _Query:
