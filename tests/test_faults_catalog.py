@@ -302,6 +302,7 @@ def test_read_only_folder_that_needs_a_migration_says_so(tmp_path: Path) -> None
             db.execute(f"ALTER TABLE photos DROP COLUMN {column}")
         db.execute("DROP INDEX ix_embeddings_model_seq")  # and float32 vectors, unnumbered
         db.execute("ALTER TABLE embeddings DROP COLUMN seq")
+        db.execute("DROP TABLE embedding_writes")
         rows = db.execute("SELECT rowid, vector FROM embeddings").fetchall()
         db.executemany(
             "UPDATE embeddings SET vector = ? WHERE rowid = ?",

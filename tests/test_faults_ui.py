@@ -527,3 +527,21 @@ def test_a_folder_that_went_away_is_said_and_its_photos_kept(
         window.request_indexing()
     assert "not reachable (drive unplugged?)" in window.statusBar().currentMessage()
     assert window.library.catalog.counts(window.library.model_id)["photos"] == kept == 6
+
+
+def test_a_window_closed_during_the_text_pass_hears_nothing_after(
+    qtbot: QtBot, window: MainWindow, photo_folder: Path
+) -> None:
+    """Closing cancels the text pass that follows indexing and waits for it; its result,
+    queued for the window, is dropped (once it reached a closed window whose library was
+    gone, and raised 'no such table' in the next test's event loop)."""
+    with qtbot.waitSignal(window.indexer.finished, timeout=INDEX_TIMEOUT):
+        window.add_folder(photo_folder)
+    assert window.indexer.running  # the text pass started on `finished`
+    heard: list[object] = []
+    window.indexer.text_finished.connect(heard.append)
+    window.indexer.text_failed.connect(heard.append)
+    window.close()
+    window.library.close()
+    qtbot.wait(300)  # the event loop delivers what was queued before the close
+    assert heard == []

@@ -232,3 +232,41 @@ def test_an_unchanged_library_opens_without_reading_every_label(
     with Library(library) as lib:
         index = lib.index()
         assert listed and index.repaired == (0, 1) and len(index) == 399 and 7 not in index
+
+
+def test_an_index_rebuilt_empty_still_records_the_write_number(library: Path) -> None:
+    """Every photo gone (the write number stays where it was: it is a counter, not the
+    highest number left): the rebuilt, empty index records that number, so the next open
+    takes it as it is instead of repairing it again."""
+    with Library(library) as lib:
+        lib.catalog.delete_photos([int(i) for i in lib.catalog.embedding_ids(lib.model_id)])
+    for suffix in (".hnsw", ".json"):
+        for f in (library / "index").glob(f"*{suffix}"):
+            f.unlink()
+    with Library(library) as lib:
+        index = lib.index()
+        assert lib.index_rebuilt and len(index) == 0 and index.seq == 400
+    with Library(library) as lib:
+        index = lib.index()
+        assert not lib.index_rebuilt and index.repaired is None
+
+
+def test_a_deleted_newest_photo_never_lends_its_write_number_to_the_next(
+    library: Path, tmp_path: Path
+) -> None:
+    """The index holds photo A at write number 400; A is deleted and B written (SQLite gives
+    B A's id again: the highest id plus one). Were numbers the highest left, B would get 400
+    again; count, number and labels would all equal the index's, and the open would keep A's
+    vector under B's id. The counter gives B 401: the open replaces it."""
+    with Library(library) as lib:
+        newest = int(lib.catalog.embedding_ids(lib.model_id)[-1])
+        lib.catalog.delete_photos([newest])
+        add_more(lib, tmp_path, range(500, 501), seed=8)
+        assert lib.catalog.embedding_count_and_seq(lib.model_id) == (400, 401)
+        b = int(lib.catalog.embedding_ids(lib.model_id)[-1])
+        _, want = lib.catalog.vectors(lib.model_id, [b])
+    with Library(library) as lib:
+        index = lib.index()
+        assert index.repaired is not None and index.repaired[0] == 1 and len(index) == 400
+        _, held = index.vectors(np.asarray([b]))
+        assert np.allclose(held, want, atol=1e-6)

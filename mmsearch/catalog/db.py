@@ -51,6 +51,7 @@ from mmsearch.catalog.errors import CatalogWriteFailed
 from mmsearch.catalog.lock import writer_lock
 from mmsearch.catalog.models import (
     Embedding,
+    EmbeddingWrites,
     Failure,
     Folder,
     Photo,
@@ -800,6 +801,8 @@ class Catalog:
                     )
                 s.execute(delete(Failure).where(Failure.path == r.path))
                 ids.append(photo.id)
+            counter = sqlite_insert(EmbeddingWrites).values(model_id=model_id, seq=seq)
+            s.execute(counter.on_conflict_do_update(index_elements=["model_id"], set_={"seq": seq}))
         return ids
 
     def move_photo(self, photo_id: int, new_path: Path, size: int, mtime_ns: int) -> None:
@@ -991,23 +994,22 @@ class Catalog:
         return found, matrix
 
     def embedding_seq(self, model_id: str) -> int:
-        """The write number of the newest vector of `model_id` (0: none since migration
-        0006): what an index that holds every vector written so far records."""
+        """The last write number given to a vector of `model_id` (0: none since migration
+        0006; never lowered by deletions): what an index holding every vector written so
+        far records."""
         with self.session() as s:
             return self._embedding_seq(s, model_id)
 
     def embedding_count_and_seq(self, model_id: str) -> tuple[int, int]:
-        """How many vectors `model_id` has, and the write number of the newest (one query
-        on the (model_id, seq) index): what tells an index it is current."""
+        """How many vectors `model_id` has, and the last write number given to one: what
+        tells an index it is current."""
         with self.session() as s:
-            count, top = s.execute(
-                select(func.count(), func.max(Embedding.seq)).where(Embedding.model_id == model_id)
-            ).one()
-        return int(count), int(top or 0)
+            count = s.scalar(select(func.count()).where(Embedding.model_id == model_id))
+            return int(count or 0), self._embedding_seq(s, model_id)
 
     @staticmethod
     def _embedding_seq(s: Session, model_id: str) -> int:
-        top = s.scalar(select(func.max(Embedding.seq)).where(Embedding.model_id == model_id))
+        top = s.scalar(select(EmbeddingWrites.seq).where(EmbeddingWrites.model_id == model_id))
         return int(top or 0)
 
     def vectors_since(self, model_id: str, seq: int) -> tuple[np.ndarray, np.ndarray]:

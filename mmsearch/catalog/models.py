@@ -112,6 +112,17 @@ class Embedding(Base):
     )
 
 
+class EmbeddingWrites(Base):
+    """The last write number given to a vector of each model (migration 0006): a counter,
+    never lowered, so a number is never given twice even when the newest vectors are
+    deleted (the highest `embeddings.seq` left would go back, and be given again)."""
+
+    __tablename__ = "embedding_writes"
+
+    model_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
 class Regions(Base):
     """A photo's fusion regions under one model (float16, little endian, shape given by the
     model's spec): what its fusion head needs to re-rank the photo, kept beside the vector."""

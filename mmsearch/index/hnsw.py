@@ -308,8 +308,7 @@ class VectorIndex:
                 return index, False
         index = cls(directory, model_id, dim)
         ids, matrix = load_vectors()
-        if len(ids):
-            index.add(ids, matrix, seq=seq)
+        index.add(ids, matrix, seq=seq)  # (none: still records `seq`, so the next open agrees)
         try:
             index.save()
         except WriteError as e:

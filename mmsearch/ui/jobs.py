@@ -96,6 +96,7 @@ class JobQueue(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
         self._running: set[Job] = set()
+        self.closed = False
 
     def submit(
         self,
@@ -103,18 +104,36 @@ class JobQueue(QObject):
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
     ) -> Job:
+        """Run `fn()` on the pool; `on_result` or `on_error` on the GUI thread afterwards,
+        unless the queue was closed by then. A closed queue starts nothing."""
         job = Job(fn)
         if on_result is not None:
-            job.signals.result.connect(on_result)
+            job.signals.result.connect(self._unless_closed(on_result))
         if on_error is not None:
-            job.signals.error.connect(on_error)
+            job.signals.error.connect(self._unless_closed(on_error))
         job.signals.done.connect(lambda: self._running.discard(job))
+        if self.closed:
+            return job
         self._running.add(job)
         self.pool.start(job)
         return job
 
+    def _unless_closed(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        def deliver(value: Any) -> None:
+            if not self.closed:
+                callback(value)
+
+        return deliver
+
     def wait(self, msecs: int = 30_000) -> bool:
         return self.pool.waitForDone(msecs)
+
+    def close(self, msecs: int = 30_000) -> bool:
+        """Wait up to `msecs` for the jobs, and drop the results still to be delivered: their
+        owner (a closed window) is gone, and a result that touched it would act on a library
+        already closed. False if a job was still running."""
+        self.closed = True
+        return self.wait(msecs)
 
 
 class IndexController(QObject):
@@ -194,6 +213,11 @@ class IndexController(QObject):
 
     def wait(self, msecs: int = 60_000) -> bool:
         return self._queue.wait(msecs)
+
+    def close(self, msecs: int = 60_000) -> bool:
+        """Cancel the run, wait for it, and report nothing more (see `JobQueue.close`)."""
+        self.cancel()
+        return self._queue.close(msecs)
 
     def _locked(self, purpose: str, cancel: threading.Event, work: Callable[[], T], busy: T) -> T:
         """`work()` on this (lower-priority) thread under the library's writer lock; `busy`
@@ -318,6 +342,11 @@ class ModelSwitchController(QObject):
 
     def wait(self, msecs: int = 60_000) -> bool:
         return self._queue.wait(msecs)
+
+    def close(self, msecs: int = 60_000) -> bool:
+        """Cancel the switch, wait for it, and report nothing more (see `JobQueue.close`)."""
+        self.cancel()
+        return self._queue.close(msecs)
 
     def _on_result(self, outcome: tuple[object, Library | None]) -> None:
         self._running = False

@@ -591,10 +591,7 @@ class MainWindow(QMainWindow):
             self.request_indexing()
 
     def remove_folder(self, path: Path) -> None:
-        def remove() -> None:
-            self.library.remove_folder(path)
-
-        self._change_library(remove)
+        self._change_library(lambda: self.library.remove_folder(path))
         self.refresh_library()
         self.run_search()
 
@@ -1351,15 +1348,17 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.indexer.cancel()
+        # Every background job is cancelled and waited for, and the results still queued
+        # for this window are dropped: none may reach a window that is gone.
         self.watcher.stop()
-        self.indexer.wait(30_000)
-        self.searches.wait(10_000)
-        self.thumbnails.wait(10_000)
-        self.previews.wait(10_000)
+        self.indexer.cancel()
         self.switcher.cancel()
-        self.switcher.wait(30_000)
-        self.benchmarks.wait(30_000)
+        self.indexer.close(30_000)
+        self.searches.close(10_000)
+        self.thumbnails.close(10_000)
+        self.previews.close(10_000)
+        self.switcher.close(30_000)
+        self.benchmarks.close(30_000)
         for library in self._retired:
             library.close()
         super().closeEvent(event)

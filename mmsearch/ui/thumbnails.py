@@ -78,6 +78,10 @@ class ThumbnailCache(QObject):
     def wait(self, msecs: int = 30_000) -> bool:
         return self._queue.wait(msecs)
 
+    def close(self, msecs: int = 30_000) -> bool:
+        """Wait for the thumbnails being made; deliver none of them (see `JobQueue.close`)."""
+        return self._queue.close(msecs)
+
     def _disk_path(self, path: Path) -> Path | None:
         try:
             st = path.stat()

@@ -5,9 +5,11 @@ million 512-d photos), cosine to the float32 vector >= 0.9999 (docs/performance.
 rows are converted here, in chunks, in the migration's transaction.
 
 `embeddings.seq` numbers each write of a model's vectors (1, 2, ...; NULL for the rows
-written before this migration). The vector index records the highest number it holds, so
-after a crash it is repaired from the rows written since (and the photos gone since)
-instead of being rebuilt from every row (`mmsearch.index.hnsw.VectorIndex.open`).
+written before this migration), from the counter `embedding_writes` (one row per model,
+never lowered: deleting the newest vectors must not give their numbers out again). The
+vector index records the highest number it holds, so after a crash it is repaired from the
+rows written since (and the photos gone since) instead of being rebuilt from every row
+(`mmsearch.index.hnsw.VectorIndex.open`).
 
 Revision ID: 0006
 Revises: 0005
@@ -56,10 +58,16 @@ def _convert(source: str, target: str) -> None:
 def upgrade() -> None:
     op.execute("ALTER TABLE embeddings ADD COLUMN seq INTEGER")
     op.create_index("ix_embeddings_model_seq", "embeddings", ["model_id", "seq"])
+    op.create_table(
+        "embedding_writes",
+        sa.Column("model_id", sa.String(200), primary_key=True),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+    )
     _convert("<f4", "<f2")
 
 
 def downgrade() -> None:
     _convert("<f2", "<f4")
+    op.drop_table("embedding_writes")
     op.drop_index("ix_embeddings_model_seq", table_name="embeddings")
     op.execute("ALTER TABLE embeddings DROP COLUMN seq")
