@@ -11,6 +11,10 @@ QM := mmsearch/ui/i18n/mmsearch_zh_CN.qm
 
 # --no-compile: Python compiles what it imports, on first import; compiling every file of
 # torch and its CUDA libraries up front took a third of the install (25 of 66 s for torch).
+# That needs Python allowed to write its bytecode: where the environment forbids it
+# (PYTHONDONTWRITEBYTECODE, set on some CI machines), every process would compile torch
+# and the rest again from source, ~6 s a process, so make's commands allow it.
+unexport PYTHONDONTWRITEBYTECODE
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
