@@ -19,6 +19,8 @@ from mmsearch.ui.jobs import JobQueue
 THUMB_SIZE = 256
 #: Thumbnails are made to fit the grid's picture box, so painting never rescales them.
 THUMB_BOX = (184, 152)
+#: What the raster painter draws without converting.
+PAINT_FORMAT = QImage.Format.Format_RGB32
 
 
 def pil_to_qimage(image: Image.Image) -> QImage:
@@ -91,11 +93,14 @@ class ThumbnailCache(QObject):
         return self.folder / (hashlib.sha1(key).hexdigest() + ".jpg")
 
     def _load(self, path: Path) -> QImage | None:
+        """The thumbnail in the painter's own format (32-bit RGB), converted here on the pool
+        thread: drawing a 24-bit one converted it on every paint, 12 times slower (39 against
+        3.3 us a cell, measured offscreen)."""
         cached = self._disk_path(path)
         if cached is not None and cached.is_file():
             image = QImage(str(cached))
             if not image.isNull():
-                return image
+                return image.convertToFormat(PAINT_FORMAT)
         try:
             decoded = decode_photo(path, min_side=THUMB_SIZE)
         except DecodeError:
@@ -104,7 +109,7 @@ class ThumbnailCache(QObject):
         thumb.thumbnail(THUMB_BOX, Image.Resampling.LANCZOS)
         if cached is not None:
             self._save(thumb, cached)
-        return pil_to_qimage(thumb)
+        return pil_to_qimage(thumb).convertToFormat(PAINT_FORMAT)
 
     def _save(self, thumb: Image.Image, target: Path) -> None:
         try:
