@@ -71,7 +71,7 @@ class Photo(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     taken_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
-    camera: Mapped[str | None] = mapped_column(Text)
+    camera: Mapped[str | None] = mapped_column(Text, index=True)
     indexed_at: Mapped[datetime] = mapped_column(DateTime)
     # Read by the details pass after indexing (migration 0005): its version (None: not yet),
     # where `taken_at` came from ("exif", "name", "file"), the GPS position, the place.

@@ -27,12 +27,9 @@ from mmsearch.index.matcher import DeviceMatcher
 log = logging.getLogger(__name__)
 
 
-@runtime_checkable
-class SearchBackend(Protocol):
-    """What a search needs from a library's vectors."""
-
-    #: The saved HNSW index behind the backend (the one the indexer writes and saves).
-    hnsw: VectorIndex
+class Answers(Protocol):
+    """What a search asks of the vectors it answers from: a backend, or an index's preview
+    (`mmsearch.index.preview.Preview`) while the index opens."""
 
     @property
     def exact(self) -> bool:
@@ -44,6 +41,20 @@ class SearchBackend(Protocol):
         """What answers queries, for `mmsearch doctor` and status lines."""
         ...
 
+    def query(
+        self, vector: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Up to `k` (photo ids, cosine scores), best first, among `allowed_ids` if given."""
+        ...
+
+
+@runtime_checkable
+class SearchBackend(Answers, Protocol):
+    """What a search needs from a library's vectors."""
+
+    #: The saved HNSW index behind the backend (the one the indexer writes and saves).
+    hnsw: VectorIndex
+
     def __len__(self) -> int: ...
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
@@ -51,12 +62,6 @@ class SearchBackend(Protocol):
     def remove(self, ids: np.ndarray) -> None: ...
 
     def save(self) -> None: ...
-
-    def query(
-        self, vector: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Up to `k` (photo ids, cosine scores), best first, among `allowed_ids` if given."""
-        ...
 
 
 class _OverIndex:
@@ -97,7 +102,7 @@ class HnswBackend(_OverIndex):
     ) -> tuple[np.ndarray, np.ndarray]:
         if allowed_ids is None:
             return self.hnsw.search(vector, k)
-        allowed = {i for i in np.asarray(allowed_ids, dtype=np.int64).tolist() if i in self.hnsw}
+        allowed = self.hnsw.present(allowed_ids)
         k = min(k, len(allowed))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)

@@ -19,6 +19,7 @@ from mmsearch.files import WriteError, write_json
 from mmsearch.index import VectorIndex
 from mmsearch.index.backend import DeviceBackend, SearchBackend, make_search_backend
 from mmsearch.index.hnsw import index_file_stem
+from mmsearch.index.preview import Preview, draw_sample, needs_preview, preview_path
 from mmsearch.paths import BUNDLED_MODEL_ID, data_dir, model_search_path
 
 ACTIVE_MODEL_FILE = "active-model.json"
@@ -93,6 +94,9 @@ class Library:
         """Vectors of an older version of the model, dropped when the index was opened."""
         self._backend_lock = threading.Lock()
         self._backend: SearchBackend | None = None
+        self._preview_lock = threading.Lock()
+        self._preview: Preview | None = None
+        self._preview_read = False
 
     @cached_property
     def device(self) -> DeviceChoice:
@@ -140,6 +144,49 @@ class Library:
                 )
             return self._index
 
+    @property
+    def index_open(self) -> bool:
+        """Whether the index is open: `index()` answers at once."""
+        return self._index is not None
+
+    def preview(self) -> Preview | None:
+        """A sample of the index's vectors to answer from while the index opens (see
+        `mmsearch.index.preview`); None when the library has none, or once the index is
+        open (then it is let go)."""
+        with self._preview_lock:
+            if self._index is not None:
+                self._preview = None
+                return None
+            if not self._preview_read:
+                self._preview_read = True
+                self._preview = Preview.load(self.index_dir, self.model_id, self.model.spec.dim)
+            return self._preview
+
+    def warm_up(self) -> None:
+        """Load the model and start its text tower's session (a first query's cost)."""
+        self.model.text.encode(["a photo"])
+
+    def open_index(self) -> VectorIndex:
+        """Open the index (a window starts this on a pool thread as it opens, answering from
+        the preview meanwhile), then draw its preview again if it is missing or stale."""
+        index = self.index()
+        try:
+            self._draw_preview(index)
+        except WriteError as e:  # only a preview the next start goes without
+            log.warning("the index preview could not be saved: %s", e)
+        return index
+
+    def _draw_preview(self, index: VectorIndex) -> None:
+        path = preview_path(self.index_dir, self.model_id)
+        if not needs_preview(len(index)):
+            path.unlink(missing_ok=True)
+            return
+        old = Preview.load(self.index_dir, self.model_id, index.dim)
+        if old is not None and not old.stale(len(index), index.seq):
+            return
+        ids, matrix = self.catalog.vectors(self.model_id, draw_sample(index.labels()).tolist())
+        Preview.write(self.index_dir, self.model_id, ids, matrix, len(index), index.seq)
+
     def remove_folder(self, folder: Path) -> list[int] | None:
         """Forget an indexed folder and its photos (the files stay): their rows, and their
         vectors in the index (saved when worth it: the catalog has the removal either way).
@@ -163,7 +210,7 @@ class Library:
         """Delete this model's vectors, regions and index files (not its model folder);
         returns how many photo vectors there were. Photos and other models' data stay."""
         dropped = self.catalog.delete_model_data(self.model_id)
-        for suffix in (".hnsw", ".json"):
+        for suffix in (".hnsw", ".json", ".preview.npz"):
             (self.index_dir / f"{index_file_stem(self.model_id)}{suffix}").unlink(missing_ok=True)
         return dropped
 

@@ -50,6 +50,7 @@ from PySide6.QtWidgets import (
 from mmsearch.catalog import CatalogError
 from mmsearch.catalog.db import Filters, PhotoInfo, PlaceCount
 from mmsearch.catalog.lock import LibraryBusy, WriterLockError, writer_lock
+from mmsearch.index.preview import Preview
 from mmsearch.ocr.words import TEXT_PREFIX, is_text_only
 from mmsearch.paths import BUNDLED_MODEL_ID
 from mmsearch.services.indexing import IndexReport
@@ -248,6 +249,8 @@ class MainWindow(QMainWindow):
         self.engine = SearchEngine(library)
         self.searches = JobQueue(1, self)
         self.previews = JobQueue(1, self)
+        self.opening = JobQueue(1, self)  # the index, opened as the window opens
+        self._answered_from_preview = False
         self.thumbnails = ThumbnailCache(
             library.data_dir / "thumbs", disk_megabytes=self.prefs.thumbnail_cache_mb, parent=self
         )
@@ -299,6 +302,7 @@ class MainWindow(QMainWindow):
         self.switcher.finished.connect(self._switch_finished)
         self.switcher.failed.connect(self._switch_failed)
         self.refresh_library()
+        self._open_index()
         if (
             self.prefs.check_updates
             and not self.prefs.model_offer
@@ -335,6 +339,9 @@ class MainWindow(QMainWindow):
         self.place_undo.setToolTip(self.tr("Don't take the place name for a place filter"))
         self.place_undo.setVisible(False)
         self.place_undo.clicked.connect(self.undo_place_guess)
+        # Shown while the answers come from the index's preview (a large index still opening).
+        self.preview_note = QLabel()
+        self.preview_note.setVisible(False)
         self.folder_filter = QComboBox()
         self.folder_filter.currentIndexChanged.connect(self.run_search)
         self.place_filter = QComboBox()
@@ -387,6 +394,7 @@ class MainWindow(QMainWindow):
         row.addWidget(self.similar_label)
         row.addWidget(self.place_note)
         row.addWidget(self.place_undo)
+        row.addWidget(self.preview_note)
         top.addLayout(row)
         filters = QHBoxLayout()
         filters.addWidget(QLabel(self.tr("Folder")))
@@ -889,16 +897,18 @@ class MainWindow(QMainWindow):
             text = TEXT_PREFIX + text
         may_guess = similar is None and filters.places is None and text != self._literal_query
 
-        def work() -> tuple[list[SearchHit], PlaceGuess | None]:
+        def work() -> tuple[list[SearchHit], PlaceGuess | None, Preview | None]:
+            preview = None if engine.lib.index_open else engine.lib.preview()
+            use = engine if preview is None else SearchEngine(engine.lib, answer_from=preview)
             if similar is not None:
-                info = engine.lib.catalog.photo_by_path(similar)
-                vector = engine.photo_vector(similar)
+                info = use.lib.catalog.photo_by_path(similar)
+                vector = use.photo_vector(similar)
                 exclude = {info.id} if info is not None else None
-                return engine.search(vector, limit, filters, exclude=exclude), None
-            guess = engine.read_place(text) if may_guess else None
+                return use.search(vector, limit, filters, exclude=exclude), None, preview
+            guess = use.read_place(text) if may_guess else None
             if guess is not None:
-                return engine.search_guessed(guess, limit, filters, rerank=rerank), guess
-            return engine.search(text, limit, filters, rerank=rerank), None
+                return use.search_guessed(guess, limit, filters, rerank=rerank), guess, preview
+            return use.search(text, limit, filters, rerank=rerank), None, preview
 
         self.searches.submit(
             work, lambda hits: self._show_hits(seq, hits), lambda msg: self._show_error(seq, msg)
@@ -914,10 +924,22 @@ class MainWindow(QMainWindow):
         self.similar_label.setVisible(True)
         self.run_search()
 
-    def _show_hits(self, seq: int, found: tuple[list[SearchHit], PlaceGuess | None]) -> None:
+    def _show_hits(
+        self, seq: int, found: tuple[list[SearchHit], PlaceGuess | None, Preview | None]
+    ) -> None:
         if seq != self._search_seq:
             return  # an older search finished after a newer one started
-        hits, guess = found
+        hits, guess, preview = found
+        self._answered_from_preview = preview is not None
+        if preview is not None:
+            self.preview_note.setText(
+                self.tr("Best of {sample} of {total} photos while the index opens…").format(
+                    sample=f"{len(preview.ids):,}", total=f"{preview.total:,}"
+                )
+            )
+        self.preview_note.setVisible(preview is not None)
+        if preview is not None and self.library.index_open:  # it opened while this searched
+            QTimer.singleShot(0, self.run_search)
         self.place_guess = guess
         if guess is not None:
             rest = guess.rest or self.tr("all photos, newest first")
@@ -1327,6 +1349,21 @@ class MainWindow(QMainWindow):
             self._index_after_switch = False
             self.indexer.start()
 
+    def _open_index(self) -> None:
+        """Open the index off the GUI thread (seconds at a million photos): searches answer
+        from its preview meanwhile, and the last one is searched again once it is open."""
+        library = self.library
+
+        def opened(_: object) -> None:
+            if library is self.library and self._answered_from_preview:
+                self.run_search()
+
+        def work() -> None:
+            library.warm_up()  # the text tower's session, while the window is being built
+            library.open_index()
+
+        self.opening.submit(work, opened, opened)  # an error: the search says it
+
     def _use_library(self, library: Library) -> None:
         """Search with `library` (a new model) from now on. The old one is closed on exit:
         a search running now may still be reading it."""
@@ -1335,6 +1372,7 @@ class MainWindow(QMainWindow):
         self.engine = SearchEngine(library)
         self.indexer.library = library
         self.refresh_library()
+        self._open_index()
         if self.search_field.text().strip() or self._similar_to is not None:
             self.run_search()
 
@@ -1355,10 +1393,14 @@ class MainWindow(QMainWindow):
         self.switcher.cancel()
         self.indexer.close(30_000)
         self.searches.close(10_000)
+        self.opening.close(30_000)
         self.thumbnails.close(10_000)
         self.previews.close(10_000)
         self.switcher.close(30_000)
         self.benchmarks.close(30_000)
         for library in self._retired:
             library.close()
+        # Closed, the catalog records that it was left sound: the next start skips its
+        # integrity check (seconds at a million photos) unless something changed it since.
+        self.library.close()
         super().closeEvent(event)
