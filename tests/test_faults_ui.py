@@ -108,6 +108,7 @@ def test_painting_the_grid_and_ranking_keeps_none_refcount(
 ) -> None:
     """The delegates read our models directly: repainting the grid (thumbnails missing,
     so the image is None) and the caption list 200 times moves None's count by nothing."""
+    window.opening.wait(30_000)  # the index opened as the window opened: not painting's
     window.results.set_hits(fake_hits(200))
     window.pages.setCurrentIndex(PAGE_RESULTS)
     window.captions.show_ranking([RankedCaption(f"caption {i}", i / 10) for i in range(8)])

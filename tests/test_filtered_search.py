@@ -124,22 +124,31 @@ def test_filtered_search_finds_the_exact_best_kept_photos(
         assert found / wanted >= 0.99, (way, found, wanted)
 
 
+@pytest.fixture
+def listed(monkeypatch: pytest.MonkeyPatch) -> list[Filters]:
+    """The filters whose kept photos were listed (`Catalog.filtered_ids` calls), in order."""
+    calls: list[Filters] = []
+    real = Catalog.filtered_ids
+
+    def counting(self: Catalog, model_id: str | None, filters: Filters = NO_FILTERS) -> np.ndarray:
+        calls.append(filters)
+        return real(self, model_id, filters)
+
+    monkeypatch.setattr(Catalog, "filtered_ids", counting)
+    return calls
+
+
 def test_a_broad_filter_near_the_query_is_answered_from_the_nearest_photos(
-    library: tuple[Path, np.ndarray], bundled_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+    library: tuple[Path, np.ndarray],
+    bundled_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    listed: list[Filters],
 ) -> None:
     """The nearest photos of the whole library hold enough that the filter keeps: the kept
     photos are never listed (that costs the same whatever the filter keeps); a filter far
     from the query lists them."""
     data, centres = library
     monkeypatch.setenv("MMSEARCH_MODELS", str(bundled_model_dir.parent))
-    listed: list[Filters] = []
-    real = Catalog.filtered_ids
-
-    def counting(self: Catalog, model_id: str | None, filters: Filters = NO_FILTERS) -> np.ndarray:
-        listed.append(filters)
-        return real(self, model_id, filters)
-
-    monkeypatch.setattr(Catalog, "filtered_ids", counting)
     monkeypatch.setattr(search_module, "PROBE", 200)  # f07's 100 photos and a few others
     with Library(data) as lib:
         engine = SearchEngine(lib)
@@ -173,20 +182,15 @@ def test_kept_checks_listed_photos_in_their_order(library: tuple[Path, np.ndarra
 
 
 def test_a_filters_photos_are_kept_for_the_next_query_until_the_catalog_changes(
-    tmp_path: Path, bundled_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    bundled_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    listed: list[Filters],
 ) -> None:
     """A narrow filter's photos are listed once, then each query with the same filter scores
     them at once; any commit to the catalog, by this process or another, lists them again."""
     monkeypatch.setenv("MMSEARCH_MODELS", str(bundled_model_dir.parent))
     monkeypatch.setattr(search_module, "PROBE", 20)  # the 80 nearest: folder a's photos
-    listed: list[Filters] = []
-    real = Catalog.filtered_ids
-
-    def counting(self: Catalog, model_id: str | None, filters: Filters = NO_FILTERS) -> np.ndarray:
-        listed.append(filters)
-        return real(self, model_id, filters)
-
-    monkeypatch.setattr(Catalog, "filtered_ids", counting)
     archive = tmp_path / "archive"
     with Library(tmp_path / "data") as lib:
         dim = lib.model.spec.dim

@@ -148,6 +148,24 @@ def test_hnsw_backend_is_the_index_unchanged(index: VectorIndex) -> None:
     assert 5 not in backend.query(unit_rows(1, 17)[0], 10, np.array([5, 6]))[0].tolist()
 
 
+def test_hnsw_backend_reuses_a_filters_members_only_while_the_index_is_unchanged(
+    index: VectorIndex,
+) -> None:
+    """The same filter list, query after query (as a search keeps it), is made a set once;
+    a vector added or removed since is seen by the next query all the same."""
+    backend = HnswBackend(index)
+    query = unit_rows(1, seed=18)[0]
+    allowed = np.concatenate([np.arange(1, 3001, 3), [5000]])  # 5000: not in the index yet
+    first = backend.query(query, 10, allowed)[0]
+    assert 5000 not in first.tolist()
+    assert backend.query(query, 10, allowed)[0].tolist() == first.tolist()
+    index.add(np.array([5000]), query[None, :])
+    assert backend.query(query, 10, allowed)[0][0] == 5000
+    index.remove(np.array([5000, int(first[0])]))
+    again = backend.query(query, 10, allowed)[0].tolist()
+    assert 5000 not in again and int(first[0]) not in again
+
+
 def test_factory_picks_by_device_and_falls_back_to_hnsw(
     index: VectorIndex, caplog: pytest.LogCaptureFixture
 ) -> None:

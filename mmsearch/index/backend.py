@@ -91,6 +91,10 @@ class HnswBackend(_OverIndex):
     def __init__(self, index: VectorIndex, note: str | None = None) -> None:
         self.hnsw = index
         self.note = note  # why it is not the GPU, when the GPU was wanted
+        # (ids array, index generation, the set of them in the index): a search's filter list
+        # is the same array query after query (`SearchEngine._filtered` keeps it), and its
+        # set costs ~15 ms at 100,000 ids
+        self._members: tuple[np.ndarray, int, set[int]] | None = None
 
     @property
     def description(self) -> str:
@@ -102,7 +106,7 @@ class HnswBackend(_OverIndex):
     ) -> tuple[np.ndarray, np.ndarray]:
         if allowed_ids is None:
             return self.hnsw.search(vector, k)
-        allowed = self.hnsw.present(allowed_ids)
+        allowed = self._present(allowed_ids)
         k = min(k, len(allowed))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -113,6 +117,14 @@ class HnswBackend(_OverIndex):
             # score the allowed vectors exactly instead.
             ids, matrix = self.hnsw.vectors(np.fromiter(allowed, dtype=np.int64))
             return exact_top_k(ids, matrix, vector, k)
+
+    def _present(self, ids: np.ndarray) -> set[int]:
+        last, generation = self._members, self.hnsw.generation
+        if last is not None and last[0] is ids and last[1] == generation:
+            return last[2]
+        members = self.hnsw.present(ids)
+        self._members = (ids, generation, members)
+        return members
 
 
 class DeviceBackend(_OverIndex):

@@ -121,6 +121,9 @@ class VectorIndex:
         """The catalog's write number of the newest vector added (`add(seq=)`)."""
         self.changed = 0
         """Vectors added, replaced or removed since the index was last saved or loaded."""
+        self.generation = 0
+        """Raised by every add and removal, never lowered: what a cache of its contents is
+        checked against."""
         self.unsaved: WriteError | None = None
         """Set by `open` when a rebuilt index could not be saved (it answers from memory)."""
         self.repaired: tuple[int, int] | None = None
@@ -404,6 +407,7 @@ class VectorIndex:
             self._index.add_items(vectors, ids)
             self._active.update(ids.tolist())
             self.changed += len(ids)
+            self.generation += 1
             if seq is not None:  # with the vectors, under the lock: a save holds both or neither
                 self.seq = max(self.seq, seq)
             for listener in self._listeners:
@@ -419,6 +423,7 @@ class VectorIndex:
                     self._deleted.add(label)
                     gone.append(label)
             self.changed += len(gone)
+            self.generation += 1
             if gone:
                 for listener in self._listeners:
                     listener.removed(np.asarray(gone, dtype=np.int64))
