@@ -6,6 +6,7 @@ no launcher for a photo."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -546,3 +547,20 @@ def test_a_window_closed_during_the_text_pass_hears_nothing_after(
     window.library.close()
     qtbot.wait(300)  # the event loop delivers what was queued before the close
     assert heard == []
+
+
+def test_a_window_closed_while_a_typed_query_waits_searches_nothing_after(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """A query typed (or cleared with Esc) starts a short timer before its search; closed
+    within it, the window closed its library and the timer fired in the next test's event
+    loop ('unable to open database file'). Now a closed window searches nothing."""
+    searched: list[object] = []
+    window.search_finished.connect(lambda: searched.append(True))
+    window.search_field.setText("a dog on a beach")
+    window.search_field.clear()  # as Esc does: the timer's search then re-reads the library
+    assert window._debounce.isActive()
+    window.close()
+    shutil.rmtree(tmp_path / "data")  # what the search would have opened is gone
+    qtbot.wait(600)  # past the typing pause; an exception here fails the test
+    assert searched == [] and not window._debounce.isActive()

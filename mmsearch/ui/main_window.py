@@ -250,6 +250,7 @@ class MainWindow(QMainWindow):
         self.searches = JobQueue(1, self)
         self.previews = JobQueue(1, self)
         self.opening = JobQueue(1, self)  # the index, opened as the window opens
+        self._closed = False  # then nothing searches any more (a timer may still fire)
         self._answered_from_preview = False
         self.thumbnails = ThumbnailCache(
             library.data_dir / "thumbs", disk_megabytes=self.prefs.thumbnail_cache_mb, parent=self
@@ -880,6 +881,8 @@ class MainWindow(QMainWindow):
     def run_search(self) -> None:
         """Search now (off the GUI thread) for the text or the dropped photo."""
         self._debounce.stop()
+        if self._closed:  # a typing pause's timer, or a search again, that outlived the window
+            return
         text = self.search_field.text().strip()
         self.show_language_notice(text if self._similar_to is None else "")
         if not text and self._similar_to is None:
@@ -1388,6 +1391,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         # Every background job is cancelled and waited for, and the results still queued
         # for this window are dropped: none may reach a window that is gone.
+        self._closed = True
+        self._debounce.stop()
         self.watcher.stop()
         self.indexer.cancel()
         self.switcher.cancel()
