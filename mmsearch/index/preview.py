@@ -3,7 +3,7 @@
 Opening a million-photo index takes seconds (reading and checking 2.4 GB, then hnswlib
 allocating a million nodes: 7 s on 2 cores). The window answers from the preview meanwhile
 (its file is read in tens of milliseconds, and every query scores the whole sample exactly)
-and says so, then searches again in the index once it is open (`Library.start_opening`).
+and says so, then searches again in the index once it is open (`Library.open_index`).
 
 Derived data, like the index: written once the index is open when it is missing or stale
 (SAMPLE_STALE of the library written since it was drawn), from the catalog's vectors. A

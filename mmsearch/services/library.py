@@ -154,7 +154,7 @@ class Library:
         `mmsearch.index.preview`); None when the library has none, or once the index is
         open (then it is let go)."""
         with self._preview_lock:
-            if self._index is not None:
+            if self.index_open:
                 self._preview = None
                 return None
             if not self._preview_read:

@@ -901,7 +901,7 @@ class MainWindow(QMainWindow):
         may_guess = similar is None and filters.places is None and text != self._literal_query
 
         def work() -> tuple[list[SearchHit], PlaceGuess | None, Preview | None]:
-            preview = None if engine.lib.index_open else engine.lib.preview()
+            preview = engine.lib.preview()  # None once the index is open
             use = engine if preview is None else SearchEngine(engine.lib, answer_from=preview)
             if similar is not None:
                 info = use.lib.catalog.photo_by_path(similar)
