@@ -17,20 +17,19 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from mmsearch import __version__
-from mmsearch.catalog import BackupFailed, CatalogError, backup_catalog
+from mmsearch.catalog import BackupFailed, CatalogError
 from mmsearch.catalog.db import Filters, PhotoInfo, PlaceCount
 from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError, writer_lock
 from mmsearch.encoders import ModelError
 from mmsearch.files import WriteError
 from mmsearch.ocr.words import is_text_only
 from mmsearch.paths import data_dir
-from mmsearch.services.details import DETAILS_VERSION
 from mmsearch.services.duplicates import DEFAULT_MAX_BITS as DUPLICATE_MAX_BITS
 from mmsearch.services.duplicates import DEFAULT_THRESHOLD as DUPLICATE_THRESHOLD
 from mmsearch.services.evaluation import EvalError
 from mmsearch.services.library import Library
 from mmsearch.services.search import RERANK_TOP, QueryError, SearchHit
-from mmsearch.services.text import TextReport, read_texts, shared_reader
+from mmsearch.services.text import TextReport, read_texts
 
 if TYPE_CHECKING:
     from mmsearch.services.details import DetailsReport
@@ -145,12 +144,11 @@ def _progress_bar(description: str, enabled: bool) -> Callable[[int, int, object
 def cmd_index(lib: Library, args: argparse.Namespace) -> int:
     from mmsearch.services.indexing import Indexer
 
-    if lib.catalog.read_only:
-        raise lib.catalog.write_refusal()
-    with _writing(lib.data_dir, args, "indexing run"):
+    lib.require_writable()
+    with _writing(lib, args, "indexing run"):
         for folder in args.folders:
             _add_folder(lib, folder, args)
-        if not lib.catalog.folders():
+        if not lib.folders():
             raise UserError("no folders to index: run `mmsearch index FOLDER` to add one")
         with _ctrl_c_cancels("stopping after the current batch") as cancel:
             indexer = Indexer(
@@ -213,7 +211,7 @@ def _backup(lib: Library) -> Path | None:
     """After a run: the daily backup of the catalog (a damaged catalog raises, and no good
     backup is rotated out); a backup that can't be written is a warning, not a failed run."""
     try:
-        return backup_catalog(lib.data_dir)
+        return lib.backup()
     except BackupFailed as e:
         print(f"mmsearch: warning: {e}", file=sys.stderr)
         return None
@@ -238,10 +236,14 @@ def _ctrl_c_cancels(what: str) -> Iterator[threading.Event]:
 
 
 @contextlib.contextmanager
-def _writing(data: Path, args: argparse.Namespace, purpose: str) -> Iterator[None]:
+def _writing(lib: Library, args: argparse.Namespace, purpose: str) -> Iterator[None]:
     """Hold the library's writer lock; wait (saying so) unless --no-wait was given."""
-    with writer_lock(data, purpose, wait=not args.no_wait, on_wait=_tell_waiting):
+    with lib.writing(purpose, **_waiting(args)):
         yield
+
+
+def _waiting(args: argparse.Namespace) -> dict[str, Any]:
+    return {"wait": not args.no_wait, "on_wait": _tell_waiting}
 
 
 def _tell_waiting(holder: LockHolder) -> None:
@@ -340,25 +342,25 @@ def _add_folder(lib: Library, folder: str, args: argparse.Namespace) -> None:
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise UserError(f"{folder} is not a folder")
-    info, note = lib.catalog.add_folder(path)
+    info, note = lib.add_folder(path)
     if not args.json:
         _say(f"{_path_text(info.path)}: {note}")
 
 
 def cmd_folders(lib: Library, args: argparse.Namespace) -> int:
     if args.action == "add":
-        with _writing(lib.data_dir, args, "folder change"):
+        with _writing(lib, args, "folder change"):
             for folder in args.paths:
                 _add_folder(lib, folder, args)
     elif args.action == "remove":
-        with _writing(lib.data_dir, args, "folder change"):
+        with _writing(lib, args, "folder change"):
             for folder in args.paths:
                 removed = lib.remove_folder(Path(folder).expanduser())
                 if removed is None:
                     raise UserError(f"{folder} is not one of the indexed folders")
                 if not args.json:
                     _say(f"removed {folder} ({len(removed)} photos forgotten, files untouched)")
-    folders = lib.catalog.folders()
+    folders = lib.folders()
     if args.json:
         _emit_json(
             [
@@ -422,7 +424,7 @@ def _filters(engine: SearchEngine, args: argparse.Namespace) -> Filters:
     if args.place:
         places = engine.place_ids(args.place)
         if not places:
-            known = [c for c in engine.lib.catalog.place_counts()][:8]
+            known = [c for c in engine.lib.place_counts()][:8]
             names = ", ".join(_place_label(c) for c in known) or "none yet"
             raise UserError(
                 f"no photo was taken at {args.place!r}",
@@ -471,7 +473,7 @@ def cmd_search(lib: Library, args: argparse.Namespace) -> int:
 
 def cmd_places(lib: Library, args: argparse.Namespace) -> int:
     """The places the photos were taken at (from their GPS), with counts."""
-    places = lib.catalog.place_counts()
+    places = lib.place_counts()
     if args.json:
         _emit_json(
             [
@@ -495,7 +497,7 @@ def cmd_places(lib: Library, args: argparse.Namespace) -> int:
 
 def cmd_cameras(lib: Library, args: argparse.Namespace) -> int:
     """The cameras the photos' EXIF names, with counts."""
-    cameras = lib.catalog.camera_counts()
+    cameras = lib.camera_counts()
     if args.json:
         _emit_json([{"camera": c, "photos": n} for c, n in cameras])
         return EXIT_OK
@@ -614,48 +616,15 @@ def cmd_rank(lib: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_status(lib: Library, args: argparse.Namespace) -> int:
-    counts = lib.catalog.counts(lib.model_id)
-    status: dict[str, Any] = {
-        "data_dir": str(lib.data_dir),
-        "schema": lib.catalog.schema_version(),
-        "model": lib.model_id,
-        "folders": [
-            {"path": _path_text(f.path), "photos": f.photos, "failures": f.failures}
-            for f in lib.catalog.folders()
-        ],
-        **counts,
-        "failed": [
-            {"path": _path_text(f.path), "reason": f.reason, "at": f.failed_at.isoformat()}
-            for f in lib.catalog.failures()
-        ],
-    }
-    status["device"] = f"{lib.device.label} ({lib.device.reason})"
-    status["details"] = lib.catalog.details_counts(DETAILS_VERSION)
-    try:
-        reader = shared_reader()
-        status["text"] = {"reader": reader.version, **lib.catalog.text_counts(reader.version)}
-    except ModelError as e:
-        status["text"] = {"error": str(e)}
-    try:
-        status["model_dir"] = str(lib.model_dir)
-        status["matching"] = lib.backend().description
-        index = lib.index()
-        status["index"] = {
-            "vectors": len(index),
-            "agrees_with_catalog": len(index) == counts["embedded"],
-            "rebuilt_now": lib.index_rebuilt,
-            "repaired_now": None
-            if index.repaired is None
-            else dict(zip(("added", "removed"), index.repaired, strict=True)),
-            "stale_vectors_dropped": lib.stale_vectors_dropped,
-            "file": str(index.index_path),
-            "unsaved": None if lib.index_unsaved is None else str(lib.index_unsaved),
-        }
-        status["bad_vectors"] = (
-            0 if lib.catalog.vectors_checked() else len(lib.catalog.bad_vector_ids(lib.model_id))
-        )
-    except ModelError as e:
-        status["model_error"] = str(e)
+    status = lib.status()
+    status["folders"] = [
+        {"path": _path_text(f.path), "photos": f.photos, "failures": f.failures}
+        for f in status["folders"]
+    ]
+    status["failed"] = [
+        {"path": _path_text(f.path), "reason": f.reason, "at": f.failed_at.isoformat()}
+        for f in status["failed"]
+    ]
     if args.json:
         _emit_json(status)
         return EXIT_OK
@@ -681,7 +650,7 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
                 "vectors (a damaged model wrote them): `mmsearch index` embeds those photos "
                 "again (check the model with `mmsearch doctor` first)"
             )
-    _say(f"photos:      {counts['photos']} ({counts['embedded']} embedded with this model)")
+    _say(f"photos:      {status['photos']} ({status['embedded']} embedded with this model)")
     text = status["text"]
     if "error" in text:
         _say(f"text:        not read: {text['error']}")
@@ -798,7 +767,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     if action == "use":
         return _use(args.target, data, args)
     if action == "remove":
-        with _writing(data, args, "model removal"):
+        # (the library isn't opened for this: no catalog or model needs to load)
+        with writer_lock(data, "model removal", **_waiting(args)):
             dropped = models.remove_model(data, args.target)
         if args.json:
             _emit_json({"removed": args.target, "vectors_dropped": dropped})
@@ -1002,7 +972,7 @@ def cmd_prompt(lib: Library, args: argparse.Namespace) -> int:
         cmd_index(lib, args)
     lib.index()  # opened now: drops stale vectors before they are counted
     _warn_if_stale(lib)
-    counts = lib.catalog.counts(lib.model_id)
+    counts = lib.counts()
     _say(
         f"{counts['embedded']} photos indexed. Type what to look for (empty line or Ctrl-D quits)."
     )

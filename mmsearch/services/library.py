@@ -6,15 +6,19 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from mmsearch.catalog import Catalog
-from mmsearch.catalog.lock import LibraryBusy, writer_lock
+from mmsearch.catalog import Catalog, backup_catalog
+from mmsearch.catalog.db import FailureInfo, FolderInfo, PhotoInfo, PlaceCount
+from mmsearch.catalog.lock import LibraryBusy, LockHolder, writer_lock
 from mmsearch.devices import DeviceChoice, device_for
-from mmsearch.encoders import Model, find_model_dir, load_model
+from mmsearch.encoders import Model, ModelError, find_model_dir, load_model
 from mmsearch.files import WriteError, write_json
 from mmsearch.index import VectorIndex
 from mmsearch.index.backend import DeviceBackend, SearchBackend, make_search_backend
@@ -186,6 +190,114 @@ class Library:
             return
         ids, matrix = self.catalog.vectors(self.model_id, draw_sample(index.labels()).tolist())
         Preview.write(self.index_dir, self.model_id, ids, matrix, len(index), index.seq)
+
+    # -- the user's verbs: all the CLI and the window ask of a library ----------------------
+    # (services such as the indexer and the search engine work on the catalog and the index
+    # directly; the front ends go through these, so that a library kept elsewhere is one
+    # change behind them)
+
+    def writing(
+        self,
+        purpose: str,
+        *,
+        wait: bool = True,
+        on_wait: Callable[[LockHolder], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> AbstractContextManager[None]:
+        """Hold the library's writer lock for the block: one writer at a time, across
+        processes. `wait` False raises `LibraryBusy` at once when another holds it; else
+        `on_wait(holder)` is told once and the block waits (a set `cancel` ends the wait
+        with `LibraryBusy`). Every verb below that writes is called inside one."""
+        return writer_lock(self.data_dir, purpose, wait=wait, on_wait=on_wait, cancel=cancel)
+
+    def require_writable(self) -> None:
+        """Raise the reason (a CatalogError naming the file and the fix) when the library
+        can only be read: a read-only disk or folder, a catalog opened read-only."""
+        if self.catalog.read_only:
+            raise self.catalog.write_refusal()
+
+    def folders(self) -> list[FolderInfo]:
+        """The indexed folders, with their photo and failure counts, by path."""
+        return self.catalog.folders()
+
+    def add_folder(self, folder: Path) -> tuple[FolderInfo, str]:
+        """Add a folder to index (the indexer reads it next); returns it and a note for the
+        user. A folder inside a known one is not added twice; one that holds known ones
+        takes their photos over. The caller holds the writer lock."""
+        return self.catalog.add_folder(folder)
+
+    def counts(self) -> dict[str, int]:
+        """Photos, those embedded by the active model, failures and the like."""
+        return self.catalog.counts(self.model_id)
+
+    def failures(self) -> list[FailureInfo]:
+        """The files that could not be read, with why, newest first."""
+        return self.catalog.failures()
+
+    def place_counts(self) -> list[PlaceCount]:
+        """Every named place with its photo count (the place filter's choices)."""
+        return self.catalog.place_counts()
+
+    def camera_counts(self) -> list[tuple[str, int]]:
+        """Every camera with its photo count (the camera filter's choices)."""
+        return self.catalog.camera_counts()
+
+    def photo(self, path: Path) -> PhotoInfo | None:
+        """The indexed photo at `path`, None when it is not in the library."""
+        return self.catalog.photo_by_path(path)
+
+    def backup(self) -> Path | None:
+        """The daily backup of the catalog after a run (at most one a day, the last 3 kept);
+        returns the new file, None when today's exists. Raises BackupFailed."""
+        return backup_catalog(self.data_dir)
+
+    def status(self) -> dict[str, Any]:
+        """What `mmsearch status` reports, as plain data: the data folder, its schema, the
+        model, folders and failures (as `FolderInfo` / `FailureInfo`), the counts, the
+        device, details and text-reading progress, and the index's health. A model that
+        can't be loaded is reported under "model_error", not raised."""
+        from mmsearch.services.details import DETAILS_VERSION
+        from mmsearch.services.text import shared_reader
+
+        counts = self.counts()
+        status: dict[str, Any] = {
+            "data_dir": str(self.data_dir),
+            "schema": self.catalog.schema_version(),
+            "model": self.model_id,
+            "folders": self.folders(),
+            **counts,
+            "failed": self.failures(),
+            "device": f"{self.device.label} ({self.device.reason})",
+            "details": self.catalog.details_counts(DETAILS_VERSION),
+        }
+        try:
+            reader = shared_reader()
+            status["text"] = {"reader": reader.version, **self.catalog.text_counts(reader.version)}
+        except ModelError as e:
+            status["text"] = {"error": str(e)}
+        try:
+            status["model_dir"] = str(self.model_dir)
+            status["matching"] = self.backend().description
+            index = self.index()
+            status["index"] = {
+                "vectors": len(index),
+                "agrees_with_catalog": len(index) == counts["embedded"],
+                "rebuilt_now": self.index_rebuilt,
+                "repaired_now": None
+                if index.repaired is None
+                else dict(zip(("added", "removed"), index.repaired, strict=True)),
+                "stale_vectors_dropped": self.stale_vectors_dropped,
+                "file": str(index.index_path),
+                "unsaved": None if self.index_unsaved is None else str(self.index_unsaved),
+            }
+            status["bad_vectors"] = (
+                0
+                if self.catalog.vectors_checked()
+                else len(self.catalog.bad_vector_ids(self.model_id))
+            )
+        except ModelError as e:
+            status["model_error"] = str(e)
+        return status
 
     def remove_folder(self, folder: Path) -> list[int] | None:
         """Forget an indexed folder and its photos (the files stay): their rows, and their

@@ -179,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settle_memory()
     for folder in args.add:
         window.add_folder(Path(folder).expanduser().resolve())
-    if not args.add and window.library.catalog.folders():
+    if not args.add and window.library.folders():
         # Catch up with what changed while the app was closed (new, edited, moved and deleted
         # photos; a model whose weights changed): incremental, cheap when nothing did.
         window.request_indexing()

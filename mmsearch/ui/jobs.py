@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from mmsearch.catalog import BackupFailed, CatalogError, backup_catalog
-from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError, writer_lock
+from mmsearch.catalog import BackupFailed, CatalogError
+from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError
 from mmsearch.encoders import ModelError
 from mmsearch.services.indexing import Indexer, IndexReport, ProgressCallback
 from mmsearch.services.library import Library
@@ -193,7 +193,7 @@ class IndexController(QObject):
         def index() -> IndexReport:
             result = Indexer(self.library, report, cancel, details_progress=details_report).run()
             try:
-                backup_catalog(self.library.data_dir)  # at most daily; the last 3 kept
+                self.library.backup()  # at most daily; the last 3 kept
             except BackupFailed as e:  # a warning, not a failed run
                 log.warning("%s", e)
             return result
@@ -224,9 +224,7 @@ class IndexController(QObject):
         when cancelled while another process held the lock."""
         lower_thread_priority()
         try:
-            with writer_lock(
-                self.library.data_dir, purpose, on_wait=self._tell_waiting, cancel=cancel
-            ):
+            with self.library.writing(purpose, on_wait=self._tell_waiting, cancel=cancel):
                 return work()
         except LibraryBusy:
             return busy

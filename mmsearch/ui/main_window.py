@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 
 from mmsearch.catalog import CatalogError
 from mmsearch.catalog.db import Filters, PhotoInfo, PlaceCount
-from mmsearch.catalog.lock import LibraryBusy, WriterLockError, writer_lock
+from mmsearch.catalog.lock import LibraryBusy, WriterLockError
 from mmsearch.index.preview import Preview
 from mmsearch.ocr.words import TEXT_PREFIX, is_text_only
 from mmsearch.paths import BUNDLED_MODEL_ID
@@ -534,8 +534,8 @@ class MainWindow(QMainWindow):
 
     def refresh_library(self) -> None:
         """Re-read folders and counts (cheap catalog queries) into the window."""
-        folders = self.library.catalog.folders()
-        counts = self.library.catalog.counts(self.library.model_id)
+        folders = self.library.folders()
+        counts = self.library.counts()
         current = self.selected_folder()
         self.folder_filter.blockSignals(True)
         self.folder_filter.clear()
@@ -586,7 +586,7 @@ class MainWindow(QMainWindow):
         self.watcher.watch([f.path for f in folders])
         if self.folders_dialog is not None:
             self.folders_dialog.set_folders(folders)
-            self.folders_dialog.set_failures(self.library.catalog.failures())
+            self.folders_dialog.set_failures(self.library.failures())
 
     def add_folder(self, path: Path) -> None:
         """Add a folder and index it in the background."""
@@ -595,7 +595,7 @@ class MainWindow(QMainWindow):
                 self, "mmsearch", self.tr("{path} is not a folder.").format(path=path)
             )
             return
-        if self._change_library(lambda: self.library.catalog.add_folder(path)):
+        if self._change_library(lambda: self.library.add_folder(path)):
             self.refresh_library()
             self.request_indexing()
 
@@ -612,7 +612,7 @@ class MainWindow(QMainWindow):
         False when nothing was changed; errors are shown, not raised."""
         try:
             try:
-                with writer_lock(self.library.data_dir, "folder change", wait=False):
+                with self.library.writing("folder change", wait=False):
                     change()
             except LibraryBusy as busy:
                 if busy.holder.pid != os.getpid():
@@ -695,7 +695,7 @@ class MainWindow(QMainWindow):
         # An occasional refresh only: catalog queries on the GUI thread cost GIL time.
         dialog = self.folders_dialog
         if (done % 200 == 0 or done == total) and dialog is not None and dialog.isVisible():
-            dialog.set_folders(self.library.catalog.folders())
+            dialog.set_folders(self.library.folders())
 
     def _indexing_finished(self, report: IndexReport) -> None:
         for widget in self._progress_widgets():
@@ -808,10 +808,9 @@ class MainWindow(QMainWindow):
     def _fill_places_and_cameras(self) -> None:
         """The place list (countries, then their towns, with photo counts) and the camera
         list, keeping what is selected."""
-        catalog = self.library.catalog
         chosen_place = self._choice(self.place_filter, self._place_choices)
         chosen_camera = self._choice(self.camera_filter, self._camera_choices)
-        places = catalog.place_counts()
+        places = self.library.place_counts()
         by_country: dict[str, list[PlaceCount]] = {}
         for p in places:
             by_country.setdefault(p.country, []).append(p)
@@ -828,7 +827,7 @@ class MainWindow(QMainWindow):
         self._fill(self.place_filter, rows, chosen_place)
         self._place_choices = [choice for _title, choice in rows]
         cameras: list[tuple[str, str | None]] = [(self.tr("All cameras"), None)]
-        cameras += [(f"{c} ({n:,})", c) for c, n in catalog.camera_counts()]
+        cameras += [(f"{c} ({n:,})", c) for c, n in self.library.camera_counts()]
         self._fill(self.camera_filter, cameras, chosen_camera)
         self._camera_choices = [choice for _title, choice in cameras]
         self.place_filter.setVisible(len(rows) > 1)
@@ -904,7 +903,7 @@ class MainWindow(QMainWindow):
             preview = engine.lib.preview()  # None once the index is open
             use = engine if preview is None else SearchEngine(engine.lib, answer_from=preview)
             if similar is not None:
-                info = use.lib.catalog.photo_by_path(similar)
+                info = use.lib.photo(similar)
                 vector = use.photo_vector(similar)
                 exclude = {info.id} if info is not None else None
                 return use.search(vector, limit, filters, exclude=exclude), None, preview
@@ -955,7 +954,7 @@ class MainWindow(QMainWindow):
         self._update_count()
         if self.results.rowCount():
             self.pages.setCurrentIndex(PAGE_RESULTS)
-        elif not self.library.catalog.folders():
+        elif not self.library.folders():
             self.pages.setCurrentIndex(PAGE_EMPTY)
         else:
             self.message.setText(self.empty_result_message(bool(hits)))
@@ -982,7 +981,7 @@ class MainWindow(QMainWindow):
             return self.tr("Every match is hidden by {filters}: change it to see them.").format(
                 filters=self.tr(" and ").join(hidden_by) or self.tr("the filters")
             )
-        counts = self.library.catalog.counts(self.library.model_id)
+        counts = self.library.counts()
         if not counts["embedded"]:
             if self.indexer.running:
                 return self.tr("No photos indexed yet: indexing is under way.")
@@ -1200,7 +1199,7 @@ class MainWindow(QMainWindow):
         thread) the first time and remembered."""
         if self.offer is not None:
             self.offer.close()
-        photos = self.library.catalog.counts(self.library.model_id)["photos"]
+        photos = self.library.counts()["photos"]
         key = recommend.speed_key()
         speed = self.prefs.machine_speed(key)
         dialog = ModelOfferDialog(
