@@ -7,6 +7,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -156,6 +157,7 @@ def cmd_index(lib: Library, args: argparse.Namespace) -> int:
                 _progress_bar("indexing", not args.json),
                 cancel,
                 details_progress=_progress_bar("reading dates and places", not args.json),
+                on_server_gone=_tell_server_gone,
             )
             report = indexer.run()
             text, text_error = None, None
@@ -244,6 +246,10 @@ def _writing(lib: Library, args: argparse.Namespace, purpose: str) -> Iterator[N
 
 def _waiting(args: argparse.Namespace) -> dict[str, Any]:
     return {"wait": not args.no_wait, "on_wait": _tell_waiting}
+
+
+def _tell_server_gone(message: str) -> None:
+    print(f"mmsearch: {message} (Ctrl-C to stop)", file=sys.stderr, flush=True)
 
 
 def _tell_waiting(holder: LockHolder) -> None:
@@ -613,6 +619,40 @@ def cmd_rank(lib: Library, args: argparse.Namespace) -> int:
         for r in ranked:
             _say(f"{r.score:6.3f}  {r.caption}")
     return EXIT_OK
+
+
+def cmd_library(lib: Library, args: argparse.Namespace) -> int:
+    bars: dict[str, Any] = {}
+
+    def progress(table: str, done: int, total: int) -> None:
+        if args.json or total < 1000:
+            return
+        bar = bars.get(table)
+        if bar is None:
+            bar = bars[table] = tqdm(total=total, desc=f"copying {table}", file=sys.stderr)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    from tqdm import tqdm
+
+    with _writing(lib, args, "library copy"):
+        copied = lib.copy_to(args.target, progress)
+    if args.json:
+        _emit_json({"target": _redacted(args.target), "copied": copied})
+        return EXIT_OK
+    _say(
+        f"copied {copied['photos']:,} photos in {copied['folders']:,} folders, with their "
+        f"{copied['embeddings']:,} vectors, to {_redacted(args.target)} (this library is unchanged)"
+    )
+    use = "--catalog" if "://" in args.target else "--data-dir"
+    _say(f"use it with `mmsearch {use} {_redacted(args.target)} ...`")
+    return EXIT_OK
+
+
+def _redacted(location: str) -> str:
+    """A location for the screen: a URL's password replaced by ***."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", location)
 
 
 def cmd_status(lib: Library, args: argparse.Namespace) -> int:
@@ -1008,6 +1048,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-dir", help="data folder (default: $MMSEARCH_HOME or the platform's data dir)"
     )
+    parser.add_argument(
+        "--catalog",
+        metavar="URL",
+        help="a library shared on a PostgreSQL server with pgvector, postgresql://user@host/db "
+        "(default: $MMSEARCH_CATALOG, else the catalog file in the data folder); the password "
+        "comes from ~/.pgpass or $PGPASSWORD, never the command line",
+    )
     parser.add_argument("--model", help="model id (default: the data folder's active model)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -1114,6 +1161,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", parents=[common], help="folders, counts, failures, index")
     p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser(
+        "library",
+        parents=[common],
+        help="copy this library to a PostgreSQL server to share it, or back to a data folder",
+        description="`mmsearch library migrate postgresql://user@host/db` copies the library "
+        "(every folder, photo, vector and setting) into an empty database on a server with "
+        "pgvector; `mmsearch --catalog postgresql://... library migrate FOLDER` copies a "
+        "shared one back into an empty data folder. The source is left as it was.",
+    )
+    p.add_argument("action", choices=["migrate"])
+    p.add_argument("target", metavar="TARGET", help="postgresql://... or a data folder")
+    p.set_defaults(run=cmd_library)
 
     p = sub.add_parser("eval", parents=[common], help="Recall@K on a captioned photo set")
     p.add_argument("--captions", required=True, help="JSONL of {image, caption} lines")
@@ -1322,7 +1382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             build_command: Callable[[argparse.Namespace], int] = args.run
             return build_command(args)
         run: Callable[[Library, argparse.Namespace], int] = args.run
-        with Library(args.data_dir, args.model) as lib:
+        with Library(args.data_dir, args.model, catalog=args.catalog) as lib:
             return run(lib, args)
     except KeyboardInterrupt:
         print("mmsearch: interrupted", file=sys.stderr)

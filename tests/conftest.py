@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from mmsearch.ui.main_window import MainWindow
     from mmsearch.ui.settings import Preferences
 
+pytest_plugins = ["tests.pg_support"]  # a real PostgreSQL server, for the shared library
+
 REPO = repo_root()
 SHARED = REPO.parent / "shared"
 

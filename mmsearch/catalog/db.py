@@ -571,6 +571,16 @@ class Catalog:
             raise CatalogError(f"the catalog {db_path} cannot be read ({e.orig})") from e
         return catalog
 
+    @staticmethod
+    def _likely(clause: Any) -> Any:
+        """`clause`, told to SQLite's planner that it is nearly always true."""
+        return func.likelihood(clause, literal_column("0.9375"))
+
+    @staticmethod
+    def _insert(table: Any) -> Any:
+        """An INSERT that can say ON CONFLICT, in this catalog's dialect."""
+        return sqlite_insert(table)
+
     def write_refusal(self) -> CatalogError:
         """The error a write to this read-only catalog meets: why it can't be written."""
         return self.why_read_only or CatalogReadOnly(self.data_dir)
@@ -799,7 +809,7 @@ class Catalog:
         now = datetime.now()
         ids: list[int] = []
         with self.session() as s:
-            seq = self._embedding_seq(s, model_id)
+            seq = self._take_seq(s, model_id)
             for r in records:
                 photo = s.scalar(select(Photo).where(Photo.path == r.path))
                 if photo is None:
@@ -831,7 +841,7 @@ class Catalog:
                     )
                 s.execute(delete(Failure).where(Failure.path == r.path))
                 ids.append(photo.id)
-            counter = sqlite_insert(EmbeddingWrites).values(model_id=model_id, seq=seq)
+            counter = self._insert(EmbeddingWrites).values(model_id=model_id, seq=seq)
             s.execute(counter.on_conflict_do_update(index_elements=["model_id"], set_={"seq": seq}))
         return ids
 
@@ -911,7 +921,7 @@ class Catalog:
                 }
                 for f in latest.values()
             ]
-            stmt = sqlite_insert(Failure)
+            stmt = self._insert(Failure)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[Failure.path],
                 set_={
@@ -1042,6 +1052,23 @@ class Catalog:
         top = s.scalar(select(EmbeddingWrites.seq).where(EmbeddingWrites.model_id == model_id))
         return int(top or 0)
 
+    def _take_seq(self, s: Session, model_id: str) -> int:
+        """The model's last write number, for a write: its counter row is locked until the
+        transaction ends. On a server, writers of one model so take their numbers in turn
+        and commit in that order: a reader that sees number n sees every row numbered up to
+        n, and an index saved at n never misses one. (SQLite has one writer anyway.)"""
+        s.execute(
+            self._insert(EmbeddingWrites)
+            .values(model_id=model_id, seq=0)
+            .on_conflict_do_nothing(index_elements=["model_id"])
+        )
+        top = s.scalar(
+            select(EmbeddingWrites.seq)
+            .where(EmbeddingWrites.model_id == model_id)
+            .with_for_update()
+        )
+        return int(top or 0)
+
     def vectors_since(self, model_id: str, seq: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, matrix) of the vectors of `model_id` written after write number `seq`: what
         an index saved at `seq` lacks (new photos, and new vectors of changed ones)."""
@@ -1128,7 +1155,7 @@ class Catalog:
             Embedding,
             and_(
                 Embedding.photo_id == Photo.id,
-                func.likelihood(Embedding.model_id == model_id, literal_column("0.9375")),
+                self._likely(Embedding.model_id == model_id),
             ),
         )
         if filters.kind is not None:

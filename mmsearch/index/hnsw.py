@@ -357,6 +357,32 @@ class VectorIndex:
             log.warning("the index was repaired and answers from memory: %s", e)
         return True
 
+    def follow(
+        self,
+        seq: int,
+        count: int,
+        written_since: Callable[[int], tuple[np.ndarray, np.ndarray]],
+        catalog_labels: Callable[[], np.ndarray],
+    ) -> tuple[int, int]:
+        """Take in what was committed to the catalog since this index's write number (by
+        other computers sharing a server catalog, or this one): `seq` and `count` are the
+        catalog's, read before. Adds the vectors written since, then, if the count still
+        disagrees (photos removed elsewhere), removes those the catalog no longer has.
+        Returns (added or replaced, removed). Rows written after `seq` may come too: the
+        index then holds more than `seq` says, which the next follow re-adds harmlessly."""
+        added = removed = 0
+        if seq > self.seq:
+            ids, matrix = written_since(self.seq)
+            if len(ids):
+                self.add(ids, matrix)
+            added = len(ids)
+            self.seq = seq
+        if len(self) != count:
+            gone = np.setdiff1d(self.labels(), catalog_labels())
+            self.remove(gone)
+            removed = len(gone)
+        return added, removed
+
     # -- contents -----------------------------------------------------------------------------
 
     def __len__(self) -> int:

@@ -9,11 +9,12 @@ every few batches and rebuilt from the catalog when it disagrees with it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from mmsearch.catalog.db import FailureRecord, FolderInfo, KnownPhoto, PhotoRecord, bad_rows
-from mmsearch.catalog.lock import LibraryBusy, LockHolder, writer_lock
+from mmsearch.catalog.lock import LibraryBusy, LockHolder
+from mmsearch.catalog.server import CatalogUnreachable
 from mmsearch.encoders import ModelError
 from mmsearch.media import (
     DecodedPhoto,
@@ -38,6 +40,9 @@ from mmsearch.services.library import Library
 from mmsearch.services.workers import bounded_map, default_workers
 
 BATCH_SIZE = 32
+log = logging.getLogger(__name__)
+
+SERVER_RETRY_S = 2.0  # a shared library's run, its server gone: how often it asks again
 SAVE_EVERY = 1000  # photos added between index checkpoints (the catalog commits every batch)
 FAILURES_EVERY = 500  # failures remembered per transaction
 
@@ -160,13 +165,18 @@ class Indexer:
         decoder: BatchDecoder | None = None,
         on_wait: Callable[[LockHolder], None] | None = None,
         details_progress: ProgressCallback | None = None,
+        on_server_gone: Callable[[str], None] | None = None,
     ) -> None:
         """`decoder` decodes photos in batches (the GPU's nvJPEG); by default, and with a
         `CpuDecoder`, each worker thread decodes the files it hashed (`choose_decoder`
         follows $MMSEARCH_DECODE, CPU unless it says gpu). A run holds the library's writer
         lock: while another process holds it, `on_wait(holder)` is told once and the run
         waits (a cancel ends the wait: an interrupted report). After the photos, the
-        details pass reads their dates and positions (`details_progress` follows it)."""
+        details pass reads their dates and positions (`details_progress` follows it).
+
+        A shared library whose server goes away in the middle of the run: `on_server_gone`
+        is told why (once per outage), the run waits for the server (a cancel ends the
+        wait), then resumes where the server's catalog says it stood."""
         self.lib = library
         self.details_progress = details_progress
         self.model = library.model
@@ -179,6 +189,7 @@ class Indexer:
         self._failures: list[tuple[FailureRecord, KnownPhoto | None]] = []
         self._plan_now: _Plan | None = None
         self.on_wait = on_wait
+        self.on_server_gone = on_server_gone
         chosen = decoder or choose_decoder(workers=self.workers).decoder
         self.batch_decoder = None if isinstance(chosen, CpuDecoder) else chosen
 
@@ -202,16 +213,44 @@ class Indexer:
 
     def run(self, folders: list[FolderInfo] | None = None) -> IndexReport:
         """Index `folders` (default: all), holding the library's writer lock."""
-        try:
-            with writer_lock(
-                self.lib.data_dir, "indexing run", on_wait=self.on_wait, cancel=self.cancel
-            ):
-                return self._run(folders)
-        except LibraryBusy:
-            if not self.cancel.is_set():
-                raise
-            self.report.interrupted = True  # cancelled while another process held it
-            return self.report
+        resumed_after = 0  # photos this run wrote before the server went away
+        while True:
+            try:
+                with self.lib.writing("indexing run", on_wait=self.on_wait, cancel=self.cancel):
+                    report = self._run(folders)
+                # the plan made on resuming found those photos written: not unchanged ones
+                report.unchanged -= min(report.unchanged, resumed_after)
+                return report
+            except LibraryBusy:
+                if not self.cancel.is_set():
+                    raise
+                self.report.interrupted = True  # cancelled while another process held it
+                return self.report
+            except CatalogUnreachable as gone:
+                if not self.lib.shared or self.cancel.is_set() or not self._server_back(gone):
+                    raise
+                # Every batch is one transaction: the server has each whole or not at all.
+                # Planning again skips what it has; the index takes in what it lacks (a
+                # batch whose commit went through as the connection dropped).
+                self._failures.clear()
+                self.lib.follow_catalog(force=True)
+                r = self.report
+                resumed_after = r.added + r.updated + r.moved + r.copied
+
+    def _server_back(self, gone: CatalogUnreachable) -> bool:
+        """Wait until the catalog's server answers again; False when cancelled first."""
+        message = f"{gone}; waiting for it (the run resumes when it is back)"
+        if self.on_server_gone is not None:
+            self.on_server_gone(message)
+        else:
+            log.warning("%s", message)
+        while not self.cancel.wait(SERVER_RETRY_S):
+            try:
+                self.lib.catalog.schema_version()
+                return True
+            except CatalogUnreachable:
+                continue
+        return False
 
     def _run(self, folders: list[FolderInfo] | None) -> IndexReport:
         started = time.perf_counter()
@@ -502,7 +541,7 @@ class Indexer:
                 )
             ],
         )
-        self.index.add(np.asarray(ids), vector.reshape(1, -1), seq=self._written())
+        self._indexed(ids, vector.reshape(1, -1))
         if photo is not None:
             self.report.updated += 1
         else:
@@ -535,7 +574,7 @@ class Indexer:
             for i, (d, v) in enumerate(zip(batch, vectors, strict=True))
         ]
         ids = self.lib.catalog.add_photos(folder.id, self.lib.model_id, records)
-        self.index.add(np.asarray(ids), vectors, seq=self._written())
+        self._indexed(ids, vectors)
         for d in batch:
             if previous.get(d.found.path) is not None:
                 self.report.updated += 1
@@ -549,6 +588,17 @@ class Indexer:
             # with the reason if it still fails.
             with contextlib.suppress(OSError):
                 self.index.checkpoint()
+
+    def _indexed(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Add vectors just committed to the catalog to the index, with the write number
+        it then holds."""
+        if self.lib.shared:
+            # Other computers take write numbers in between: the index takes every row
+            # written since its number (ours and theirs), so that its number never claims a
+            # row it lacks.
+            self.lib.follow_catalog(force=True)
+        else:
+            self.index.add(np.asarray(ids), vectors, seq=self._written())
 
     def _written(self) -> int:
         """The catalog's write number of this model's newest vector (this run's, under the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -17,6 +18,7 @@ import numpy as np
 from mmsearch.catalog import Catalog, backup_catalog
 from mmsearch.catalog.db import FailureInfo, FolderInfo, PhotoInfo, PlaceCount
 from mmsearch.catalog.lock import LibraryBusy, LockHolder, writer_lock
+from mmsearch.catalog.server import ServerCatalog, is_server_url, server_folder
 from mmsearch.devices import DeviceChoice, device_for
 from mmsearch.encoders import Model, ModelError, find_model_dir, load_model
 from mmsearch.files import WriteError, write_json
@@ -80,11 +82,26 @@ class Library:
         data: str | os.PathLike[str] | None = None,
         model_id: str | None = None,
         device: str | None = None,
+        catalog: str | None = None,
     ):
-        """`device` is the user's setting ("auto", "cpu", "gpu"; $MMSEARCH_DEVICE beats it)."""
+        """`device` is the user's setting ("auto", "cpu", "gpu"; $MMSEARCH_DEVICE beats it).
+        `catalog` (else $MMSEARCH_CATALOG) names a shared catalog on a PostgreSQL server,
+        postgresql://user@host/db; by default the catalog is the SQLite file in the data
+        folder. With a server catalog the data folder keeps what stays on this computer:
+        the models, thumbnails, and the vector index built from the server's rows (under
+        `servers/<server>/`)."""
         self.data_dir = data_dir(data)
         self.device_setting = device
-        self.catalog = Catalog.open(self.data_dir)
+        location = catalog or os.environ.get("MMSEARCH_CATALOG") or None
+        self.catalog: Catalog
+        if location is not None and is_server_url(location):
+            server = ServerCatalog.connect(location, self.data_dir)
+            self.catalog = server
+            self.local_dir = self.data_dir / "servers" / server_folder(server.url)
+            """This computer's own files of the library: the index, the writer lock."""
+        else:
+            self.catalog = Catalog.open(self.data_dir)
+            self.local_dir = self.data_dir
         self.model_id = (
             model_id
             or os.environ.get("MMSEARCH_MODEL")
@@ -101,6 +118,7 @@ class Library:
         self._preview_lock = threading.Lock()
         self._preview: Preview | None = None
         self._preview_read = False
+        self._followed_at: int | None = None  # the catalog's data_version last followed
 
     @cached_property
     def device(self) -> DeviceChoice:
@@ -124,8 +142,13 @@ class Library:
         )
 
     @property
+    def shared(self) -> bool:
+        """Whether the catalog is on a server that other computers share."""
+        return isinstance(self.catalog, ServerCatalog)
+
+    @property
     def index_dir(self) -> Path:
-        return self.data_dir / "index"
+        return self.local_dir / "index"
 
     def index(self) -> VectorIndex:
         """The vector index of the active model, repaired from the catalog's rows written
@@ -147,6 +170,29 @@ class Library:
                     written_since=lambda seq: self.catalog.vectors_since(self.model_id, seq),
                 )
             return self._index
+
+    def follow_catalog(self, *, force: bool = False) -> tuple[int, int]:
+        """A shared library: bring this computer's open index up to what the server's
+        catalog holds now (other computers' photos, added or removed). One cheap query when
+        nothing was committed since the last look, unless `force`. Returns (added or
+        replaced, removed); (0, 0) for a local library or an index not yet open."""
+        index = self._index
+        if not self.shared or index is None:
+            return 0, 0
+        version = self.catalog.data_version()
+        if version == self._followed_at and not force:
+            return 0, 0
+        count, seq = self.catalog.embedding_count_and_seq(self.model_id)
+        changes = index.follow(
+            seq,
+            count,
+            lambda since: self.catalog.vectors_since(self.model_id, since),
+            lambda: self.catalog.embedding_ids(self.model_id),
+        )
+        self._followed_at = version
+        if any(changes):
+            log.info("index %s followed the catalog: %d added, %d removed", self.model_id, *changes)
+        return changes
 
     @property
     def index_open(self) -> bool:
@@ -208,7 +254,11 @@ class Library:
         processes. `wait` False raises `LibraryBusy` at once when another holds it; else
         `on_wait(holder)` is told once and the block waits (a set `cancel` ends the wait
         with `LibraryBusy`). Every verb below that writes is called inside one."""
-        return writer_lock(self.data_dir, purpose, wait=wait, on_wait=on_wait, cancel=cancel)
+        # (a server library: this computer's processes take turns; other computers write
+        # at the same time, their transactions ordered by the server)
+        if self.shared:
+            self.local_dir.mkdir(parents=True, exist_ok=True)
+        return writer_lock(self.local_dir, purpose, wait=wait, on_wait=on_wait, cancel=cancel)
 
     def require_writable(self) -> None:
         """Raise the reason (a CatalogError naming the file and the fix) when the library
@@ -248,7 +298,10 @@ class Library:
 
     def backup(self) -> Path | None:
         """The daily backup of the catalog after a run (at most one a day, the last 3 kept);
-        returns the new file, None when today's exists. Raises BackupFailed."""
+        returns the new file, None when today's exists (or the catalog is on a server, whose
+        backups are its administrator's: `pg_dump`). Raises BackupFailed."""
+        if self.shared:
+            return None
         return backup_catalog(self.data_dir)
 
     def status(self) -> dict[str, Any]:
@@ -262,6 +315,7 @@ class Library:
         counts = self.counts()
         status: dict[str, Any] = {
             "data_dir": str(self.data_dir),
+            "catalog": str(self.catalog) if self.shared else str(self.catalog.path),
             "schema": self.catalog.schema_version(),
             "model": self.model_id,
             "folders": self.folders(),
@@ -299,6 +353,44 @@ class Library:
             status["model_error"] = str(e)
         return status
 
+    def copy_to(
+        self, location: str, progress: Callable[[str, int, int], None] | None = None
+    ) -> dict[str, int]:
+        """Copy this library into a new, empty one at `location`: a postgresql://... server
+        (to share it) or a data folder (to take a shared one back home). Every row goes,
+        ids included, then this computer's index files, so that the copy opens without a
+        rebuild. Returns the rows copied per table; raises TargetNotEmpty, CatalogError.
+        The caller holds the writer lock."""
+        from mmsearch.catalog.transfer import copy_catalog
+
+        target: Catalog
+        if is_server_url(location):
+            server = ServerCatalog.connect(location, self.data_dir)
+            target, folder = server, self.data_dir / "servers" / server_folder(server.url)
+        else:
+            folder = data_dir(location)
+            target = Catalog.open(folder)
+        try:
+            copied = copy_catalog(self.catalog, target, progress)
+        finally:
+            target.close()
+        self._carry_index(folder)
+        return copied
+
+    def _carry_index(self, folder: Path) -> None:
+        """This computer's index files and model-version record, into the copy's folder
+        (they describe the same rows and write numbers)."""
+        try:
+            (folder / "index").mkdir(parents=True, exist_ok=True)
+            for path in self.index_dir.glob("*"):
+                if path.is_file():
+                    shutil.copy2(path, folder / "index" / path.name)
+            versions = self.local_dir / MODEL_VERSIONS_FILE
+            if versions.is_file():
+                shutil.copy2(versions, folder / MODEL_VERSIONS_FILE)
+        except OSError as e:  # only time: the copy's first open builds its index
+            log.warning("the index was not copied with the library (%s): it is rebuilt", e)
+
     def remove_folder(self, folder: Path) -> list[int] | None:
         """Forget an indexed folder and its photos (the files stay): their rows, and their
         vectors in the index (saved when worth it: the catalog has the removal either way).
@@ -331,12 +423,12 @@ class Library:
         the same id), drop them: they live in another space, and mixing them with the new
         model's query vectors would return nonsense. Indexing embeds the photos again."""
         current = self.model.spec.version
-        versions = read_model_versions(self.data_dir)
+        versions = read_model_versions(self.local_dir)
         recorded = versions.get(self.model_id)
         if recorded == current:
             return
         try:  # a write: under the writer lock, but a search never waits for it
-            with writer_lock(self.data_dir, "model update", wait=False):
+            with self.writing("model update", wait=False):
                 self._forget_version(versions, recorded, current)
         except LibraryBusy as busy:
             log.warning(
@@ -362,7 +454,7 @@ class Library:
         versions[self.model_id] = current
         try:
             write_json(
-                self.data_dir / MODEL_VERSIONS_FILE,
+                self.local_dir / MODEL_VERSIONS_FILE,
                 versions,
                 what="the record of model versions",
                 fix="run `mmsearch index` again",
@@ -378,6 +470,7 @@ class Library:
         """What answers queries: exact matching on the GPU when one works, else the HNSW
         index (which the indexer keeps up to date either way; the GPU copy follows it)."""
         index = self.index()  # outside _backend_lock: index() takes _index_lock
+        self.follow_catalog()  # (a shared library: what other computers added meanwhile)
         with self._backend_lock:
             if self._backend is None or self._backend.hnsw is not index:
                 self._backend = make_search_backend(self.device, index)

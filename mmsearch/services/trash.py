@@ -23,7 +23,6 @@ from urllib.parse import unquote
 import numpy as np
 
 from mmsearch.catalog.db import PhotoInfo
-from mmsearch.catalog.lock import writer_lock
 from mmsearch.services.library import Library
 
 
@@ -103,7 +102,7 @@ def trash_photos(lib: Library, photos: Sequence[PhotoInfo]) -> list[Trashed]:
     from send2trash import send2trash
 
     done: list[Trashed] = []
-    with writer_lock(lib.data_dir, "moving photos to the trash"):
+    with lib.writing("moving photos to the trash"):
         try:
             for photo in photos:
                 path = Path(os.path.abspath(photo.path))

@@ -36,6 +36,8 @@ def upgrade() -> None:
         sa.Column("search", sa.Text, nullable=False),
         sa.Column("lines", sa.Text, nullable=False),
     )
+    if op.get_bind().dialect.name != "sqlite":
+        return  # a server catalog matches `search` with LIKE (no FTS5 there; see server.py)
     op.execute(
         "CREATE VIRTUAL TABLE photo_text_fts USING fts5("
         "search, content='photo_text', content_rowid='photo_id', tokenize='trigram')"
@@ -58,6 +60,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_table("photo_text")
+        return
     for trigger in ("photo_text_ai", "photo_text_ad", "photo_text_au"):
         op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     op.execute("DROP TABLE IF EXISTS photo_text_fts")

@@ -34,6 +34,12 @@ def _convert(source: str, target: str) -> None:
     """Rewrite every vector from dtype `source` to `target` (a damaged row of an odd length
     is left as it is: the once-per-catalog scan drops it, as before)."""
     conn = op.get_bind()
+    if conn.dialect.name != "sqlite":
+        # A server catalog is born after this schema (vectors were float16 from its first
+        # row): nothing to convert, and no rowid to walk.
+        if conn.execute(sa.text("SELECT count(*) FROM embeddings")).scalar():
+            raise RuntimeError("a server catalog with vectors before schema 0006 is unknown")
+        return
     width = np.dtype(source).itemsize
     last = -1
     while True:

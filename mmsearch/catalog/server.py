@@ -1,0 +1,240 @@
+"""A catalog on a PostgreSQL server: one library that several computers share.
+
+The tables and migrations are the SQLite catalog's (`models.py`, `migrations/`); what
+differs is what SQLite gave for free and a server gives otherwise:
+
+- Opening: no file to check or back up (the server keeps its own data sound; backing it up
+  is `pg_dump`'s job); migrations run under a server-wide advisory lock, so that two
+  computers opening a new library at once create it once.
+- Change detection (`data_version`): the server's next transaction id, which moves when any
+  transaction that wrote anything ends, here or on another computer.
+- Write numbers: each vector write takes the model's counter row locked until it commits
+  (`Catalog._take_seq`), so that a computer's index, saved at write number n, is repaired
+  from the rows numbered above n and never misses one another computer was writing.
+- Text in photos: matched with `strpos` on the folded text (no FTS5; the pgvector server
+  ships without pg_trgm), a scan of `photo_text` per query.
+- A server that can't be reached raises `CatalogUnreachable`, which names the server and the
+  fix, wherever it happens (opening, or a query in the middle of a run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from mmsearch.catalog.db import (
+    SCHEMA_HEAD,
+    Catalog,
+    FolderInfo,
+    PhotoRecord,
+    _head,
+    _migrations_config,
+)
+from mmsearch.catalog.errors import CatalogError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_MIGRATION_LOCK = 0x6D6D73  # "mms": the advisory lock two first opens take in turn
+SERVER_SCHEMES = ("postgresql", "postgres")
+
+
+class CatalogUnreachable(CatalogError):
+    """The catalog's server can't be reached (stopped, the network down, refused)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where, self.reason = where, reason
+        super().__init__(
+            f"the catalog server {where} can't be reached ({reason}): check that it runs and "
+            "that this computer can reach it; nothing was lost, run the same command again "
+            "when it is back"
+        )
+
+
+def is_server_url(location: str) -> bool:
+    """Whether a --catalog value names a server (postgresql://...) rather than a folder."""
+    return bool(re.match(rf"^({'|'.join(SERVER_SCHEMES)})(\+\w+)?://", location))
+
+
+def server_url(location: str) -> URL:
+    """The SQLAlchemy URL of a postgresql://... location, with our driver (psycopg 3)."""
+    url = make_url(location)
+    if url.drivername in SERVER_SCHEMES:
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def describe(url: URL) -> str:
+    """Where the server is, for messages: never the password."""
+    host = url.host or url.query.get("host") or "localhost"
+    port = f":{url.port}" if url.port else ""
+    return f"{url.username or ''}{'@' if url.username else ''}{host}{port}/{url.database or ''}"
+
+
+def server_folder(url: URL) -> str:
+    """A folder name for what this computer keeps of a server library (its index): the
+    server and database, readable, and a hash that tells similar names apart."""
+    where = describe(url)
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", where).strip("-")[:60]
+    return f"{readable}-{hashlib.sha1(where.encode()).hexdigest()[:8]}"
+
+
+def _unreachable(error: BaseException) -> bool:
+    if isinstance(error, OperationalError | DBAPIError) and getattr(
+        error, "connection_invalidated", False
+    ):
+        return True
+    orig = getattr(error, "orig", error)
+    name = type(orig).__name__
+    return name in {"OperationalError", "ConnectionTimeout", "AdminShutdown"} or (
+        "connection" in str(orig).lower() and "closed" in str(orig).lower()
+    )
+
+
+def _again_on_conflict(write: Callable[[], T], tries: int = 5) -> T:
+    """`write()`, done again when another computer's transaction inserted the same key
+    first (a unique violation: this one was rolled back)."""
+    for attempt in range(tries):
+        try:
+            return write()
+        except IntegrityError as e:
+            if getattr(e.orig, "sqlstate", None) != "23505" or attempt == tries - 1:
+                raise
+            log.info("a concurrent write inserted the same row first; writing again")
+    raise AssertionError("unreachable")
+
+
+class ServerCatalog(Catalog):
+    """The catalog on a PostgreSQL server. Thread-safe for separate sessions."""
+
+    def __init__(self, engine: Engine, url: URL, data_dir: Path) -> None:
+        super().__init__(engine)
+        self.url = url
+        self.where = describe(url)
+        self.data_dir = data_dir  # this computer's data folder (index, thumbnails, models)
+
+    @classmethod
+    def connect(cls, location: str | URL, data_dir: Path) -> ServerCatalog:
+        """Connect to the server catalog at `location` (creating its tables, or upgrading
+        them, as needed). Raises CatalogUnreachable when the server can't be reached."""
+        url = server_url(location) if isinstance(location, str) else location
+        # pre_ping: a pooled connection the server dropped (restarted) is replaced at once
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        catalog = cls(engine, url, data_dir)
+
+        @event.listens_for(engine, "handle_error")
+        def _user_errors(context: ExceptionContext) -> None:
+            if _unreachable(context.original_exception) or context.is_disconnect:
+                first = str(context.original_exception).strip().splitlines() or ["no answer"]
+                raise CatalogUnreachable(catalog.where, first[0]) from context.original_exception
+
+        try:
+            catalog._migrate()
+        except CatalogError:
+            engine.dispose()
+            raise
+        except OperationalError as e:  # before the event: the very first connection
+            engine.dispose()
+            first = str(e.orig).strip().splitlines() or ["no answer"]
+            raise CatalogUnreachable(catalog.where, first[0]) from e
+        return catalog
+
+    def __str__(self) -> str:
+        return f"postgresql://{self.where}"
+
+    @staticmethod
+    def _insert(table: Any) -> Any:
+        return pg_insert(table)
+
+    @staticmethod
+    def _likely(clause: Any) -> Any:
+        return clause  # the server's planner has statistics
+
+    # Two computers can write one new row at once (the same photo, on a share both index;
+    # the same folder): the second insert meets the first's unique key. Its transaction is
+    # rolled back whole; done again, it finds the row and updates it.
+
+    def add_photos(
+        self, folder_id: int, model_id: str, records: Sequence[PhotoRecord]
+    ) -> list[int]:
+        return _again_on_conflict(
+            lambda: super(ServerCatalog, self).add_photos(folder_id, model_id, records)
+        )
+
+    def add_folder(self, path: Path) -> tuple[FolderInfo, str]:
+        return _again_on_conflict(lambda: super(ServerCatalog, self).add_folder(path))
+
+    def _migrate(self) -> None:
+        if self.schema_version() == SCHEMA_HEAD:
+            return
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+            if MigrationContext.configure(conn).get_current_revision() != _head():
+                command.upgrade(_migrations_config(conn), "head")
+
+    def schema_version(self) -> str | None:
+        with self.engine.connect() as conn:
+            if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
+                return None
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        return str(versions[0][0]) if len(versions) == 1 else None
+
+    def data_version(self) -> int:
+        """The server's next transaction id: it moves whenever a transaction that wrote
+        anything ends (here or on another computer; read-only ones take no id)."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+                ).scalar()
+                or 0
+            )
+
+    def check(self) -> None:
+        """Nothing to check here: the server keeps its own data sound."""
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def vectors_checked(self) -> bool:
+        # Every vector of a server catalog was written by a version that refuses bad ones.
+        return True
+
+    def mark_vectors_checked(self) -> None:
+        pass
+
+    def text_matches(self, terms: Sequence[str], limit: int = 5000) -> dict[int, str]:
+        if not terms:
+            return {}
+        where = " AND ".join(f"strpos(t.search, :t{i}) > 0" for i in range(len(terms)))
+        return self._texts(where, {f"t{i}": t for i, t in enumerate(terms)}, limit)
+
+    def texts_with_any(self, fragments: Sequence[str], limit: int = 20_000) -> dict[int, str]:
+        fragments = [f for f in fragments if len(f) >= 3]
+        if not fragments:
+            return {}
+        where = " OR ".join(f"strpos(t.search, :t{i}) > 0" for i in range(len(fragments)))
+        return self._texts(f"({where})", {f"t{i}": f for i, f in enumerate(fragments)}, limit)
+
+    def _texts(self, where: str, params: dict[str, object], limit: int) -> dict[int, str]:
+        sql = text(
+            "SELECT t.photo_id, t.lines FROM photo_text t "
+            "JOIN photos p ON p.id = t.photo_id AND p.content_hash = t.content_hash "
+            f"WHERE {where} LIMIT :limit"
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(sql, {**params, "limit": limit}).all()
+        return {int(r[0]): r[1] for r in rows}
