@@ -22,14 +22,14 @@ def record(path: Path, taken: datetime | None = None, seed: int = 0) -> PhotoRec
 
 def test_new_catalog_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
     catalog = Catalog.open(tmp_path)
-    assert catalog.schema_version() == "0007"
+    assert catalog.schema_version() == "0008"
     catalog.close()
     db = sqlite3.connect(tmp_path / "catalog.sqlite")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"folders", "photos", "embeddings", "regions", "failures", "alembic_version"} <= tables
     # opening again is a no-op migration
-    assert Catalog.open(tmp_path).schema_version() == "0007"
+    assert Catalog.open(tmp_path).schema_version() == "0008"
 
 
 def test_the_schema_head_a_start_compares_with_is_the_migrations_newest() -> None:
@@ -141,6 +141,6 @@ def test_a_0001_catalog_is_upgraded_in_place(tmp_path: Path) -> None:
     }
     assert "regions" not in tables
     reopened = Catalog.open(tmp_path)  # what a user's old catalog meets on the next start
-    assert reopened.schema_version() == "0007"
+    assert reopened.schema_version() == "0008"
     assert reopened.counts("m")["embedded"] == 1
     assert reopened.regions("m", [1]) == {}

@@ -314,7 +314,7 @@ def test_read_only_folder_that_needs_a_migration_says_so(tmp_path: Path) -> None
     with read_only(data), pytest.raises(CatalogReadOnly, match="upgrade from schema 0001"):
         Catalog.open(data)
     migrated = Catalog.open(data)  # writable again: migrated
-    assert migrated.schema_version() == "0007"
+    assert migrated.schema_version() == "0008"
     _, vectors = migrated.vectors("filler-model")
     assert vectors.shape == (10, 64)  # float32 rows read as float16 ones after the upgrade
 

@@ -70,7 +70,7 @@ def test_a_0005_catalog_gets_float16_vectors_and_write_numbers(tmp_path: Path) -
         assert {r[0] for r in db.execute("SELECT length(vector) FROM embeddings")} == {256}
         assert "seq" not in {r[1] for r in db.execute("PRAGMA table_info(embeddings)")}
     reopened = Catalog.open(tmp_path)  # a user's catalog on the next start
-    assert reopened.schema_version() == "0007"
+    assert reopened.schema_version() == "0008"
     with sqlite3.connect(tmp_path / "catalog.sqlite") as db:
         assert {r[0] for r in db.execute("SELECT length(vector) FROM embeddings")} == {128}
     assert cosines(reopened.vectors("m")[1], vectors).min() >= 0.9999

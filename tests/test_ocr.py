@@ -231,7 +231,7 @@ def test_a_0003_catalog_is_upgraded_and_its_photos_read(tmp_path: Path) -> None:
     }
     assert not {"photo_text", "photo_text_fts", "photo_text_ai"} & tables
     reopened = Catalog.open(tmp_path / "data")
-    assert reopened.schema_version() == "0007"
+    assert reopened.schema_version() == "0008"
     assert [i for i, _ in reopened.photos_to_read("r/1", "m")] == ids  # kept, to be read
     reopened.store_texts("r/1", {ids[0]: _lines("OPEN")})
     assert set(reopened.text_matches(("open",))) == {ids[0]}

@@ -225,7 +225,7 @@ class FailureInfo:
     failed_at: datetime
 
 
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 """The newest schema revision (what `_head()` reads from the migrations; a test holds them
 equal): a start compares the catalog's with it without importing Alembic (0.4 s)."""
 
@@ -571,6 +571,17 @@ class Catalog:
             raise CatalogError(f"the catalog {db_path} cannot be read ({e.orig})") from e
         return catalog
 
+    def _wrote_vectors(
+        self, s: Session, model_id: str, ids: Sequence[int], vectors: Sequence[np.ndarray]
+    ) -> None:
+        """Called in the transaction that stored these vectors (a server keeps them a second
+        time, for its own vector index)."""
+
+    def complete_vectors(self) -> int:
+        """After a bulk copy into this catalog: derive what a write would have (a server's
+        searchable vectors); returns how many rows were completed."""
+        return 0
+
     @staticmethod
     def _likely(clause: Any) -> Any:
         """`clause`, told to SQLite's planner that it is nearly always true."""
@@ -841,6 +852,7 @@ class Catalog:
                     )
                 s.execute(delete(Failure).where(Failure.path == r.path))
                 ids.append(photo.id)
+            self._wrote_vectors(s, model_id, ids, [r.vector for r in records])
             counter = self._insert(EmbeddingWrites).values(model_id=model_id, seq=seq)
             s.execute(counter.on_conflict_do_update(index_elements=["model_id"], set_={"seq": seq}))
         return ids

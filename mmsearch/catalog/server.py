@@ -26,26 +26,32 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, text
+import numpy as np
+from sqlalchemy import Connection, create_engine, event, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from mmsearch.catalog.db import (
     SCHEMA_HEAD,
+    VECTOR_DTYPE,
     Catalog,
+    Filters,
     FolderInfo,
     PhotoRecord,
     _head,
     _migrations_config,
 )
 from mmsearch.catalog.errors import CatalogError
+from mmsearch.catalog.models import Embedding, Photo
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _MIGRATION_LOCK = 0x6D6D73  # "mms": the advisory lock two first opens take in turn
 SERVER_SCHEMES = ("postgresql", "postgres")
+EF_SEARCH = 200  # pgvector's hnsw.ef_search for a query: candidates kept while it walks
 
 
 class CatalogUnreachable(CatalogError):
@@ -78,6 +84,16 @@ def describe(url: URL) -> str:
     host = url.host or url.query.get("host") or "localhost"
     port = f":{url.port}" if url.port else ""
     return f"{url.username or ''}{'@' if url.username else ''}{host}{port}/{url.database or ''}"
+
+
+def vector_text(vector: np.ndarray) -> str:
+    """pgvector's text form of a vector: [x,y,...] (float32 precision is plenty for a
+    halfvec)."""
+    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32).ravel()) + "]"
+
+
+def vector_index_name(model_id: str, dim: int) -> str:
+    return f"ix_vec_{hashlib.sha1(model_id.encode()).hexdigest()[:12]}_{dim}"
 
 
 def server_folder(url: URL) -> str:
@@ -121,6 +137,7 @@ class ServerCatalog(Catalog):
         self.url = url
         self.where = describe(url)
         self.data_dir = data_dir  # this computer's data folder (index, thumbnails, models)
+        self._indexed: set[tuple[str, int]] = set()  # (model, dim) whose vector index exists
 
     @classmethod
     def connect(cls, location: str | URL, data_dir: Path) -> ServerCatalog:
@@ -172,6 +189,98 @@ class ServerCatalog(Catalog):
 
     def add_folder(self, path: Path) -> tuple[FolderInfo, str]:
         return _again_on_conflict(lambda: super(ServerCatalog, self).add_folder(path))
+
+    # -- vectors on the server (migration 0008: `embeddings.vec`, pgvector's halfvec) ---------
+
+    def _wrote_vectors(
+        self, s: Session, model_id: str, ids: Sequence[int], vectors: Sequence[np.ndarray]
+    ) -> None:
+        if not ids:
+            return
+        dim = int(np.asarray(vectors[0]).size)
+        self._ensure_vector_index(s.connection(), model_id, dim)
+        s.execute(
+            text(
+                "UPDATE embeddings SET vec = CAST(:v AS halfvec) "
+                "WHERE photo_id = :p AND model_id = :m"
+            ),
+            [
+                {"v": vector_text(v), "p": int(i), "m": model_id}
+                for i, v in zip(ids, vectors, strict=True)
+            ],
+        )
+
+    def complete_vectors(self, chunk: int = 2000) -> int:
+        """Fill `vec` from the stored bytes where it is missing (rows copied in bulk)."""
+        done = 0
+        while True:
+            with self.session() as s:
+                rows = s.execute(
+                    select(Embedding.photo_id, Embedding.model_id, Embedding.vector)
+                    .where(literal_column("vec").is_(None))
+                    .limit(chunk)
+                ).all()
+                if not rows:
+                    return done
+                by_model: dict[str, tuple[list[int], list[np.ndarray]]] = {}
+                for photo_id, model_id, blob in rows:
+                    ids, vectors = by_model.setdefault(model_id, ([], []))
+                    ids.append(photo_id)
+                    vectors.append(np.frombuffer(blob, dtype=VECTOR_DTYPE))
+                for model_id, (ids, vectors) in by_model.items():
+                    self._wrote_vectors(s, model_id, ids, vectors)
+                done += len(rows)
+
+    def _ensure_vector_index(self, conn: Connection, model_id: str, dim: int) -> None:
+        """The server's HNSW index of one model's vectors (partial on the model: models of
+        other dimensions share the column), made on the model's first write."""
+        key = (model_id, dim)
+        if key in self._indexed:
+            return
+        name = vector_index_name(model_id, dim)
+        quoted = model_id.replace("'", "''")
+        conn.execute(
+            text(
+                f"CREATE INDEX IF NOT EXISTS {name} ON embeddings USING hnsw "
+                f"((vec::halfvec({dim})) halfvec_cosine_ops) WHERE model_id = '{quoted}'"
+            )
+        )
+        self._indexed.add(key)
+
+    def nearest(
+        self,
+        model_id: str,
+        vector: np.ndarray,
+        k: int,
+        filters: Filters | None = None,
+        allowed_ids: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` photos (ids, cosine scores) of `model_id` nearest `vector`, best first,
+        among those `filters` keep (but `kind`) and `allowed_ids`: searched on the server,
+        by its HNSW index, the filters applied there (pgvector's iterative scan goes on
+        through the graph until `k` pass)."""
+        dim = int(vector.size)
+        distance: Any = literal_column(
+            f"(embeddings.vec::halfvec({dim}) <=> '{vector_text(vector)}'::halfvec({dim}))"
+        )
+        stmt = select(Embedding.photo_id, distance.label("distance")).where(
+            Embedding.model_id == model_id
+        )
+        if filters:
+            stmt = self._filters(stmt.join(Photo, Photo.id == Embedding.photo_id), filters)
+        if allowed_ids is not None:
+            stmt = stmt.where(Embedding.photo_id.in_([int(i) for i in allowed_ids]))
+        stmt = stmt.order_by(literal_column("distance")).limit(k)
+        with self.engine.begin() as conn:
+            conn.execute(text(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, k)}"))
+            conn.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+            rows = conn.execute(stmt).all()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        scores = 1.0 - np.array([r[1] for r in rows], dtype=np.float32)
+        order = np.argsort(-scores, kind="stable")  # (relaxed order: nearly sorted)
+        return ids[order], scores[order]
 
     def _migrate(self) -> None:
         if self.schema_version() == SCHEMA_HEAD:

@@ -80,6 +80,7 @@ def copy_catalog(
                             f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"
                         )
                     )
+    target.complete_vectors()  # (a server: its searchable copy of every vector)
     landed = table_counts(target)
     if landed != copied:
         raise CatalogError(f"the copy into {_where(target)} differs from its source: {landed}")

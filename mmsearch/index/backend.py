@@ -195,6 +195,42 @@ class DeviceBackend(_OverIndex):
         return matcher.search(vector, k, allowed_ids)
 
 
+class NearestOnServer(Protocol):
+    """A catalog that searches its vectors itself (`mmsearch.catalog.server.ServerCatalog`)."""
+
+    def nearest(
+        self,
+        model_id: str,
+        vector: np.ndarray,
+        k: int,
+        filters: Any = None,
+        allowed_ids: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class ServerBackend(_OverIndex):
+    """A shared library's searches, run on its server: pgvector's HNSW index there, the
+    filters in the same query (`query_filtered`). The computer's own HNSW index, which the
+    indexer keeps, stays behind it for what reads vectors locally."""
+
+    exact = False
+    description = "HNSW on the catalog server (pgvector, approximate)"
+
+    def __init__(self, server: NearestOnServer, model_id: str, index: VectorIndex) -> None:
+        self.server, self.model_id, self.hnsw = server, model_id, index
+
+    def query(
+        self, vector: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return self.server.nearest(self.model_id, vector, k, allowed_ids=allowed_ids)
+
+    def query_filtered(
+        self, vector: np.ndarray, k: int, filters: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` best photos that `filters` keep (but `kind`, read from paths)."""
+        return self.server.nearest(self.model_id, vector, k, filters=filters)
+
+
 def make_search_backend(choice: DeviceChoice, index: VectorIndex) -> SearchBackend:
     """The backend for a device choice: exact on the GPU when `choice` is CUDA and the
     matcher starts, else HNSW on the CPU. Never raises for a GPU failure: it logs a warning

@@ -19,13 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mmsearch.encoders.spec import ModelError
 from mmsearch.media.dates import best_date
 from mmsearch.media.decode import read_details
 from mmsearch.places.geocoder import Place, shared_geocoder
-from mmsearch.services.library import Library
 from mmsearch.services.workers import bounded_map
+
+if TYPE_CHECKING:
+    from mmsearch.services.library import Library  # (it imports this module)
 
 DETAILS_VERSION = 1
 READS_PER_COMMIT = 200

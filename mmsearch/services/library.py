@@ -23,7 +23,12 @@ from mmsearch.devices import DeviceChoice, device_for
 from mmsearch.encoders import Model, ModelError, find_model_dir, load_model
 from mmsearch.files import WriteError, write_json
 from mmsearch.index import VectorIndex
-from mmsearch.index.backend import DeviceBackend, SearchBackend, make_search_backend
+from mmsearch.index.backend import (
+    DeviceBackend,
+    SearchBackend,
+    ServerBackend,
+    make_search_backend,
+)
 from mmsearch.index.hnsw import index_file_stem
 from mmsearch.index.preview import Preview, draw_sample, needs_preview, preview_path
 from mmsearch.paths import BUNDLED_MODEL_ID, data_dir, model_search_path
@@ -473,7 +478,10 @@ class Library:
         self.follow_catalog()  # (a shared library: what other computers added meanwhile)
         with self._backend_lock:
             if self._backend is None or self._backend.hnsw is not index:
-                self._backend = make_search_backend(self.device, index)
+                if isinstance(self.catalog, ServerCatalog):
+                    self._backend = ServerBackend(self.catalog, self.model_id, index)
+                else:
+                    self._backend = make_search_backend(self.device, index)
             return self._backend
 
     def close(self) -> None:

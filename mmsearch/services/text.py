@@ -17,11 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mmsearch.media import DecodeError, decode_photo
 from mmsearch.ocr import words
 from mmsearch.ocr.reader import DETECT_SIDE, READ_SIDE, TextLine, TextReader, default_folder
-from mmsearch.services.library import Library
+
+if TYPE_CHECKING:
+    from mmsearch.services.library import Library  # (it imports this module)
 
 READS_PER_COMMIT = 25
 DETECT_MIN_SIDE = DETECT_SIDE * 3 // 4
