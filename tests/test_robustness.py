@@ -12,6 +12,7 @@ import sys
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -128,6 +129,19 @@ def resume_after_kill(cmd: list[str], env: dict[str, str], embedded: int, total:
     assert report["unchanged"] >= embedded
 
 
+def status_json(env: dict[str, str], *options: str) -> Any:
+    """`mmsearch [OPTIONS] status --json` in a fresh process: the library as it was left."""
+    status = subprocess.run(
+        [sys.executable, "-m", "mmsearch", *options, "status", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(status.stdout)
+
+
 def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(
     tmp_path: Path, bundled_model_dir: Path
 ) -> None:
@@ -168,15 +182,7 @@ def test_kill_9_during_indexing_then_resume(tmp_path: Path, bundled_model_dir: P
             240,
             240,
         )
-    status = subprocess.run(
-        [sys.executable, "-m", "mmsearch", "status", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    state = json.loads(status.stdout)
+    state = status_json(env)
     assert state["photos"] == 240 and state["embedded"] == 240
     assert state["index"]["vectors"] == 240 and state["index"]["agrees_with_catalog"]
 

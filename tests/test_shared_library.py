@@ -26,7 +26,7 @@ from mmsearch.services.library import Library
 from mmsearch.services.search import SearchEngine
 from tests.conftest import subprocess_env
 from tests.pg_support import PgServer  # (its fixtures come through conftest)
-from tests.test_robustness import make_photos, resume_after_kill
+from tests.test_robustness import make_photos, resume_after_kill, status_json
 
 
 def record(path: Path, taken: datetime | None, seed: int, camera: str = "Cam") -> PhotoRecord:
@@ -65,6 +65,14 @@ def exercise(catalog: Catalog) -> dict[str, Any]:
     catalog.record_failure(a.id, Path("/photos/a/bad.jpg"), "not an image")
     catalog.record_failure(a.id, Path("/photos/a/bad.jpg"), "truncated")  # upsert
     out["failures"] = [(str(f.path), f.reason) for f in catalog.failures()]
+    catalog.store_texts("r", {1: ("invoice 2024 total ok", "[1]"), 2: ("menu pizza", "[2]")})
+    out["texts"] = [
+        catalog.text_matches(["invoice"]),
+        catalog.text_matches(["invoice", "total"]),
+        catalog.text_matches(["ok"]),  # shorter than a trigram
+        catalog.text_matches(["invoice", "pizza"]),
+        catalog.texts_with_any(["pizz", "voic", "zz"]),
+    ]
     out["removed"] = catalog.remove_folder(Path("/photos/b"))
     out["after_removal"] = catalog.counts("m")
     return out
@@ -81,6 +89,7 @@ def test_a_server_catalog_answers_as_the_sqlite_one_does(tmp_path: Path, pg_url:
     assert got == expected
     assert got["schema"] == "0008" and got["counts"]["embedded"] == 9
     assert got["since_9"] == [1]  # the photo written again, and only it
+    assert got["texts"] == [{1: "[1]"}, {1: "[1]"}, {1: "[1]"}, {}, {1: "[1]", 2: "[2]"}]
 
 
 def test_a_server_catalog_says_which_server_is_gone_and_what_to_do(tmp_path: Path) -> None:
@@ -271,15 +280,7 @@ def test_a_computer_killed_in_a_batch_loses_nothing_and_resumes(
 
     resume_after_kill(cmd, env, embedded, 240)
     assert _photo_rows(pg_url) == (240, 240, 240)
-    status = subprocess.run(
-        [*_mmsearch(pg_url, home), "status", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    state = json.loads(status.stdout)
+    state = status_json(env, "--catalog", pg_url, "--data-dir", str(home))
     assert state["index"]["vectors"] == 240 and state["index"]["agrees_with_catalog"]
 
 

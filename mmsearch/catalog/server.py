@@ -28,7 +28,6 @@ from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import Connection, create_engine, event, func, literal_column, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -112,6 +111,12 @@ def server_folder(url: URL) -> str:
     return f"{readable}-{hashlib.sha1(where.encode()).hexdigest()[:8]}"
 
 
+def _first_line(error: object) -> str:
+    """What the driver said, its first line (psycopg adds lines of detail)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else "no answer"
+
+
 def _unreachable(error: BaseException) -> bool:
     if isinstance(error, OperationalError | DBAPIError) and getattr(
         error, "connection_invalidated", False
@@ -159,8 +164,8 @@ class ServerCatalog(Catalog):
         @event.listens_for(engine, "handle_error")
         def _user_errors(context: ExceptionContext) -> None:
             if _unreachable(context.original_exception) or context.is_disconnect:
-                first = str(context.original_exception).strip().splitlines() or ["no answer"]
-                raise CatalogUnreachable(catalog.where, first[0]) from context.original_exception
+                error = context.original_exception
+                raise CatalogUnreachable(catalog.where, _first_line(error)) from error
 
         try:
             catalog._migrate()
@@ -169,8 +174,7 @@ class ServerCatalog(Catalog):
             raise
         except OperationalError as e:  # before the event: the very first connection
             engine.dispose()
-            first = str(e.orig).strip().splitlines() or ["no answer"]
-            raise CatalogUnreachable(catalog.where, first[0]) from e
+            raise CatalogUnreachable(catalog.where, _first_line(e.orig)) from e
         return catalog
 
     def __str__(self) -> str:
@@ -178,7 +182,11 @@ class ServerCatalog(Catalog):
 
     @staticmethod
     def _insert(table: Any) -> Any:
-        return pg_insert(table)
+        # (imported here: SQLAlchemy's PostgreSQL dialect costs every start ~20 ms, and most
+        # libraries are local)
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert(table)
 
     @staticmethod
     def _likely(clause: Any) -> Any:
@@ -285,16 +293,16 @@ class ServerCatalog(Catalog):
         with self.engine.begin() as conn:
             exact = filtered and self._kept_at_most(conn, stmt, EXACT_LIMIT)
             # `+ 0`: an ordering the vector index can't serve, so the kept rows are scored
-            order: Any = literal_column(f"{sql} + 0" if exact else "distance")
+            ordering: Any = literal_column(f"{sql} + 0" if exact else "distance")
             conn.execute(text(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, k)}"))
             conn.execute(text(f"SET LOCAL hnsw.iterative_scan = {ITERATIVE_SCAN}"))
-            rows = conn.execute(stmt.order_by(order).limit(k)).all()
+            rows = conn.execute(stmt.order_by(ordering).limit(k)).all()
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         scores = 1.0 - np.array([r[1] for r in rows], dtype=np.float32)
-        order_ = np.argsort(-scores, kind="stable")  # (a relaxed scan is nearly sorted)
-        return ids[order_], scores[order_]
+        best = np.argsort(-scores, kind="stable")  # (a relaxed scan is nearly sorted)
+        return ids[best], scores[best]
 
     @staticmethod
     def _kept_at_most(conn: Connection, stmt: Any, limit: int) -> bool:
@@ -310,7 +318,6 @@ class ServerCatalog(Catalog):
 
         with self.engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
             if MigrationContext.configure(conn).get_current_revision() != _head():
                 command.upgrade(_migrations_config(conn), "head")
 
@@ -346,23 +353,22 @@ class ServerCatalog(Catalog):
         pass
 
     def text_matches(self, terms: Sequence[str], limit: int = 5000) -> dict[int, str]:
-        if not terms:
-            return {}
-        where = " AND ".join(f"strpos(t.search, :t{i}) > 0" for i in range(len(terms)))
-        return self._texts(where, {f"t{i}": t for i, t in enumerate(terms)}, limit)
+        return self._texts(terms, "AND", limit)
 
     def texts_with_any(self, fragments: Sequence[str], limit: int = 20_000) -> dict[int, str]:
-        fragments = [f for f in fragments if len(f) >= 3]
-        if not fragments:
-            return {}
-        where = " OR ".join(f"strpos(t.search, :t{i}) > 0" for i in range(len(fragments)))
-        return self._texts(f"({where})", {f"t{i}": f for i, f in enumerate(fragments)}, limit)
+        return self._texts([f for f in fragments if len(f) >= 3], "OR", limit)
 
-    def _texts(self, where: str, params: dict[str, object], limit: int) -> dict[int, str]:
+    def _texts(self, words: Sequence[str], joiner: str, limit: int) -> dict[int, str]:
+        """{photo id: lines JSON} of the current texts that hold every (AND) or any (OR) of
+        `words` (folded, as `photo_text.search` is)."""
+        if not words:
+            return {}
+        where = f" {joiner} ".join(f"strpos(t.search, :t{i}) > 0" for i in range(len(words)))
+        params: dict[str, object] = {f"t{i}": w for i, w in enumerate(words)}
         sql = text(
             "SELECT t.photo_id, t.lines FROM photo_text t "
             "JOIN photos p ON p.id = t.photo_id AND p.content_hash = t.content_hash "
-            f"WHERE {where} LIMIT :limit"
+            f"WHERE ({where}) LIMIT :limit"
         )
         with self.engine.connect() as conn:
             rows = conn.execute(sql, {**params, "limit": limit}).all()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, FromClause, func, select, text
 
 from mmsearch.catalog.db import Catalog
 from mmsearch.catalog.errors import CatalogError
@@ -24,13 +24,14 @@ class TargetNotEmpty(CatalogError):
     """The target already holds a library: a copy would mix two."""
 
 
+def _rows(conn: Connection, table: FromClause) -> int:
+    return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+
+
 def table_counts(catalog: Catalog) -> dict[str, int]:
     """Rows per table of the schema."""
     with catalog.engine.connect() as conn:
-        return {
-            t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
-            for t in Base.metadata.sorted_tables
-        }
+        return {t.name: _rows(conn, t) for t in Base.metadata.sorted_tables}
 
 
 def copy_catalog(
@@ -42,10 +43,7 @@ def copy_catalog(
     TargetNotEmpty). `progress(table, copied, rows)` follows it. Returns the rows copied
     per table; raises CatalogError if the target's counts then differ from the source's."""
     with target.engine.connect() as conn:
-        held = [
-            int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
-            for t in (Folder.__table__, Photo.__table__)
-        ]
+        held = [_rows(conn, t) for t in (Folder.__table__, Photo.__table__)]
     if any(held):
         raise TargetNotEmpty(
             f"{_where(target)} already holds a library ({held[0]} folders, {held[1]} photos): "
@@ -60,7 +58,7 @@ def copy_catalog(
         for table in reversed(Base.metadata.sorted_tables):  # children first: emptied
             dst.execute(table.delete())  # (a new catalog's own rows, e.g. none today)
         for table in Base.metadata.sorted_tables:  # parents first
-            total = int(src.execute(select(func.count()).select_from(table)).scalar() or 0)
+            total = _rows(src, table)
             done = 0
             result = src.execution_options(stream_results=True, yield_per=CHUNK).execute(
                 select(table).order_by(*table.primary_key.columns)

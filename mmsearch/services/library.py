@@ -98,15 +98,8 @@ class Library:
         self.data_dir = data_dir(data)
         self.device_setting = device
         location = catalog or os.environ.get("MMSEARCH_CATALOG") or None
-        self.catalog: Catalog
-        if location is not None and is_server_url(location):
-            server = ServerCatalog.connect(location, self.data_dir)
-            self.catalog = server
-            self.local_dir = self.data_dir / "servers" / server_folder(server.url)
-            """This computer's own files of the library: the index, the writer lock."""
-        else:
-            self.catalog = Catalog.open(self.data_dir)
-            self.local_dir = self.data_dir
+        self.catalog, self.local_dir = self._open_catalog(location)
+        """`local_dir`: this computer's own files of the library (the index, the lock)."""
         self.model_id = (
             model_id
             or os.environ.get("MMSEARCH_MODEL")
@@ -368,19 +361,22 @@ class Library:
         The caller holds the writer lock."""
         from mmsearch.catalog.transfer import copy_catalog
 
-        target: Catalog
-        if is_server_url(location):
-            server = ServerCatalog.connect(location, self.data_dir)
-            target, folder = server, self.data_dir / "servers" / server_folder(server.url)
-        else:
-            folder = data_dir(location)
-            target = Catalog.open(folder)
+        target, folder = self._open_catalog(location)
         try:
             copied = copy_catalog(self.catalog, target, progress)
         finally:
             target.close()
         self._carry_index(folder)
         return copied
+
+    def _open_catalog(self, location: str | None) -> tuple[Catalog, Path]:
+        """The catalog at `location` (a postgresql://... server, a data folder, or None:
+        this library's data folder) and the folder of this computer's files for it."""
+        if location is not None and is_server_url(location):
+            server = ServerCatalog.connect(location, self.data_dir)
+            return server, self.data_dir / "servers" / server_folder(server.url)
+        folder = self.data_dir if location is None else data_dir(location)
+        return Catalog.open(folder), folder
 
     def _carry_index(self, folder: Path) -> None:
         """This computer's index files and model-version record, into the copy's folder

@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("lines", sa.Text, nullable=False),
     )
     if op.get_bind().dialect.name != "sqlite":
-        return  # a server catalog matches `search` with LIKE (no FTS5 there; see server.py)
+        return  # a server catalog matches `search` with strpos (no FTS5 there; see server.py)
     op.execute(
         "CREATE VIRTUAL TABLE photo_text_fts USING fts5("
         "search, content='photo_text', content_rowid='photo_id', tokenize='trigram')"

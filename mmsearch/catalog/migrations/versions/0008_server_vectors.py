@@ -1,6 +1,6 @@
 """A server catalog keeps each vector a second time, as pgvector's `halfvec` (float16, as the
 bytes beside it), which its HNSW indexes (one per model and dimension, partial on the model,
-made by `ServerCatalog.ensure_vector_index`) search on the server. A SQLite catalog has no
+made by `ServerCatalog._ensure_vector_index`) search on the server. A SQLite catalog has no
 such type: its vectors are searched by the HNSW files beside it; nothing changes there.
 
 Revision ID: 0008
