@@ -21,6 +21,7 @@ from mmsearch import __version__
 from mmsearch.catalog import BackupFailed, CatalogError
 from mmsearch.catalog.db import Filters, PhotoInfo, PlaceCount
 from mmsearch.catalog.lock import LibraryBusy, LockHolder, WriterLockError, writer_lock
+from mmsearch.catalog.roots import RootError
 from mmsearch.encoders import ModelError
 from mmsearch.files import WriteError
 from mmsearch.ocr.words import is_text_only
@@ -176,7 +177,7 @@ def cmd_index(lib: Library, args: argparse.Namespace) -> int:
             out["text"] = {"error": text_error}
         _emit_json(out)
     else:
-        _print_report(report)
+        _print_report(lib, report)
         if text is not None:
             _print_text_report(text)
         if backup is not None:
@@ -299,7 +300,10 @@ def _details_dict(details: DetailsReport | None) -> dict[str, Any] | None:
 
 
 def _print_report(
-    report: IndexReport, resume: str = "mmsearch index", model: str | None = None
+    lib: Library | None,
+    report: IndexReport,
+    resume: str = "mmsearch index",
+    model: str | None = None,
 ) -> None:
     rate = report.indexed / report.seconds if report.seconds else 0.0
     if model is None:
@@ -314,6 +318,14 @@ def _print_report(
             f"of it already ({report.seconds:.1f} s, {rate:.1f} photos/s)"
         )
     for path in report.missing_folders:
+        root = None if lib is None else lib.catalog.roots.unmapped_root(path)
+        if lib is not None and root is not None:
+            _say(
+                f"folder {lib.label(path)} is under the library root {root!r}, which this "
+                f"computer has not mapped: its photos are kept; map it with "
+                f"`mmsearch library root {root} FOLDER` (the share's folder here)"
+            )
+            continue
         _say(f"folder not found, its photos are kept until it is back: {_path_text(path)}")
     for path in report.unavailable_folders:
         _say(
@@ -622,6 +634,63 @@ def cmd_rank(lib: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_library(lib: Library, args: argparse.Namespace) -> int:
+    if args.action == "migrate":
+        if len(args.args) != 1:
+            raise UserError("usage: mmsearch library migrate TARGET (postgresql://... or a folder)")
+        return _migrate(lib, args, args.args[0])
+    if args.action == "roots":
+        return _show_roots(lib, args)
+    if len(args.args) != (1 if args.unmap else 2):
+        raise UserError(
+            "usage: mmsearch library root NAME FOLDER (map a root to its folder on this "
+            "computer), or mmsearch library root NAME --unmap"
+        )
+    name = args.args[0]
+    with _writing(lib, args, "library root"):
+        if args.unmap:
+            if not lib.unmap_root(name):
+                raise UserError(f"the root {name!r} is not mapped on this computer")
+            _say(f"the root {name!r} is no longer mapped here; its photos stay in the library")
+            return EXIT_OK
+        lib.require_writable()
+        moved = lib.map_root(name, Path(args.args[1]))
+    folder = lib.catalog.roots.mounts[name]
+    _say(f"the root {name!r} is {folder} on this computer")
+    if moved:
+        _say(f"{moved:,} folders, photos and failures catalogued under {folder} now belong to it")
+    _say(
+        f"folders under {folder} are stored relative to it: another computer maps the same "
+        f"root to the share's folder there (`mmsearch library root {name} FOLDER`)"
+    )
+    return EXIT_OK
+
+
+def _show_roots(lib: Library, args: argparse.Namespace) -> int:
+    roots = lib.roots()
+    if args.json:
+        _emit_json(
+            [
+                {
+                    "name": r.name,
+                    "folder": None if r.folder is None else _path_text(r.folder),
+                    "folders": r.folders,
+                }
+                for r in roots
+            ]
+        )
+        return EXIT_OK
+    if not roots:
+        _say(
+            "no library roots: a share that several computers mount at different places "
+            "gets one with `mmsearch library root NAME FOLDER`"
+        )
+    for r in roots:
+        where = _path_text(r.folder) if r.folder else "NOT MAPPED on this computer"
+        _say(f"  {r.name}: {where} ({r.folders} indexed folders under it)")
+    return EXIT_OK
+
+
+def _migrate(lib: Library, args: argparse.Namespace, target: str) -> int:
     bars: dict[str, Any] = {}
 
     def progress(table: str, done: int, total: int) -> None:
@@ -637,16 +706,16 @@ def cmd_library(lib: Library, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     with _writing(lib, args, "library copy"):
-        copied = lib.copy_to(args.target, progress)
+        copied = lib.copy_to(target, progress)
     if args.json:
-        _emit_json({"target": _redacted(args.target), "copied": copied})
+        _emit_json({"target": _redacted(target), "copied": copied})
         return EXIT_OK
     _say(
         f"copied {copied['photos']:,} photos in {copied['folders']:,} folders, with their "
-        f"{copied['embeddings']:,} vectors, to {_redacted(args.target)} (this library is unchanged)"
+        f"{copied['embeddings']:,} vectors, to {_redacted(target)} (this library is unchanged)"
     )
-    use = "--catalog" if "://" in args.target else "--data-dir"
-    _say(f"use it with `mmsearch {use} {_redacted(args.target)} ...`")
+    use = "--catalog" if "://" in target else "--data-dir"
+    _say(f"use it with `mmsearch {use} {_redacted(target)} ...`")
     return EXIT_OK
 
 
@@ -658,8 +727,12 @@ def _redacted(location: str) -> str:
 def cmd_status(lib: Library, args: argparse.Namespace) -> int:
     status = lib.status()
     status["folders"] = [
-        {"path": _path_text(f.path), "photos": f.photos, "failures": f.failures}
+        {"path": lib.label(f.path), "photos": f.photos, "failures": f.failures}
         for f in status["folders"]
+    ]
+    status["roots"] = [
+        {"name": r.name, "folder": None if r.folder is None else _path_text(r.folder)}
+        for r in status["roots"]
     ]
     status["failed"] = [
         {"path": _path_text(f.path), "reason": f.reason, "at": f.failed_at.isoformat()}
@@ -709,6 +782,9 @@ def cmd_status(lib: Library, args: argparse.Namespace) -> int:
     _say("folders:")
     for f in status["folders"]:
         _say(f"  {f['photos']:7d} photos  {f['failures']:4d} failed  {f['path']}")
+    for r in status["roots"]:
+        where = r["folder"] or "NOT MAPPED here: `mmsearch library root NAME FOLDER`"
+        _say(f"root {r['name']}: {where}")
     if not status["folders"]:
         _say("  none yet: `mmsearch index FOLDER`")
     if status["failed"]:
@@ -897,7 +973,7 @@ def _use(model_id: str, data: Path, args: argparse.Namespace) -> int:
     if args.json:
         _emit_json({"model": model_id, "switched": result.switched, **_report_dict(result.report)})
     else:
-        _print_report(result.report, f"mmsearch models use {model_id}", model_id)
+        _print_report(None, result.report, f"mmsearch models use {model_id}", model_id)
         if result.switched:
             _say(f"{model_id} is now the active model")
         else:
@@ -1165,14 +1241,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "library",
         parents=[common],
-        help="copy this library to a PostgreSQL server to share it, or back to a data folder",
+        help="share the library on a PostgreSQL server (migrate) and map its roots",
         description="`mmsearch library migrate postgresql://user@host/db` copies the library "
         "(every folder, photo, vector and setting) into an empty database on a server with "
         "pgvector; `mmsearch --catalog postgresql://... library migrate FOLDER` copies a "
-        "shared one back into an empty data folder. The source is left as it was.",
+        "shared one back into an empty data folder. The source is left as it was. "
+        "`mmsearch library root NAME FOLDER` names a share's top folder on this computer: "
+        "folders under it are stored relative to the root, so that other computers, which "
+        "map the same NAME to where they mount the share, find the same photos "
+        "(`library roots` lists them; `library root NAME --unmap` forgets this computer's "
+        "folder for one).",
     )
-    p.add_argument("action", choices=["migrate"])
-    p.add_argument("target", metavar="TARGET", help="postgresql://... or a data folder")
+    p.add_argument("action", choices=["migrate", "roots", "root"])
+    p.add_argument(
+        "args",
+        nargs="*",
+        metavar="ARG",
+        help="migrate: TARGET (postgresql://... or a data folder); root: NAME FOLDER",
+    )
+    p.add_argument("--unmap", action="store_true", help="root: forget this computer's folder")
     p.set_defaults(run=cmd_library)
 
     p = sub.add_parser("eval", parents=[common], help="Recall@K on a captioned photo set")
@@ -1302,6 +1389,7 @@ _KNOWN_ERRORS: tuple[tuple[type[BaseException], int, str | None], ...] = (
     (LibraryBusy, EXIT_BUSY, "wait for it to finish, or run again without --no-wait"),
     (WriterLockError, EXIT_DATA, None),
     (WriteError, EXIT_DATA, None),  # a full or read-only disk: the old file is kept, it says so
+    (RootError, EXIT_USAGE, "`mmsearch library roots` lists the library's roots"),
     (CatalogError, EXIT_DATA, "`mmsearch doctor` checks the data folder"),
     (ModelError, EXIT_USAGE, "`mmsearch models list` shows the installed models"),
     (QueryError, EXIT_USAGE, "see `mmsearch search --help` for the query syntax"),

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image, ImageOps
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the window's tests need no screen
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"  # none, never the user's
 
 from mmsearch.cli import main
 from mmsearch.media.decode import camera_exif

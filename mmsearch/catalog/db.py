@@ -21,15 +21,19 @@ from urllib.parse import quote
 import numpy as np
 from sqlalchemy import (
     Engine,
+    LargeBinary,
     Select,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
     func,
+    literal,
     literal_column,
     or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -47,6 +51,8 @@ from mmsearch.catalog.errors import CatalogReadOnly as CatalogReadOnly
 from mmsearch.catalog.errors import CatalogWriteFailed
 from mmsearch.catalog.lock import writer_lock
 from mmsearch.catalog.models import (
+    ROOTS_ATTRIBUTE,
+    Base,
     Embedding,
     EmbeddingWrites,
     Failure,
@@ -57,6 +63,7 @@ from mmsearch.catalog.models import (
     Place,
     Regions,
 )
+from mmsearch.catalog.roots import MARK, RootMap
 from mmsearch.files import write_json
 from mmsearch.media.errors import can_heal
 from mmsearch.media.scan import RAW_EXTENSIONS
@@ -473,6 +480,8 @@ class Catalog:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self.data_dir = Path(".")
+        self.local_dir = Path(".")
+        """This computer's own files of the library: its index, lock, map of roots."""
         self.path = Path(CATALOG_FILE)
         self.read_only = False
         """Opened read-only (the data folder or the file is not writable, or the disk is
@@ -559,7 +568,9 @@ class Catalog:
 
         catalog = cls(engine)
         catalog.data_dir, catalog.path, catalog.read_only = data_dir, db_path, read_only
+        catalog.local_dir = data_dir
         try:
+            catalog.use_roots(RootMap.read(data_dir))
             if not read_only:
                 catalog._check_if_changed()
             catalog._migrate()
@@ -679,6 +690,80 @@ class Catalog:
         """A session whose work is committed as one transaction, or rolled back on error."""
         with self._sessions.begin() as session:
             yield session
+
+    # -- library roots (`mmsearch.catalog.roots`) -----------------------------------------
+
+    @property
+    def roots(self) -> RootMap:
+        roots: RootMap = getattr(self.engine.dialect, ROOTS_ATTRIBUTE)
+        return roots
+
+    def use_roots(self, roots: RootMap) -> None:
+        """Translate paths with `roots` from now on (every session of this catalog)."""
+        setattr(self.engine.dialect, ROOTS_ATTRIBUTE, roots)
+
+    def stored_roots(self) -> dict[str, int]:
+        """{root name: folders under it} of the roots the catalog's folders use."""
+        raw = type_coerce(Folder.path, LargeBinary)
+        with self.engine.connect() as conn:
+            paths = conn.execute(select(raw).where(raw >= MARK, raw < b"A")).scalars()
+            names = Counter(
+                bytes(p)[1:].partition(b"/")[0].decode("utf-8", "replace") for p in paths
+            )
+        return dict(names)
+
+    def adopt_root(self, name: str) -> int:
+        """Store the paths under root `name`'s folder on this computer (mapped in `roots`)
+        relative to the root: folders, photos and failures that were added by their
+        absolute path before the root was mapped. A row whose root form is already stored
+        (another computer indexed the same file through the root) gives way to it: a
+        folder hands its photos over, a photo or failure is dropped. Returns the rows
+        rewritten. One transaction."""
+        mount = os.fsencode(self.roots.mounts[name])
+        low, high = mount + os.sep.encode(), mount + os.sep.encode() + b"\xff"
+        rewritten = 0
+        with self.session() as s:
+            for table in (Folder, Photo, Failure):
+                raw = type_coerce(table.path, LargeBinary)
+                rows = s.execute(
+                    select(table.id, raw).where(
+                        or_(raw == literal(mount, LargeBinary), and_(raw > low, raw < high))
+                    )
+                ).all()
+                if not rows:
+                    continue
+                stored = {
+                    bytes(p): i
+                    for i, p in s.execute(
+                        select(table.id, raw).where(
+                            raw >= MARK + name.encode(), raw < MARK + name.encode() + b"0"
+                        )
+                    ).all()
+                }
+                moves, drops = [], []
+                for row_id, path in rows:
+                    new = self.roots.store(bytes(path))
+                    if new in stored:
+                        drops.append((row_id, stored[new]))
+                    else:
+                        moves.append({"i": row_id, "p": new})
+                for old, kept in drops:
+                    if table is Folder:
+                        for child in (Photo, Failure):
+                            s.execute(
+                                update(child).where(child.folder_id == old).values(folder_id=kept)
+                            )
+                    s.execute(delete(table).where(table.id == old))
+                if moves:
+                    rows_of = Base.metadata.tables[table.__tablename__]
+                    s.execute(
+                        update(rows_of)
+                        .where(rows_of.c.id == bindparam("i"))
+                        .values(path=bindparam("p", type_=LargeBinary)),
+                        moves,
+                    )
+                rewritten += len(moves) + len(drops)
+        return rewritten
 
     # -- folders ---------------------------------------------------------------------------
 

@@ -27,16 +27,29 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class FsPath(TypeDecorator[Path]):
-    """A file system path stored as its exact bytes."""
+    """A file system path stored as its exact bytes; under a named library root, relative
+    to it (`mmsearch.catalog.roots`: the catalog's `RootMap`, kept on its engine's dialect,
+    translates both ways). A bound value may be bytes (a prefix bound of a range)."""
 
     impl = LargeBinary
     cache_ok = True
 
-    def process_bind_param(self, value: Path | None, dialect: Dialect) -> bytes | None:
-        return None if value is None else os.fsencode(value)
+    def process_bind_param(self, value: Path | bytes | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        raw = value if isinstance(value, bytes) else os.fsencode(value)
+        roots = getattr(dialect, ROOTS_ATTRIBUTE, None)
+        return raw if roots is None else roots.store(raw)
 
     def process_result_value(self, value: bytes | None, dialect: Dialect) -> Path | None:
-        return None if value is None else Path(os.fsdecode(value))
+        if value is None:
+            return None
+        roots = getattr(dialect, ROOTS_ATTRIBUTE, None)
+        return Path(os.fsdecode(value if roots is None else roots.load(value)))
+
+
+ROOTS_ATTRIBUTE = "mmsearch_roots"
+"""The attribute of a catalog engine's dialect that holds its `RootMap` (`Catalog.use_roots`)."""
 
 
 class Base(DeclarativeBase):

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import Connection, create_engine, event, func, literal_column, select, text
-from sqlalchemy.engine import URL, Engine, ExceptionContext, make_url
+from sqlalchemy.engine import URL, Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -44,12 +44,17 @@ from mmsearch.catalog.db import (
 )
 from mmsearch.catalog.errors import CatalogError
 from mmsearch.catalog.models import Embedding, Photo
+from mmsearch.catalog.passwords import with_saved_password
+from mmsearch.catalog.roots import RootMap
+from mmsearch.catalog.urls import SERVER_SCHEMES as SERVER_SCHEMES
+from mmsearch.catalog.urls import describe as describe
+from mmsearch.catalog.urls import is_server_url as is_server_url
+from mmsearch.catalog.urls import server_url as server_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _MIGRATION_LOCK = 0x6D6D73  # "mms": the advisory lock two first opens take in turn
-SERVER_SCHEMES = ("postgresql", "postgres")
 # Measured at 100,000 x 512 (benchmarks/server_scale.py, docs/shared-library.md):
 # - ef_search, the candidates pgvector keeps as it walks the graph: 200 found 92 % of the
 #   true 10 nearest, 400 found 98.6 %;
@@ -71,26 +76,6 @@ class CatalogUnreachable(CatalogError):
             "that this computer can reach it; nothing was lost, run the same command again "
             "when it is back"
         )
-
-
-def is_server_url(location: str) -> bool:
-    """Whether a --catalog value names a server (postgresql://...) rather than a folder."""
-    return bool(re.match(rf"^({'|'.join(SERVER_SCHEMES)})(\+\w+)?://", location))
-
-
-def server_url(location: str) -> URL:
-    """The SQLAlchemy URL of a postgresql://... location, with our driver (psycopg 3)."""
-    url = make_url(location)
-    if url.drivername in SERVER_SCHEMES:
-        url = url.set(drivername="postgresql+psycopg")
-    return url
-
-
-def describe(url: URL) -> str:
-    """Where the server is, for messages: never the password."""
-    host = url.host or url.query.get("host") or "localhost"
-    port = f":{url.port}" if url.port else ""
-    return f"{url.username or ''}{'@' if url.username else ''}{host}{port}/{url.database or ''}"
 
 
 def vector_text(vector: np.ndarray) -> str:
@@ -150,13 +135,15 @@ class ServerCatalog(Catalog):
         self.url = url
         self.where = describe(url)
         self.data_dir = data_dir  # this computer's data folder (index, thumbnails, models)
+        self.local_dir = data_dir / "servers" / server_folder(url)
+        self.use_roots(RootMap.read(self.local_dir))
         self._indexed: set[tuple[str, int]] = set()  # (model, dim) whose vector index exists
 
     @classmethod
     def connect(cls, location: str | URL, data_dir: Path) -> ServerCatalog:
         """Connect to the server catalog at `location` (creating its tables, or upgrading
         them, as needed). Raises CatalogUnreachable when the server can't be reached."""
-        url = server_url(location) if isinstance(location, str) else location
+        url = with_saved_password(location)  # (the keyring's, unless the URL names one)
         # pre_ping: a pooled connection the server dropped (restarted) is replaced at once
         engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
         catalog = cls(engine, url, data_dir)

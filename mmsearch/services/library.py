@@ -9,6 +9,7 @@ import shutil
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ import numpy as np
 from mmsearch.catalog import Catalog, backup_catalog
 from mmsearch.catalog.db import FailureInfo, FolderInfo, PhotoInfo, PlaceCount
 from mmsearch.catalog.lock import LibraryBusy, LockHolder, writer_lock
-from mmsearch.catalog.server import ServerCatalog, is_server_url, server_folder
+from mmsearch.catalog.roots import RootMap
+from mmsearch.catalog.server import ServerCatalog, is_server_url
 from mmsearch.devices import DeviceChoice, device_for
 from mmsearch.encoders import Model, ModelError, find_model_dir, load_model
 from mmsearch.files import WriteError, write_json
@@ -44,6 +46,16 @@ from}. A model whose version changed (new weights under the same id, e.g. after 
 has its old vectors dropped before anything searches them."""
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RootInfo:
+    """A named library root: this computer's folder for it (None: not mapped here) and
+    how many of the library's folders are under it."""
+
+    name: str
+    folder: Path | None
+    folders: int
 
 
 def _read_json(path: Path) -> object:
@@ -268,6 +280,42 @@ class Library:
         """The indexed folders, with their photo and failure counts, by path."""
         return self.catalog.folders()
 
+    def roots(self) -> list[RootInfo]:
+        """The library's named roots: those its folders use and those this computer maps,
+        by name, each with this computer's folder for it (None: not mapped here)."""
+        used = self.catalog.stored_roots()
+        mounts = self.catalog.roots.mounts
+        return [
+            RootInfo(name, mounts.get(name), used.get(name, 0))
+            for name in sorted(set(used) | set(mounts))
+        ]
+
+    def map_root(self, name: str, folder: Path) -> int:
+        """Map the root `name` (new, or another computer's) to `folder` on this computer:
+        its photos are found there from now on, and folders added under it are stored
+        relative to it. Photos catalogued by their absolute path under `folder` are moved
+        under the root (returns how many rows). Raises RootError. The caller holds the
+        writer lock."""
+        roots = self.catalog.roots.mapped(name, folder)
+        roots.write(self.local_dir)
+        self.catalog.use_roots(roots)
+        return self.catalog.adopt_root(name)
+
+    def unmap_root(self, name: str) -> bool:
+        """Forget this computer's folder for the root `name` (the catalog keeps its photos:
+        they read as not mapped here). Returns whether it was mapped."""
+        roots = self.catalog.roots
+        if name not in roots.mounts:
+            return False
+        roots = roots.without(name)
+        roots.write(self.local_dir)
+        self.catalog.use_roots(roots)
+        return True
+
+    def label(self, path: Path) -> str:
+        """`path` for the user: itself, or `@root/…` when its root is not mapped here."""
+        return self.catalog.roots.label(path)
+
     def add_folder(self, folder: Path) -> tuple[FolderInfo, str]:
         """Add a folder to index (the indexer reads it next); returns it and a note for the
         user. A folder inside a known one is not added twice; one that holds known ones
@@ -317,6 +365,7 @@ class Library:
             "schema": self.catalog.schema_version(),
             "model": self.model_id,
             "folders": self.folders(),
+            "roots": self.roots(),
             **counts,
             "failed": self.failures(),
             "device": f"{self.device.label} ({self.device.reason})",
@@ -363,6 +412,12 @@ class Library:
 
         target, folder = self._open_catalog(location)
         try:
+            # The rows go as stored (root-relative paths too): the copy reads them through
+            # this computer's map of roots, written beside it.
+            roots = RootMap(target.roots.unmapped_dir, self.catalog.roots.mounts)
+            if roots.mounts:
+                roots.write(folder)
+            target.use_roots(roots)
             copied = copy_catalog(self.catalog, target, progress)
         finally:
             target.close()
@@ -372,11 +427,12 @@ class Library:
     def _open_catalog(self, location: str | None) -> tuple[Catalog, Path]:
         """The catalog at `location` (a postgresql://... server, a data folder, or None:
         this library's data folder) and the folder of this computer's files for it."""
+        catalog: Catalog
         if location is not None and is_server_url(location):
-            server = ServerCatalog.connect(location, self.data_dir)
-            return server, self.data_dir / "servers" / server_folder(server.url)
-        folder = self.data_dir if location is None else data_dir(location)
-        return Catalog.open(folder), folder
+            catalog = ServerCatalog.connect(location, self.data_dir)
+        else:
+            catalog = Catalog.open(self.data_dir if location is None else data_dir(location))
+        return catalog, catalog.local_dir
 
     def _carry_index(self, folder: Path) -> None:
         """This computer's index files and model-version record, into the copy's folder

@@ -94,7 +94,8 @@ def create_window(
 ) -> MainWindow:
     """The main window on a library (the caller owns the QApplication)."""
     prefs = prefs or Preferences()
-    library = Library(chosen_data_dir(data_dir, prefs), model, prefs.device)
+    catalog = os.environ.get("MMSEARCH_CATALOG") or prefs.catalog or None  # (env first)
+    library = Library(chosen_data_dir(data_dir, prefs), model, prefs.device, catalog)
     return MainWindow(library, prefs)
 
 

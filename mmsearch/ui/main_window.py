@@ -630,6 +630,23 @@ class MainWindow(QMainWindow):
             return False
         return True
 
+    def map_roots(self, changes: dict[str, Path | None]) -> None:
+        """Map (or unmap, None) library roots to their folders on this computer; then index,
+        to find their photos there."""
+        if not changes:
+            return
+
+        def change() -> None:
+            for name, folder in changes.items():
+                if folder is None:
+                    self.library.unmap_root(name)
+                else:
+                    self.library.map_root(name, folder)
+
+        if self._change_library(change):
+            self.refresh_library()
+            self.request_indexing()
+
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder of photos"))
         if folder:
@@ -1166,11 +1183,15 @@ class MainWindow(QMainWindow):
             self.library.data_dir,
             compute_device("gpu") != "CPU",
             self,
+            self.library.roots(),
         )
         dialog.offer_requested.connect(dialog.reject)  # the offer replaces Settings
         dialog.offer_requested.connect(lambda: QTimer.singleShot(0, self.show_model_offer))
         if dialog.exec():
-            dialog.apply()
+            problem = dialog.apply()
+            if problem:
+                QMessageBox.warning(self, "mmsearch", problem)
+            self.map_roots(dialog.root_changes())
             self.thumbnails.disk_megabytes = self.prefs.thumbnail_cache_mb
             was_reading, self.indexer.read_text = self.indexer.read_text, self.prefs.read_text
             if self.prefs.read_text and not was_reading:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmsearch.services.library import RootInfo
 from mmsearch.services.models import ModelEntry
 from mmsearch.services.search import RERANK_TOP
 
@@ -68,6 +69,19 @@ class Preferences:
             self.qsettings.setValue("data_dir", value)
         else:
             self.qsettings.remove("data_dir")
+
+    @property
+    def catalog(self) -> str:
+        """The shared library's server, postgresql://user@host/db (never with a password:
+        that is in the system keyring); "" for the library in the data folder."""
+        return self._get("catalog", "")
+
+    @catalog.setter
+    def catalog(self, value: str) -> None:
+        if value:
+            self.qsettings.setValue("catalog", value)
+        else:
+            self.qsettings.remove("catalog")
 
     @property
     def language(self) -> str:
@@ -167,6 +181,7 @@ class SettingsDialog(QDialog):
         current_data_dir: Path,
         gpu_available: bool,
         parent: QWidget | None = None,
+        roots: list[RootInfo] | None = None,
     ) -> None:
         super().__init__(parent)
         self.prefs = prefs
@@ -244,12 +259,16 @@ class SettingsDialog(QDialog):
         data_row = QHBoxLayout()
         data_row.addWidget(self.data_dir, 1)
         data_row.addWidget(browse)
+        self._library_rows(prefs, roots or [])
         self.language = QComboBox()
         for code, name in LANGUAGES.items():
             self.language.addItem(self.tr("System") if code == "system" else name, code)
         self.language.setCurrentIndex(max(0, self.language.findData(prefs.language)))
         note = QLabel(
-            self.tr("A new device, data folder or language takes effect at the next start.")
+            self.tr(
+                "A new device, data folder, library server or language takes effect at the "
+                "next start."
+            )
         )
         note.setWordWrap(True)
         buttons = QDialogButtonBox(
@@ -267,9 +286,109 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Device"), self.device)
         form.addRow(self.tr("Thumbnail cache"), self.cache)
         form.addRow(self.tr("Data folder"), data_row)
+        form.addRow(self.tr("Library"), self.location)
+        form.addRow(self.tr("Server"), self.server)
+        form.addRow(self.tr("Password"), self.password)
+        for name, row in self._root_rows.items():
+            form.addRow(self.tr("Root “{name}”").format(name=name), row)
         form.addRow(self.tr("Language"), self.language)
         form.addRow(note)
         form.addRow(buttons)
+
+    def _library_rows(self, prefs: Preferences, roots: list[RootInfo]) -> None:
+        """Where the library is (this computer, or a PostgreSQL server that several share)
+        and this computer's folder for each of its named roots."""
+        self.location = QComboBox()
+        self.location.addItem(self.tr("In the data folder, on this computer"), "local")
+        self.location.addItem(self.tr("On a PostgreSQL server, shared"), "server")
+        self.location.setCurrentIndex(1 if prefs.catalog else 0)
+        self.server = QLineEdit(prefs.catalog)
+        self.server.setPlaceholderText("postgresql://user@nas.local/photos")
+        self.server.setToolTip(
+            self.tr(
+                "A database on a PostgreSQL server with the pgvector extension. Every "
+                "computer that uses it searches the same library; each keeps its own "
+                "thumbnails and models. `mmsearch library migrate` copies a library there."
+            )
+        )
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText(self.tr("kept in the system keyring"))
+        self.password.setToolTip(
+            self.tr(
+                "Saved in this computer's keyring (Keychain, Credential Locker, Secret "
+                "Service), never in a file. Left empty: the saved one, or ~/.pgpass."
+            )
+        )
+        self.location.currentIndexChanged.connect(self._location_changed)
+        self._location_changed()
+        self._roots = {r.name: r for r in roots}
+        self._root_rows: dict[str, QWidget] = {}
+        self._root_fields: dict[str, QLineEdit] = {}
+        for root in roots:
+            field = QLineEdit("" if root.folder is None else str(root.folder))
+            field.setPlaceholderText(self.tr("not mapped on this computer"))
+            field.setToolTip(
+                self.tr(
+                    "Where this computer sees the share the library calls “{name}”: its "
+                    "photos are found there."
+                ).format(name=root.name)
+            )
+            browse = QPushButton(self.tr("Browse…"))
+            browse.clicked.connect(lambda _=False, f=field: self._browse_root(f))
+            row = QWidget()
+            layout = QHBoxLayout(row)
+            layout.setContentsMargins(0, 0, 0, 0)
+            layout.addWidget(field, 1)
+            layout.addWidget(browse)
+            self._root_rows[root.name] = row
+            self._root_fields[root.name] = field
+
+    def _location_changed(self) -> None:
+        shared = self.location.currentData() == "server"
+        self.server.setEnabled(shared)
+        self.password.setEnabled(shared)
+
+    def _browse_root(self, field: QLineEdit) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("The share's folder"), field.text())
+        if folder:
+            field.setText(folder)
+
+    def root_changes(self) -> dict[str, Path | None]:
+        """{root: its new folder on this computer, None: unmapped} of the roots changed."""
+        changes: dict[str, Path | None] = {}
+        for name, field in self._root_fields.items():
+            value = field.text().strip()
+            folder = Path(value).expanduser() if value else None
+            if folder != self._roots[name].folder:
+                changes[name] = folder
+        return changes
+
+    def _apply_server(self) -> str | None:
+        """Store the server (without its password) and keep the password in the keyring;
+        returns what the user must know (the keyring is missing), None when all is kept."""
+        from mmsearch.catalog.passwords import KeyringUnavailable, save_password, without_password
+        from mmsearch.catalog.urls import is_server_url
+
+        if self.location.currentData() != "server":
+            self.prefs.catalog = ""
+            return None
+        text = self.server.text().strip()
+        if not is_server_url(text):
+            return self.tr(
+                "{text} is not a server's address: write it as postgresql://user@host/database "
+                "(the library stays where it was)"
+            ).format(text=text)
+        location, in_url = without_password(text)
+        self.prefs.catalog = location
+        password = self.password.text() or in_url
+        if not password:
+            return None
+        try:
+            save_password(location, password)
+        except KeyringUnavailable as e:
+            return str(e)
+        return None
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(
@@ -282,8 +401,9 @@ class SettingsDialog(QDialog):
         """The model picked in the list (the window switches to it if it isn't active)."""
         return self.entries.get(str(self.model.currentData() or ""))
 
-    def apply(self) -> None:
-        """Write the chosen values to the preferences (the model is the window's job)."""
+    def apply(self) -> str | None:
+        """Write the chosen values to the preferences (the model and the roots are the
+        window's job); returns a problem to show (a password that could not be kept)."""
         self.prefs.rerank = self.rerank.value()
         self.prefs.read_text = self.read_text.isChecked()
         self.prefs.check_updates = self.check_updates.isChecked()
@@ -295,4 +415,6 @@ class SettingsDialog(QDialog):
             # and make MMSEARCH_HOME (or a later default) stop working.
             self.prefs.data_dir = data_dir
         self.prefs.language = str(self.language.currentData())
+        problem = self._apply_server()
         self.prefs.sync()
+        return problem
