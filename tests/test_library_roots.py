@@ -215,3 +215,9 @@ def test_a_library_with_a_root_migrates_to_the_server_with_it(
         assert [(r.name, r.folder) for r in shared.roots()] == [("family", share)]
         assert {f.path for f in shared.folders()} == {share / "trip"}
         assert shared.photo(share / "trip" / "p000.jpg") is not None
+    # another computer, which has not mapped the root, copies it back home: still the root's
+    with Library(tmp_path / "laptop", catalog=pg_url) as shared, shared.writing("test"):
+        assert [(r.name, r.folder) for r in shared.roots()] == [("family", None)]
+        shared.copy_to(str(tmp_path / "laptop-home"))
+    raw = _stored_paths(f"sqlite:///{tmp_path / 'laptop-home' / 'catalog.sqlite'}")
+    assert sorted(raw) == [f"@family/trip/p{i:03d}.jpg".encode() for i in range(4)]

@@ -412,11 +412,11 @@ class Library:
 
         target, folder = self._open_catalog(location)
         try:
-            # The rows go as stored (root-relative paths too): the copy reads them through
-            # this computer's map of roots, written beside it.
-            roots = RootMap(target.roots.unmapped_dir, self.catalog.roots.mounts)
+            # The rows go as stored (root-relative paths too, of roots mapped here or not):
+            # both sides translate with this computer's map, which the copy keeps.
+            roots = self.catalog.roots
             if roots.mounts:
-                roots.write(folder)
+                RootMap(target.roots.unmapped_dir, roots.mounts).write(folder)
             target.use_roots(roots)
             copied = copy_catalog(self.catalog, target, progress)
         finally:
