@@ -41,14 +41,87 @@
 <context>
     <name>CatalogRepair</name>
     <message>
-        <location filename="../../mmsearch/ui/app.py" line="116" />
+        <location filename="../../mmsearch/ui/app.py" line="112" />
         <source>Restore the backup of {when}</source>
         <translation>恢复 {when} 的备份</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/app.py" line="122" />
+        <location filename="../../mmsearch/ui/app.py" line="118" />
         <source>Start with an empty catalog</source>
         <translation>从空目录开始</translation>
+    </message>
+</context>
+<context>
+    <name>DuplicatesDialog</name>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="141" />
+        <source>Near-duplicates</source>
+        <translation>近似重复</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="162" />
+        <source>Undo</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="166" />
+        <source>Look again</source>
+        <translation>重新查找</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="168" />
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="186" />
+        <source>Looking for near-duplicates…</source>
+        <translation>正在查找近似重复的照片…</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="197" />
+        <source>comparing photos %v of %m</source>
+        <translation>正在比较照片 %v / %m</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="216" />
+        <source>No near-duplicates found.</source>
+        <translation>没有找到近似重复的照片。</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="221" />
+        <source>1 group of near-duplicates, {copies} copies that could go; the suggested photo stays.</source>
+        <translation>1 组近似重复，{copies} 张副本可以删除；建议保留的照片会留下。</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="226" />
+        <source>{groups} groups of near-duplicates, {copies} copies that could go; the suggested photo of each group stays.</source>
+        <translation>{groups} 组近似重复，{copies} 张副本可以删除；每组建议保留的照片会留下。</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="248" />
+        <source>Moving {count} photos to the trash…</source>
+        <translation>正在把 {count} 张照片移到回收站…</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="272" />
+        <source>Moved {count} photos to the trash.</source>
+        <translation>已把 {count} 张照片移到回收站。</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="275" />
+        <source>Undo puts them back.</source>
+        <translation>撤销可将它们放回原处。</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="289" />
+        <source>Putting photos back…</source>
+        <translation>正在放回照片…</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="294" />
+        <source>Put {count} photos back; they are being indexed again.</source>
+        <translation>已放回 {count} 张照片；正在重新索引。</translation>
     </message>
 </context>
 <context>
@@ -130,6 +203,34 @@
     </message>
 </context>
 <context>
+    <name>GroupRow</name>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="92" />
+        <source>Keep (suggested)</source>
+        <translation>保留（建议）</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="92" />
+        <source>Copy</source>
+        <translation>副本</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="100" />
+        <source>Move the other one to the trash</source>
+        <translation>把另一张移到回收站</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="102" />
+        <source>Move the other {count} to the trash</source>
+        <translation>把其他 {count} 张移到回收站</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/duplicates.py" line="108" />
+        <source>Similarity %1</source>
+        <translation>相似度 %1</translation>
+    </message>
+</context>
+<context>
     <name>IndexProgress</name>
     <message>
         <location filename="../../mmsearch/ui/folders.py" line="51" />
@@ -160,465 +261,489 @@
 <context>
     <name>MainWindow</name>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="693" />
         <source>Reading the dates and places of {done} of {total} photos…</source>
-        <translation>正在读取照片的日期和地点：第 {done} 张，共 {total} 张…</translation>
+        <translation>正在读取照片的日期和地点：{done} / {total}…</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="339" />
         <source>Search the words instead</source>
-        <translation>按原文搜索</translation>
+        <translation>改为搜索这些词语</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="340" />
         <source>Don't take the place name for a place filter</source>
-        <translation>不把地名当作地点筛选</translation>
+        <translation>不要把地名当作地点筛选</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="349" />
         <source>Where the photos were taken (from their GPS)</source>
         <translation>照片的拍摄地点（来自 GPS）</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="834" />
         <source>All places</source>
-        <translation>全部地点</translation>
+        <translation>所有地点</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="846" />
         <source>All cameras</source>
-        <translation>全部相机</translation>
+        <translation>所有相机</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="964" />
         <source>all photos, newest first</source>
-        <translation>全部照片，最新的在前</translation>
+        <translation>所有照片，最新的在前</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="966" />
         <source>In {place}: {rest}</source>
         <translation>在{place}：{rest}</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="1012" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1014" />
         <source>taken in {place}</source>
         <translation>拍摄于{place}</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="1016" />
         <source>from {camera}</source>
-        <translation>由{camera}拍摄</translation>
+        <translation>来自 {camera}</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="330" />
         <source>Text in photos</source>
         <translation>照片中的文字</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="333" />
         <source>Find only photos whose text holds these words (like typing text:invoice)</source>
-        <translation>只找文字中含有这些词的照片（同输入 text:发票）</translation>
+        <translation>只查找文字中含有这些词语的照片（如同输入 text:发票）</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="756" />
         <source>Reading text in photos</source>
         <translation>正在读取照片中的文字</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="761" />
         <source>Reading the text in {done} of {total} photos…</source>
-        <translation>正在读取第 {done} / {total} 张照片中的文字…</translation>
+        <translation>正在读取照片中的文字：{done} / {total}…</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="781" />
         <source>Reading text stopped; it resumes where it stopped next time</source>
-        <translation>文字读取已停止；下次从停下的地方继续</translation>
+        <translation>已停止读取文字；下次会从中断处继续</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="785" />
         <source>Read the text in {n} photos; {m} hold some</source>
-        <translation>已读取 {n} 张照片中的文字；其中 {m} 张含有文字</translation>
+        <translation>已读取 {n} 张照片的文字；其中 {m} 张含有文字</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="796" />
         <source>Text in photos could not be read: {error}</source>
         <translation>无法读取照片中的文字：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="276" />
+        <location filename="../../mmsearch/ui/main_window.py" line="320" />
         <source>Describe a photo, e.g. “two kids on a beach at sunset” — or drop a photo here</source>
         <translation>描述一张照片，例如“夕阳下海滩上的两个孩子”——或把照片拖到这里</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="286" />
+        <location filename="../../mmsearch/ui/main_window.py" line="353" />
         <source>After</source>
         <translation>晚于</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="288" />
+        <location filename="../../mmsearch/ui/main_window.py" line="355" />
         <source>Before</source>
         <translation>早于</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="302" />
+        <location filename="../../mmsearch/ui/main_window.py" line="369" />
         <source>All types</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="307" />
+        <location filename="../../mmsearch/ui/main_window.py" line="374" />
         <source>Other</source>
         <translation>其他</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="312" />
+        <location filename="../../mmsearch/ui/main_window.py" line="379" />
         <source>Best match first</source>
         <translation>最匹配优先</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="313" />
+        <location filename="../../mmsearch/ui/main_window.py" line="380" />
         <source>Newest first</source>
         <translation>最新优先</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="319" />
+        <location filename="../../mmsearch/ui/main_window.py" line="386" />
         <source>Hide matches weaker than this score</source>
         <translation>隐藏低于此分数的匹配</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="330" />
+        <location filename="../../mmsearch/ui/main_window.py" line="401" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="338" />
+        <location filename="../../mmsearch/ui/main_window.py" line="411" />
         <source>Min. score</source>
         <translation>最低分数</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="364" />
-        <location filename="../../mmsearch/ui/main_window.py" line="490" />
+        <location filename="../../mmsearch/ui/main_window.py" line="437" />
+        <location filename="../../mmsearch/ui/main_window.py" line="566" />
         <source>Find your photos by what they show</source>
         <translation>按照片内容查找你的照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="372" />
+        <location filename="../../mmsearch/ui/main_window.py" line="445" />
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="395" />
+        <location filename="../../mmsearch/ui/main_window.py" line="468" />
         <source>Preview</source>
         <translation>预览</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="396" />
+        <location filename="../../mmsearch/ui/main_window.py" line="469" />
         <source>Caption ranking</source>
         <translation>标题排序</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="435" />
+        <location filename="../../mmsearch/ui/main_window.py" line="508" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="436" />
+        <location filename="../../mmsearch/ui/main_window.py" line="509" />
         <source>&amp;Add folder…</source>
         <translation>添加文件夹(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="439" />
+        <location filename="../../mmsearch/ui/main_window.py" line="512" />
         <source>&amp;Folders…</source>
         <translation>文件夹(&amp;O)…</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="514" />
         <source>Find &amp;near-duplicates…</source>
-        <translation>查找近似重复照片(&amp;N)…</translation>
+        <translation>查找近似重复(&amp;N)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="441" />
+        <location filename="../../mmsearch/ui/main_window.py" line="516" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="444" />
+        <location filename="../../mmsearch/ui/main_window.py" line="519" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="451" />
+        <location filename="../../mmsearch/ui/main_window.py" line="526" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="452" />
+        <location filename="../../mmsearch/ui/main_window.py" line="527" />
         <source>&amp;About mmsearch</source>
         <translation>关于 mmsearch(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="467" />
+        <location filename="../../mmsearch/ui/main_window.py" line="542" />
         <source>All folders</source>
         <translation>全部文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="481" />
+        <location filename="../../mmsearch/ui/main_window.py" line="557" />
         <source>missing ({error})</source>
         <translation>缺失（{error}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="482" />
+        <location filename="../../mmsearch/ui/main_window.py" line="558" />
         <source>Model: {name}</source>
         <translation>模型：{name}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="484" />
+        <location filename="../../mmsearch/ui/main_window.py" line="560" />
         <source>Device: {device}</source>
         <translation>设备：{device}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="487" />
+        <location filename="../../mmsearch/ui/main_window.py" line="563" />
         <source>{count} photos indexed</source>
         <translation>已索引 {count} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="493" />
+        <location filename="../../mmsearch/ui/main_window.py" line="569" />
         <source>Add a folder of photos to start. mmsearch looks at every photo once, on this computer, with its built-in model; then type what you are looking for, or drop a photo to find similar ones.</source>
         <translation>先添加一个照片文件夹。mmsearch 会在本机用内置模型把每张照片看一遍；然后输入你要找的内容，或拖入一张照片查找相似照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="501" />
+        <location filename="../../mmsearch/ui/main_window.py" line="577" />
         <source>What are you looking for?</source>
         <translation>你在找什么？</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="504" />
+        <location filename="../../mmsearch/ui/main_window.py" line="580" />
         <source>Type a description above — “a dog on a beach”, “snowy mountains”. Combine parts with + and -, or drop a photo to find similar ones.</source>
         <translation>在上方输入描述——“海滩上的狗”“雪山”。可用 + 和 - 组合多个部分，或拖入照片查找相似照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="519" />
+        <location filename="../../mmsearch/ui/main_window.py" line="595" />
         <source>{path} is not a folder.</source>
         <translation>{path} 不是文件夹。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="555" />
+        <location filename="../../mmsearch/ui/main_window.py" line="622" />
         <source>{who}: try again when it has finished.</source>
         <translation>{who}：请在它结束后再试。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="567" />
+        <location filename="../../mmsearch/ui/main_window.py" line="651" />
         <source>Add a folder of photos</source>
         <translation>添加照片文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="594" />
+        <location filename="../../mmsearch/ui/main_window.py" line="678" />
         <source>Looking for photos…</source>
         <translation>正在查找照片…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="602" />
+        <location filename="../../mmsearch/ui/main_window.py" line="686" />
         <source>Waiting: {who}</source>
         <translation>等待中：{who}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="604" />
+        <location filename="../../mmsearch/ui/main_window.py" line="688" />
         <source>Waiting: {who}. Indexing starts when it has finished.</source>
         <translation>等待中：{who}。它结束后开始索引。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="611" />
+        <location filename="../../mmsearch/ui/main_window.py" line="704" />
         <source>Indexing {done} of {total} new or changed photos…</source>
         <translation>正在索引新增或更改的照片：{done} / {total}…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="615" />
+        <location filename="../../mmsearch/ui/main_window.py" line="708" />
         <source>No new or changed photos</source>
         <translation>没有新增或更改的照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="631" />
+        <location filename="../../mmsearch/ui/main_window.py" line="724" />
         <source>Indexed {n} photos</source>
         <translation>已索引 {n} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="633" />
+        <location filename="../../mmsearch/ui/main_window.py" line="726" />
         <source>Up to date: no new or changed photos</source>
         <translation>已是最新：没有新增或更改的照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="636" />
+        <location filename="../../mmsearch/ui/main_window.py" line="729" />
         <source>, {n} could not be read (see Folders)</source>
         <translation>，{n} 个无法读取（见“文件夹”）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="641" />
+        <location filename="../../mmsearch/ui/main_window.py" line="734" />
         <source>; {folders} not reachable (drive unplugged?): its photos are kept</source>
         <translation>；{folders} 无法访问（驱动器已拔出？）：其中的照片仍保留</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="644" />
+        <location filename="../../mmsearch/ui/main_window.py" line="737" />
         <source>Indexing cancelled; it resumes where it stopped next time</source>
         <translation>索引已取消；下次会从中断处继续</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="655" />
+        <location filename="../../mmsearch/ui/main_window.py" line="748" />
         <source>Indexing stopped: {error}</source>
         <translation>索引已停止：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="735" />
+        <location filename="../../mmsearch/ui/main_window.py" line="942" />
         <source>Similar to: {name}</source>
         <translation>相似于：{name}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="760" />
+        <location filename="../../mmsearch/ui/main_window.py" line="955" />
+        <source>Best of {sample} of {total} photos while the index opens…</source>
+        <translation>索引打开期间，先从 {total} 张中的 {sample} 张里给出最佳结果…</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="988" />
         <source>the file type filter ({type})</source>
         <translation>文件类型筛选（{type}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="766" />
+        <location filename="../../mmsearch/ui/main_window.py" line="994" />
         <source>the minimum score ({score})</source>
         <translation>最低分数（{score}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="770" />
+        <location filename="../../mmsearch/ui/main_window.py" line="998" />
         <source>Every match is hidden by {filters}: change it to see them.</source>
         <translation>所有匹配的照片都被{filters}隐藏了：更改后即可看到。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="771" />
+        <location filename="../../mmsearch/ui/main_window.py" line="999" />
         <source> and </source>
         <translation>和</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="771" />
+        <location filename="../../mmsearch/ui/main_window.py" line="999" />
         <source>the filters</source>
         <translation>筛选条件</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="776" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1004" />
         <source>No photos indexed yet: indexing is under way.</source>
         <translation>还没有已索引的照片：正在索引。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="781" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1009" />
         <source>in {folder}</source>
         <translation>在 {folder} 中</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="783" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1018" />
         <source>after {date}</source>
         <translation>晚于 {date}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="785" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1020" />
         <source>before {date}</source>
         <translation>早于 {date}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="788" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1023" />
         <source>None of the {n} indexed photos is {limits}: change the filters.</source>
         <translation>已索引的 {n} 张照片中没有{limits}的：请更改筛选条件。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="789" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1024" />
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="790" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1025" />
         <source>No match among {n} indexed photos. Try other words.</source>
         <translation>已索引的 {n} 张照片中没有匹配的。换个说法试试。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="777" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1005" />
         <source>No photos indexed yet: add a folder, or wait for indexing.</source>
         <translation>还没有已索引的照片：请添加文件夹，或等待索引完成。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="821" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1056" />
         <source>off</source>
         <translation>关</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="828" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1063" />
         <source>{n} photos</source>
         <translation>{n} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="831" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1066" />
         <source>{shown} of {total} photos</source>
         <translation>显示 {shown} / {total} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="866" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1101" />
         <source>No application opened {name}: right-click it for “Open containing folder” or “Copy path”.</source>
         <translation>没有应用程序能打开 {name}：右键点击它，选择“打开所在文件夹”或“复制路径”。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="878" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1113" />
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="880" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1115" />
         <source>Open containing folder</source>
         <translation>打开所在文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="884" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1119" />
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="888" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1123" />
         <source>Find similar photos</source>
         <translation>查找相似照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="889" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1124" />
         <source>Rank captions for this photo</source>
         <translation>为这张照片排序标题</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1017" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1276" />
         <source>This search looks like {language}, which the current model does not read: the results may be poor.</source>
         <translation>这次搜索看起来是{language}，当前模型读不懂：结果可能不准。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1022" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1281" />
         <source>Models that read {language}…</source>
         <translation>能读{language}的模型…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1040" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1300" />
         <source>A model switch is already running.</source>
         <translation>已有一个模型切换正在进行。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1062" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1321" />
         <source>Switching to {model}</source>
         <translation>正在切换到 {model}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1069" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1328" />
         <source>Model switch cancelled; the current model stays. Choosing it again resumes where it stopped.</source>
         <translation>已取消切换模型，继续使用当前模型。再次选择它会从中断处继续。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1079" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1338" />
         <source>Now searching with {model}</source>
         <translation>现在使用 {model} 搜索</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1081" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1340" />
         <source>, {n} photos could not be read (see Folders)</source>
         <translation>，{n} 张照片无法读取（见“文件夹”）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1098" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1357" />
         <source>Could not get {model} ({error}): the current model stays; the offer is shown again next time.</source>
         <translation>无法获取 {model}（{error}）：继续使用当前模型；下次会再次推荐。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1110" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1369" />
         <source>Could not switch the model: {error}</source>
         <translation>无法切换模型：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1130" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1405" />
         <source>About mmsearch</source>
         <translation>关于 mmsearch</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1131" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1406" />
         <source>mmsearch finds photos on your disk by what they show.</source>
         <translation>mmsearch 按内容查找你磁盘上的照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1133" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1408" />
         <source>Everything runs on this computer; your photos never leave it.</source>
         <translation>一切都在本机运行；你的照片不会离开这台电脑。</translation>
     </message>
@@ -812,68 +937,73 @@
 <context>
     <name>PreviewPanel</name>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="174" />
         <source>Place</source>
         <translation>地点</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="209" />
         <source>{date} (from the file name)</source>
         <translation>{date}（来自文件名）</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="211" />
         <source>{date} (the file's time: no date in the photo)</source>
         <translation>{date}（文件时间：照片中没有日期）</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="218" />
         <source>{lat:.4f}, {lon:.4f} (no town near)</source>
         <translation>{lat:.4f}, {lon:.4f}（附近没有城镇）</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="177" />
         <source>Text in photo</source>
         <translation>照片中的文字</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="154" />
-        <location filename="../../mmsearch/ui/main_window.py" line="205" />
+        <location filename="../../mmsearch/ui/main_window.py" line="162" />
+        <location filename="../../mmsearch/ui/main_window.py" line="235" />
         <source>Select a photo to see it here.</source>
         <translation>选择一张照片，在这里查看。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="161" />
+        <location filename="../../mmsearch/ui/main_window.py" line="169" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="162" />
+        <location filename="../../mmsearch/ui/main_window.py" line="170" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="163" />
+        <location filename="../../mmsearch/ui/main_window.py" line="171" />
         <source>File size</source>
         <translation>文件大小</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="164" />
+        <location filename="../../mmsearch/ui/main_window.py" line="172" />
         <source>Dimensions</source>
         <translation>尺寸</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="165" />
+        <location filename="../../mmsearch/ui/main_window.py" line="173" />
         <source>Taken</source>
         <translation>拍摄时间</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="166" />
+        <location filename="../../mmsearch/ui/main_window.py" line="175" />
         <source>Camera</source>
         <translation>相机</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="167" />
+        <location filename="../../mmsearch/ui/main_window.py" line="176" />
         <source>Score</source>
         <translation>分数</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="189" />
+        <location filename="../../mmsearch/ui/main_window.py" line="201" />
         <source>Loading…</source>
         <translation>加载中…</translation>
     </message>
@@ -881,213 +1011,203 @@
 <context>
     <name>ResultsModel</name>
     <message>
+        <location filename="../../mmsearch/ui/results.py" line="120" />
         <source>Text: {words}</source>
         <translation>文字：{words}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/results.py" line="127" />
+        <location filename="../../mmsearch/ui/results.py" line="118" />
         <source>score</source>
-        <extracomment>File-type filter: label -&gt; extensions (lower case); empty means all.</extracomment>
         <translation>分数</translation>
     </message>
 </context>
 <context>
     <name>SettingsDialog</name>
     <message>
+        <location filename="../../mmsearch/ui/settings.py" line="236" />
         <source>Read the text in photos after indexing</source>
         <translation>索引后读取照片中的文字</translation>
     </message>
     <message>
+        <location filename="../../mmsearch/ui/settings.py" line="240" />
         <source>Signs, receipts, whiteboards: their words become searchable (type them, or text:word). It runs after indexing, in the background.</source>
-        <translation>招牌、收据、白板：其中的文字可以搜索（直接输入，或 text:词）。在索引之后于后台进行。</translation>
+        <translation>招牌、收据、白板：其中的文字可被搜索（直接输入，或用 text:词语）。在索引之后于后台进行。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="164" />
+        <location filename="../../mmsearch/ui/settings.py" line="188" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="173" />
+        <location filename="../../mmsearch/ui/settings.py" line="197" />
         <source>download {size}</source>
         <translation>下载 {size}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="176" />
+        <location filename="../../mmsearch/ui/settings.py" line="200" />
         <source>Languages: {languages}. License: {license}.</source>
         <translation>语言：{languages}。许可：{license}。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="185" />
+        <location filename="../../mmsearch/ui/settings.py" line="209" />
         <source>Another model first looks at every photo again in the background; the current one answers searches until it is done.</source>
         <translation>换用其他模型时，新模型会先在后台把每张照片重新看一遍；完成之前仍由当前模型回答搜索。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="190" />
+        <location filename="../../mmsearch/ui/settings.py" line="214" />
         <source>Which model fits this computer…</source>
         <translation>哪个模型适合这台电脑…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="192" />
+        <location filename="../../mmsearch/ui/settings.py" line="216" />
         <source>Suggest a better model at start</source>
         <translation>启动时推荐更好的模型</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="196" />
+        <location filename="../../mmsearch/ui/settings.py" line="220" />
         <source>Off: mmsearch never contacts the internet by itself. On: at start it offers a model that fits this computer, from the list it ships with; nothing is downloaded until you pick one.</source>
         <translation>关闭：mmsearch 从不自行联网。开启：启动时从自带的模型列表中推荐适合这台电脑的模型；在你选定之前不会下载任何东西。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="204" />
+        <location filename="../../mmsearch/ui/settings.py" line="228" />
         <source>Off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="208" />
+        <location filename="../../mmsearch/ui/settings.py" line="232" />
         <source>Models with a fusion head look again at this many of the best photos of a text search and re-order them. Other models ignore it.</source>
         <translation>带融合头的模型会对文字搜索的这么多张最佳照片再看一遍并重新排序。其他模型忽略此项。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="213" />
+        <location filename="../../mmsearch/ui/settings.py" line="245" />
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="214" />
+        <location filename="../../mmsearch/ui/settings.py" line="246" />
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="215" />
+        <location filename="../../mmsearch/ui/settings.py" line="247" />
         <source>GPU (CUDA)</source>
         <translation>GPU（CUDA）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="225" />
+        <location filename="../../mmsearch/ui/settings.py" line="257" />
+        <location filename="../../mmsearch/ui/settings.py" line="337" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="232" />
+        <location filename="../../mmsearch/ui/settings.py" line="265" />
         <source>System</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="235" />
+        <location filename="../../mmsearch/ui/settings.py" line="269" />
+        <source>A new device, data folder, library server or language takes effect at the next start.</source>
+        <translation>新的设备、数据文件夹、照片库服务器或语言将在下次启动时生效。</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="302" />
+        <source>In the data folder, on this computer</source>
+        <translation>在数据文件夹中（本机）</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="303" />
+        <source>On a PostgreSQL server, shared</source>
+        <translation>在 PostgreSQL 服务器上（共享）</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="309" />
+        <source>A database on a PostgreSQL server with the pgvector extension. Every computer that uses it searches the same library; each keeps its own thumbnails and models. `mmsearch library migrate` copies a library there.</source>
+        <translation>装有 pgvector 扩展的 PostgreSQL 服务器上的数据库。使用它的每台电脑搜索同一个照片库；各自保留自己的缩略图和模型。`mmsearch library migrate` 可把照片库复制过去。</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="316" />
+        <source>kept in the system keyring</source>
+        <translation>保存在系统钥匙串中</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="319" />
+        <source>Saved in this computer's keyring (Keychain, Credential Locker, Secret Service), never in a file. Left empty: the saved one, or ~/.pgpass.</source>
+        <translation>保存在本机的钥匙串中（Keychain、凭据管理器、Secret Service），绝不写入文件。留空：使用已保存的密码或 ~/.pgpass。</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="330" />
+        <source>not mapped on this computer</source>
+        <translation>本机尚未映射</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="333" />
+        <source>Where this computer sees the share the library calls “{name}”: its photos are found there.</source>
+        <translation>本机上照片库称为“{name}”的共享所在的位置：在那里查找它的照片。</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="353" />
+        <source>The share's folder</source>
+        <translation>共享的文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="379" />
+        <source>{text} is not a server's address: write it as postgresql://user@host/database (the library stays where it was)</source>
+        <translation>{text} 不是服务器地址：请写成 postgresql://用户@主机/数据库（照片库保持原样）</translation>
+    </message>
+    <message>
         <source>A new device, data folder or language takes effect at the next start.</source>
         <translation>新的设备、数据文件夹或语言将在下次启动时生效。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="244" />
+        <location filename="../../mmsearch/ui/settings.py" line="280" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="248" />
+        <location filename="../../mmsearch/ui/settings.py" line="284" />
         <source>Re-rank best results</source>
         <translation>重排最佳结果</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="249" />
+        <location filename="../../mmsearch/ui/settings.py" line="286" />
         <source>Device</source>
         <translation>设备</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="250" />
+        <location filename="../../mmsearch/ui/settings.py" line="287" />
         <source>Thumbnail cache</source>
         <translation>缩略图缓存</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="251" />
-        <location filename="../../mmsearch/ui/settings.py" line="258" />
+        <location filename="../../mmsearch/ui/settings.py" line="288" />
+        <location filename="../../mmsearch/ui/settings.py" line="395" />
         <source>Data folder</source>
         <translation>数据文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="252" />
+        <location filename="../../mmsearch/ui/settings.py" line="289" />
+        <source>Library</source>
+        <translation>照片库</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="290" />
+        <source>Server</source>
+        <translation>服务器</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="291" />
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="293" />
+        <source>Root “{name}”</source>
+        <translation>根目录“{name}”</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="294" />
         <source>Language</source>
         <translation>语言</translation>
-    </message>
-</context>
-<context>
-    <name>GroupRow</name>
-    <message>
-        <source>Keep (suggested)</source>
-        <translation>保留（建议）</translation>
-    </message>
-    <message>
-        <source>Copy</source>
-        <translation>副本</translation>
-    </message>
-    <message>
-        <source>Move the other one to the trash</source>
-        <translation>将另一张移到回收站</translation>
-    </message>
-    <message>
-        <source>Move the other {count} to the trash</source>
-        <translation>将其余 {count} 张移到回收站</translation>
-    </message>
-    <message>
-        <source>Similarity %1</source>
-        <translation>相似度 %1</translation>
-    </message>
-</context>
-<context>
-    <name>DuplicatesDialog</name>
-    <message>
-        <source>Near-duplicates</source>
-        <translation>近似重复照片</translation>
-    </message>
-    <message>
-        <source>Undo</source>
-        <translation>撤销</translation>
-    </message>
-    <message>
-        <source>Look again</source>
-        <translation>重新查找</translation>
-    </message>
-    <message>
-        <source>Close</source>
-        <translation>关闭</translation>
-    </message>
-    <message>
-        <source>Looking for near-duplicates…</source>
-        <translation>正在查找近似重复照片…</translation>
-    </message>
-    <message>
-        <source>comparing photos %v of %m</source>
-        <translation>正在比较照片 %v / %m</translation>
-    </message>
-    <message>
-        <source>No near-duplicates found.</source>
-        <translation>没有找到近似重复照片。</translation>
-    </message>
-    <message>
-        <source>1 group of near-duplicates, {copies} copies that could go; the suggested photo stays.</source>
-        <translation>1 组近似重复照片，{copies} 张副本可以删除；建议保留的照片会留下。</translation>
-    </message>
-    <message>
-        <source>{groups} groups of near-duplicates, {copies} copies that could go; the suggested photo of each group stays.</source>
-        <translation>{groups} 组近似重复照片，{copies} 张副本可以删除；每组建议保留的照片会留下。</translation>
-    </message>
-    <message>
-        <source>Moving {count} photos to the trash…</source>
-        <translation>正在将 {count} 张照片移到回收站…</translation>
-    </message>
-    <message>
-        <source>Moved {count} photos to the trash.</source>
-        <translation>已将 {count} 张照片移到回收站。</translation>
-    </message>
-    <message>
-        <source>Undo puts them back.</source>
-        <translation>撤销可将其放回原处。</translation>
-    </message>
-    <message>
-        <source>Putting photos back…</source>
-        <translation>正在放回照片…</translation>
-    </message>
-    <message>
-        <source>Put {count} photos back; they are being indexed again.</source>
-        <translation>已放回 {count} 张照片，正在重新索引。</translation>
     </message>
 </context>
 </TS>
