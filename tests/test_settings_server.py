@@ -13,7 +13,7 @@ from keyrings.alt.file import PlaintextKeyring
 from pytestqt.qtbot import QtBot
 
 from mmsearch.catalog.passwords import SERVICE, account, saved_password, with_saved_password
-from mmsearch.catalog.server import ServerCatalog, server_url
+from mmsearch.catalog.server import ServerCatalog, probe, server_url
 from mmsearch.services.library import Library
 from mmsearch.services.models import list_models
 from mmsearch.ui.app import create_window
@@ -139,3 +139,25 @@ def test_settings_map_a_root_to_where_the_share_is_now(
     window.map_roots(dialog.root_changes())
     assert lib.catalog.roots.mounts == {}
     assert lib.counts()["photos"] == 3
+
+
+def test_testing_the_connection_says_what_the_server_holds_or_why_not(
+    qtbot: QtBot, window: MainWindow, prefs: Preferences, pg_url: str, tmp_path: Path
+) -> None:
+    dialog = _dialog(qtbot, window, prefs)
+    dialog.location.setCurrentIndex(dialog.location.findData("server"))
+    dialog.server.setText(pg_url)
+    with qtbot.waitSignal(dialog.probed, timeout=30_000) as answer:
+        dialog.test_connection()
+    assert "answers: PostgreSQL" in answer.args[0] and "pgvector" in answer.args[0]
+    assert "no library yet" in answer.args[0]  # and the test made none
+    assert "no library yet" in probe(pg_url)
+    ServerCatalog.connect(pg_url, tmp_path / "data").close()
+    assert "a library of 0 photos" in probe(pg_url)
+    qtbot.waitUntil(lambda: dialog.test_server.isEnabled())
+    # nothing listens there: the reason, and that nothing was changed
+    dialog.server.setText("postgresql://anna@127.0.0.1:9/photos")
+    with qtbot.waitSignal(dialog.probed, timeout=30_000) as answer:
+        dialog.test_connection()
+    assert "anna@127.0.0.1:9/photos can't be reached" in answer.args[0]
+    assert dialog.server_state.text() == answer.args[0]

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, create_engine, event, func, literal_column, s
 from sqlalchemy.engine import URL, Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from mmsearch.catalog.db import (
     SCHEMA_HEAD,
@@ -360,3 +361,40 @@ class ServerCatalog(Catalog):
         with self.engine.connect() as conn:
             rows = conn.execute(sql, {**params, "limit": limit}).all()
         return {int(r[0]): r[1] for r in rows}
+
+
+def probe(location: str, password: str | None = None) -> str:
+    """Whether a server can hold a shared library, said in a sentence (the Settings' "Test
+    the connection"): its version, pgvector's, and the library it holds, if any. Changes
+    nothing on the server. Raises CatalogError with what went wrong and what to do."""
+    url = with_saved_password(location)
+    if password:
+        url = url.set(password=password)
+    engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            version = str(conn.execute(text("SHOW server_version")).scalar())
+            vector = conn.execute(
+                text(
+                    "SELECT coalesce(installed_version, default_version) FROM "
+                    "pg_available_extensions WHERE name = 'vector'"
+                )
+            ).scalar()
+            held = conn.execute(text("SELECT to_regclass('photos')")).scalar()
+            photos = conn.execute(text("SELECT count(*) FROM photos")).scalar() if held else None
+    except DBAPIError as e:
+        raise CatalogUnreachable(describe(url), _first_line(e.orig)) from e
+    finally:
+        engine.dispose()
+    if vector is None:
+        raise CatalogError(
+            f"{describe(url)} (PostgreSQL {version}) has no pgvector extension: install it on "
+            "the server (the package postgresql-NN-pgvector, or pgvector's own build), then "
+            "test again"
+        )
+    library = (
+        "no library yet: the first start makes it"
+        if photos is None
+        else (f"a library of {photos:,} photos")
+    )
+    return f"{describe(url)} answers: PostgreSQL {version}, pgvector {vector}; {library}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import suppress
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -172,6 +174,7 @@ class SettingsDialog(QDialog):
     """
 
     offer_requested = Signal()
+    probed = Signal(str)  # what "Test the connection" found (from its thread)
 
     def __init__(
         self,
@@ -287,8 +290,12 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Thumbnail cache"), self.cache)
         form.addRow(self.tr("Data folder"), data_row)
         form.addRow(self.tr("Library"), self.location)
-        form.addRow(self.tr("Server"), self.server)
+        server_row = QHBoxLayout()
+        server_row.addWidget(self.server, 1)
+        server_row.addWidget(self.test_server)
+        form.addRow(self.tr("Server"), server_row)
         form.addRow(self.tr("Password"), self.password)
+        form.addRow("", self.server_state)
         for name, row in self._root_rows.items():
             form.addRow(self.tr("Root “{name}”").format(name=name), row)
         form.addRow(self.tr("Language"), self.language)
@@ -320,6 +327,13 @@ class SettingsDialog(QDialog):
                 "Service), never in a file. Left empty: the saved one, or ~/.pgpass."
             )
         )
+        self.test_server = QPushButton(self.tr("Test the connection"))
+        self.test_server.clicked.connect(self.test_connection)
+        self.server_state = QLabel()
+        self.server_state.setWordWrap(True)
+        self.server_state.hide()  # (shown with an answer)
+        self.server_state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.probed.connect(self._show_probe)
         self.location.currentIndexChanged.connect(self._location_changed)
         self._location_changed()
         self._roots = {r.name: r for r in roots}
@@ -346,8 +360,37 @@ class SettingsDialog(QDialog):
 
     def _location_changed(self) -> None:
         shared = self.location.currentData() == "server"
-        self.server.setEnabled(shared)
-        self.password.setEnabled(shared)
+        for widget in (self.server, self.password, self.test_server):
+            widget.setEnabled(shared)
+
+    def test_connection(self) -> None:
+        """Ask the server, off the GUI thread, whether it can hold the library (nothing is
+        changed there); the answer shows under the password."""
+        from mmsearch.catalog.server import probe
+        from mmsearch.catalog.urls import is_server_url
+
+        location, password = self.server.text().strip(), self.password.text()
+        if not is_server_url(location):
+            self._show_probe(self.tr("Write the server as postgresql://user@host/database."))
+            return
+        self.test_server.setEnabled(False)
+        self.server_state.setText(self.tr("Asking the server…"))
+        self.server_state.show()
+
+        def ask() -> None:
+            try:
+                answer = probe(location, password or None)
+            except Exception as e:  # every failure is the answer to show
+                answer = str(e)
+            with suppress(RuntimeError):  # (the dialog was closed meanwhile)
+                self.probed.emit(answer)
+
+        threading.Thread(target=ask, name="server probe", daemon=True).start()
+
+    def _show_probe(self, answer: str) -> None:
+        self.server_state.setText(answer)
+        self.server_state.show()
+        self.test_server.setEnabled(self.location.currentData() == "server")
 
     def _browse_root(self, field: QLineEdit) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("The share's folder"), field.text())

@@ -254,6 +254,9 @@ ZH_CN = {
     "None of the {n} indexed photos is {limits}: change the filters.": "已索引的 {n} 张照片中没有{limits}的：请更改筛选条件。",
     "Place": "地点",
     "{date} (from the file name)": "{date}（来自文件名）",
+    "Test the connection": "测试连接",
+    "Write the server as postgresql://user@host/database.": "请把服务器写成 postgresql://用户@主机/数据库。",
+    "Asking the server…": "正在询问服务器…",
 }
 
 

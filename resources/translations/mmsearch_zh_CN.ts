@@ -1024,133 +1024,148 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="236" />
+        <location filename="../../mmsearch/ui/settings.py" line="239" />
         <source>Read the text in photos after indexing</source>
         <translation>索引后读取照片中的文字</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="240" />
+        <location filename="../../mmsearch/ui/settings.py" line="243" />
         <source>Signs, receipts, whiteboards: their words become searchable (type them, or text:word). It runs after indexing, in the background.</source>
         <translation>招牌、收据、白板：其中的文字可被搜索（直接输入，或用 text:词语）。在索引之后于后台进行。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="188" />
+        <location filename="../../mmsearch/ui/settings.py" line="191" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="197" />
+        <location filename="../../mmsearch/ui/settings.py" line="200" />
         <source>download {size}</source>
         <translation>下载 {size}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="200" />
+        <location filename="../../mmsearch/ui/settings.py" line="203" />
         <source>Languages: {languages}. License: {license}.</source>
         <translation>语言：{languages}。许可：{license}。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="209" />
+        <location filename="../../mmsearch/ui/settings.py" line="212" />
         <source>Another model first looks at every photo again in the background; the current one answers searches until it is done.</source>
         <translation>换用其他模型时，新模型会先在后台把每张照片重新看一遍；完成之前仍由当前模型回答搜索。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="214" />
+        <location filename="../../mmsearch/ui/settings.py" line="217" />
         <source>Which model fits this computer…</source>
         <translation>哪个模型适合这台电脑…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="216" />
+        <location filename="../../mmsearch/ui/settings.py" line="219" />
         <source>Suggest a better model at start</source>
         <translation>启动时推荐更好的模型</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="220" />
+        <location filename="../../mmsearch/ui/settings.py" line="223" />
         <source>Off: mmsearch never contacts the internet by itself. On: at start it offers a model that fits this computer, from the list it ships with; nothing is downloaded until you pick one.</source>
         <translation>关闭：mmsearch 从不自行联网。开启：启动时从自带的模型列表中推荐适合这台电脑的模型；在你选定之前不会下载任何东西。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="228" />
+        <location filename="../../mmsearch/ui/settings.py" line="231" />
         <source>Off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="232" />
+        <location filename="../../mmsearch/ui/settings.py" line="235" />
         <source>Models with a fusion head look again at this many of the best photos of a text search and re-order them. Other models ignore it.</source>
         <translation>带融合头的模型会对文字搜索的这么多张最佳照片再看一遍并重新排序。其他模型忽略此项。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="245" />
+        <location filename="../../mmsearch/ui/settings.py" line="248" />
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="246" />
+        <location filename="../../mmsearch/ui/settings.py" line="249" />
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="247" />
+        <location filename="../../mmsearch/ui/settings.py" line="250" />
         <source>GPU (CUDA)</source>
         <translation>GPU（CUDA）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="257" />
-        <location filename="../../mmsearch/ui/settings.py" line="337" />
+        <location filename="../../mmsearch/ui/settings.py" line="260" />
+        <location filename="../../mmsearch/ui/settings.py" line="350" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="265" />
+        <location filename="../../mmsearch/ui/settings.py" line="268" />
         <source>System</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="269" />
+        <location filename="../../mmsearch/ui/settings.py" line="272" />
         <source>A new device, data folder, library server or language takes effect at the next start.</source>
         <translation>新的设备、数据文件夹、照片库服务器或语言将在下次启动时生效。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="302" />
+        <location filename="../../mmsearch/ui/settings.py" line="309" />
         <source>In the data folder, on this computer</source>
         <translation>在数据文件夹中（本机）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="303" />
+        <location filename="../../mmsearch/ui/settings.py" line="310" />
         <source>On a PostgreSQL server, shared</source>
         <translation>在 PostgreSQL 服务器上（共享）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="309" />
+        <location filename="../../mmsearch/ui/settings.py" line="316" />
         <source>A database on a PostgreSQL server with the pgvector extension. Every computer that uses it searches the same library; each keeps its own thumbnails and models. `mmsearch library migrate` copies a library there.</source>
         <translation>装有 pgvector 扩展的 PostgreSQL 服务器上的数据库。使用它的每台电脑搜索同一个照片库；各自保留自己的缩略图和模型。`mmsearch library migrate` 可把照片库复制过去。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="316" />
+        <location filename="../../mmsearch/ui/settings.py" line="323" />
         <source>kept in the system keyring</source>
         <translation>保存在系统钥匙串中</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="319" />
+        <location filename="../../mmsearch/ui/settings.py" line="326" />
         <source>Saved in this computer's keyring (Keychain, Credential Locker, Secret Service), never in a file. Left empty: the saved one, or ~/.pgpass.</source>
         <translation>保存在本机的钥匙串中（Keychain、凭据管理器、Secret Service），绝不写入文件。留空：使用已保存的密码或 ~/.pgpass。</translation>
     </message>
     <message>
         <location filename="../../mmsearch/ui/settings.py" line="330" />
+        <source>Test the connection</source>
+        <translation>测试连接</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="343" />
         <source>not mapped on this computer</source>
         <translation>本机尚未映射</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="333" />
+        <location filename="../../mmsearch/ui/settings.py" line="346" />
         <source>Where this computer sees the share the library calls “{name}”: its photos are found there.</source>
         <translation>本机上照片库称为“{name}”的共享所在的位置：在那里查找它的照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="353" />
+        <location filename="../../mmsearch/ui/settings.py" line="373" />
+        <source>Write the server as postgresql://user@host/database.</source>
+        <translation>请把服务器写成 postgresql://用户@主机/数据库。</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="376" />
+        <source>Asking the server…</source>
+        <translation>正在询问服务器…</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/settings.py" line="393" />
         <source>The share's folder</source>
         <translation>共享的文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="379" />
+        <location filename="../../mmsearch/ui/settings.py" line="419" />
         <source>{text} is not a server's address: write it as postgresql://user@host/database (the library stays where it was)</source>
         <translation>{text} 不是服务器地址：请写成 postgresql://用户@主机/数据库（照片库保持原样）</translation>
     </message>
@@ -1159,53 +1174,53 @@
         <translation>新的设备、数据文件夹或语言将在下次启动时生效。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="280" />
+        <location filename="../../mmsearch/ui/settings.py" line="283" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="284" />
+        <location filename="../../mmsearch/ui/settings.py" line="287" />
         <source>Re-rank best results</source>
         <translation>重排最佳结果</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="286" />
+        <location filename="../../mmsearch/ui/settings.py" line="289" />
         <source>Device</source>
         <translation>设备</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="287" />
+        <location filename="../../mmsearch/ui/settings.py" line="290" />
         <source>Thumbnail cache</source>
         <translation>缩略图缓存</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="288" />
-        <location filename="../../mmsearch/ui/settings.py" line="395" />
+        <location filename="../../mmsearch/ui/settings.py" line="291" />
+        <location filename="../../mmsearch/ui/settings.py" line="435" />
         <source>Data folder</source>
         <translation>数据文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="289" />
+        <location filename="../../mmsearch/ui/settings.py" line="292" />
         <source>Library</source>
         <translation>照片库</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="290" />
+        <location filename="../../mmsearch/ui/settings.py" line="296" />
         <source>Server</source>
         <translation>服务器</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="291" />
+        <location filename="../../mmsearch/ui/settings.py" line="297" />
         <source>Password</source>
         <translation>密码</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="293" />
+        <location filename="../../mmsearch/ui/settings.py" line="300" />
         <source>Root “{name}”</source>
         <translation>根目录“{name}”</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="294" />
+        <location filename="../../mmsearch/ui/settings.py" line="301" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
