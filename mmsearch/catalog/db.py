@@ -720,7 +720,7 @@ class Catalog:
         folder hands its photos over, a photo or failure is dropped. Returns the rows
         rewritten. One transaction."""
         mount = os.fsencode(self.roots.mounts[name])
-        low, high = mount + os.sep.encode(), mount + os.sep.encode() + b"\xff"
+        low, high = _prefix_range(self.roots.mounts[name])
         rewritten = 0
         with self.session() as s:
             for table in (Folder, Photo, Failure):
