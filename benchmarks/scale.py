@@ -415,14 +415,15 @@ def child_open(data: Path, dim: int, spawned: float) -> dict[str, Any]:
 USER_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def run_child(*args: str) -> dict[str, Any]:
+def run_child(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run `child_main(args)` in a new process (`env` adds to USER_ENV); its JSON line."""
     spawned = time.time()
     proc = subprocess.run(
         [sys.executable, __file__, "--child", *args, "--spawned", repr(spawned)],
         capture_output=True,
         text=True,
         check=False,
-        env=USER_ENV,
+        env={**USER_ENV, **(env or {})},
     )
     if proc.returncode != 0:
         raise SystemExit(f"child {args} failed:\n{proc.stderr[-3000:]}")

@@ -10,6 +10,14 @@ catalog schema by our migrations; the HNSW index is the one `ServerCatalog` make
 first write, built here after the rows, as `CREATE INDEX` on a loaded table builds it.
 Queries are `ServerCatalog.nearest` (one SQL statement, the filters in it), in this process.
 
+Then a computer of that shared library (its data folder under --work), measured as
+`benchmarks/scale.py` measures the local library: its first open (a new computer builds its
+index from the server's rows), then a fresh process's first answer, query latency through
+`SearchEngine.search` (text encoded, the local index searched, the filters asked of the
+server), peak RSS, and recall against exact. That is what `Library.backend` answers a shared
+library's searches with once the index is open; the server's own index (`ServerAnswers`)
+answers until then.
+
 Run: `PYTHONPATH=. .venv/bin/python benchmarks/server_scale.py [--sizes 100000] [--dims 512]
 [--work build/cache/scale-pg] [--json FILE]`.
 """
@@ -35,12 +43,15 @@ from benchmarks.scale import (  # noqa: E402
     ROOT,
     centroids,
     date_of,
+    filtered_recall_at_10,
     filters_for,
     model_id,
     path_of,
     percentiles,
     photo_vectors,
     query_vectors,
+    recall_at_10,
+    run_child,
 )
 from mmsearch.catalog.db import VECTOR_DTYPE  # noqa: E402
 from mmsearch.catalog.server import ServerCatalog, vector_index_name, vector_text  # noqa: E402
@@ -167,6 +178,21 @@ def measure(url: str, n: int, dim: int, seed: int) -> dict[str, Any]:
         catalog.close()
 
 
+def computer(url: str, n: int, dim: int, seed: int, work: Path) -> dict[str, Any]:
+    """A computer of the shared library searching from its own index (see the module)."""
+    data = work / f"computer-{n}x{dim}"
+    os.environ["MMSEARCH_CATALOG"] = url  # (the recall passes run in this process)
+    env = {"MMSEARCH_CATALOG": url}
+    out: dict[str, Any] = {"open": run_child("open", str(data), str(dim), env=env)}
+    print(f"  computer, open: {json.dumps(out['open'])}")
+    out["search"] = run_child("search", str(data), str(n), str(dim), str(seed), env=env)
+    print(f"  computer, search: {json.dumps(out['search'])}")
+    out["recall_at_10"] = recall_at_10(data, n, dim, seed)
+    out["filtered_recall_at_10"] = filtered_recall_at_10(data, n, dim, seed)
+    print(f"  computer, recall: {out['recall_at_10']:.3f} {out['filtered_recall_at_10']}")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
@@ -181,6 +207,8 @@ def main() -> None:
         for dim in args.dims:
             url, building = build(server, n, dim, args.seed)
             figures = {"n": n, "dim": dim, **building, **measure(url, n, dim, args.seed)}
+            print(json.dumps(figures, indent=1))
+            figures["computer"] = computer(url, n, dim, args.seed, args.work)
             results.append(figures)
             print(json.dumps(figures, indent=1))
     if args.json:

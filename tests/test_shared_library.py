@@ -401,6 +401,51 @@ def test_a_computer_searching_sees_what_another_indexes_meanwhile(
         assert len(b.index()) == 0
 
 
+def test_a_new_computer_answers_from_the_server_until_its_own_index_is_open(
+    tmp_path: Path,
+    pg_url: str,
+    photo_folder: Path,
+    bundled_model_dir: Path,
+    monkeypatch: Any,
+    qtbot: Any,
+    prefs: Any,
+) -> None:
+    """Computer B joins a library A indexed. While B's index of it opens (held up here, as
+    building it from the server's rows holds it for minutes at a million photos) B's window
+    answers from the server's vector index and says so; once it is open, the local index
+    answers, brought up to the server's rows (and so does a one-shot search)."""
+    monkeypatch.setenv("MMSEARCH_MODELS", str(bundled_model_dir.parent))
+    from mmsearch.index.backend import HnswBackend
+    from mmsearch.services.indexing import Indexer
+    from mmsearch.ui.main_window import MainWindow
+
+    with Library(tmp_path / "a", catalog=pg_url) as a:
+        with a.writing("test"):
+            a.add_folder(photo_folder)
+        assert Indexer(a).run().added == 6
+    b = Library(tmp_path / "b", catalog=pg_url)
+    b._index_lock.acquire()  # the open, held up
+    try:
+        window = MainWindow(b, prefs)
+        qtbot.addWidget(window)
+        with qtbot.waitSignal(window.search_finished, timeout=30_000):
+            window.search_field.setText("a cat")
+            window.run_search()
+        assert not b.index_open
+        assert "server" in window.preview_note.text() and window.preview_note.isVisibleTo(window)
+        names = [h.path.name for h in window.results.hits()]
+        assert set(names[:2]) == {"cat.png", "cat2.jpg"} and len(names) == 6
+    finally:
+        b._index_lock.release()
+    with qtbot.waitSignal(window.search_finished, timeout=60_000):
+        pass  # the open finishes, and the window searches again
+    assert b.index_open and not window.preview_note.isVisibleTo(window)
+    assert [h.path.name for h in window.results.hits()] == names
+    assert isinstance(b.backend(), HnswBackend) and len(b.index()) == 6
+    window.close()
+    b.close()
+
+
 def test_the_server_searches_its_own_hnsw_index_with_the_filters(
     tmp_path: Path, pg_url: str
 ) -> None:

@@ -6,6 +6,9 @@
   float16 (`DeviceMatcher`), a filter applied as a mask. It mirrors the HNSW index, which
   stays the saved, authoritative copy: every change to the index reaches the matcher (see
   `VectorIndex.subscribe`), and the index stays current for the day the GPU is gone.
+- `ServerAnswers`: a shared library's server searching its pgvector index, the filters in
+  the same query: what a computer answers from while its own index opens (not a backend:
+  the local index, kept current from the server's rows, is what answers once open).
 
 `make_search_backend` picks one from a `DeviceChoice`; a GPU matcher that fails to start
 (out of GPU memory, a CUDA error) falls back to HNSW with a warning, never an exception.
@@ -208,16 +211,19 @@ class NearestOnServer(Protocol):
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-class ServerBackend(_OverIndex):
-    """A shared library's searches, run on its server: pgvector's HNSW index there, the
-    filters in the same query (`query_filtered`). The computer's own HNSW index, which the
-    indexer keeps, stays behind it for what reads vectors locally."""
+class ServerAnswers:
+    """A shared library's searches run on its server: pgvector's HNSW index there, the
+    filters in the same query (`query_filtered`). What a computer answers from while its own
+    index of the library opens (a new computer builds it from the server's rows: minutes at
+    a million photos). Once open, the local index answers instead: it is kept current from
+    the server's rows (`Library.follow_catalog`) and meets the recall and latency targets
+    that the server's graph misses at a million photos (docs/shared-library.md)."""
 
     exact = False
     description = "HNSW on the catalog server (pgvector, approximate)"
 
-    def __init__(self, server: NearestOnServer, model_id: str, index: VectorIndex) -> None:
-        self.server, self.model_id, self.hnsw = server, model_id, index
+    def __init__(self, server: NearestOnServer, model_id: str) -> None:
+        self.server, self.model_id = server, model_id
 
     def query(
         self, vector: np.ndarray, k: int, allowed_ids: np.ndarray | None = None

@@ -11,7 +11,7 @@ import numpy as np
 from mmsearch.catalog.db import NO_FILTERS, Filters, PhotoInfo
 from mmsearch.encoders import fusion_parts
 from mmsearch.index import exact_top_k
-from mmsearch.index.backend import Answers, ServerBackend
+from mmsearch.index.backend import Answers, ServerAnswers
 from mmsearch.media import PHOTO_EXTENSIONS, RAW_EXTENSIONS, DecodeError, decode_photo
 from mmsearch.ocr import words
 from mmsearch.services.library import Library
@@ -280,7 +280,7 @@ class SearchEngine:
         if backend.exact:  # all vectors on the GPU: exact, a filter is a mask there
             allowed_ids = catalog.filtered_ids(model_id, filters) if filtered else None
             ids, scores = backend.query(vector, want, allowed_ids)
-        elif filtered and isinstance(backend, ServerBackend) and filters.kind is None:
+        elif filtered and isinstance(backend, ServerAnswers) and filters.kind is None:
             ids, scores = backend.query_filtered(vector, want, filters)  # on the server
         elif filtered:
             ids, scores = self._filtered(backend, vector, want, filters)

@@ -50,6 +50,7 @@ from PySide6.QtWidgets import (
 from mmsearch.catalog import CatalogError
 from mmsearch.catalog.db import Filters, PhotoInfo, PlaceCount
 from mmsearch.catalog.lock import LibraryBusy, WriterLockError
+from mmsearch.index.backend import Answers
 from mmsearch.index.preview import Preview
 from mmsearch.ocr.words import TEXT_PREFIX, is_text_only
 from mmsearch.paths import BUNDLED_MODEL_ID
@@ -916,8 +917,8 @@ class MainWindow(QMainWindow):
             text = TEXT_PREFIX + text
         may_guess = similar is None and filters.places is None and text != self._literal_query
 
-        def work() -> tuple[list[SearchHit], PlaceGuess | None, Preview | None]:
-            preview = engine.lib.preview()  # None once the index is open
+        def work() -> tuple[list[SearchHit], PlaceGuess | None, Answers | None]:
+            preview = engine.lib.interim()  # None once the index is open
             use = engine if preview is None else SearchEngine(engine.lib, answer_from=preview)
             if similar is not None:
                 info = use.lib.photo(similar)
@@ -944,17 +945,21 @@ class MainWindow(QMainWindow):
         self.run_search()
 
     def _show_hits(
-        self, seq: int, found: tuple[list[SearchHit], PlaceGuess | None, Preview | None]
+        self, seq: int, found: tuple[list[SearchHit], PlaceGuess | None, Answers | None]
     ) -> None:
         if seq != self._search_seq:
             return  # an older search finished after a newer one started
         hits, guess, preview = found
         self._answered_from_preview = preview is not None
-        if preview is not None:
+        if isinstance(preview, Preview):
             self.preview_note.setText(
                 self.tr("Best of {sample} of {total} photos while the index opens…").format(
                     sample=f"{len(preview.ids):,}", total=f"{preview.total:,}"
                 )
+            )
+        elif preview is not None:
+            self.preview_note.setText(
+                self.tr("Answered by the library's server while this computer's index opens…")
             )
         self.preview_note.setVisible(preview is not None)
         if preview is not None and self.library.index_open:  # it opened while this searched

@@ -261,489 +261,494 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="693" />
+        <location filename="../../mmsearch/ui/main_window.py" line="694" />
         <source>Reading the dates and places of {done} of {total} photos…</source>
         <translation>正在读取照片的日期和地点：{done} / {total}…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="339" />
+        <location filename="../../mmsearch/ui/main_window.py" line="340" />
         <source>Search the words instead</source>
         <translation>改为搜索这些词语</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="340" />
+        <location filename="../../mmsearch/ui/main_window.py" line="341" />
         <source>Don't take the place name for a place filter</source>
         <translation>不要把地名当作地点筛选</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="349" />
+        <location filename="../../mmsearch/ui/main_window.py" line="350" />
         <source>Where the photos were taken (from their GPS)</source>
         <translation>照片的拍摄地点（来自 GPS）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="834" />
+        <location filename="../../mmsearch/ui/main_window.py" line="835" />
         <source>All places</source>
         <translation>所有地点</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="846" />
+        <location filename="../../mmsearch/ui/main_window.py" line="847" />
         <source>All cameras</source>
         <translation>所有相机</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="964" />
+        <location filename="../../mmsearch/ui/main_window.py" line="969" />
         <source>all photos, newest first</source>
         <translation>所有照片，最新的在前</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="966" />
+        <location filename="../../mmsearch/ui/main_window.py" line="971" />
         <source>In {place}: {rest}</source>
         <translation>在{place}：{rest}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1012" />
-        <location filename="../../mmsearch/ui/main_window.py" line="1014" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1017" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1019" />
         <source>taken in {place}</source>
         <translation>拍摄于{place}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1016" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1021" />
         <source>from {camera}</source>
         <translation>来自 {camera}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="330" />
+        <location filename="../../mmsearch/ui/main_window.py" line="331" />
         <source>Text in photos</source>
         <translation>照片中的文字</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="333" />
+        <location filename="../../mmsearch/ui/main_window.py" line="334" />
         <source>Find only photos whose text holds these words (like typing text:invoice)</source>
         <translation>只查找文字中含有这些词语的照片（如同输入 text:发票）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="756" />
+        <location filename="../../mmsearch/ui/main_window.py" line="757" />
         <source>Reading text in photos</source>
         <translation>正在读取照片中的文字</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="761" />
+        <location filename="../../mmsearch/ui/main_window.py" line="762" />
         <source>Reading the text in {done} of {total} photos…</source>
         <translation>正在读取照片中的文字：{done} / {total}…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="781" />
+        <location filename="../../mmsearch/ui/main_window.py" line="782" />
         <source>Reading text stopped; it resumes where it stopped next time</source>
         <translation>已停止读取文字；下次会从中断处继续</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="785" />
+        <location filename="../../mmsearch/ui/main_window.py" line="786" />
         <source>Read the text in {n} photos; {m} hold some</source>
         <translation>已读取 {n} 张照片的文字；其中 {m} 张含有文字</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="796" />
+        <location filename="../../mmsearch/ui/main_window.py" line="797" />
         <source>Text in photos could not be read: {error}</source>
         <translation>无法读取照片中的文字：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="320" />
+        <location filename="../../mmsearch/ui/main_window.py" line="321" />
         <source>Describe a photo, e.g. “two kids on a beach at sunset” — or drop a photo here</source>
         <translation>描述一张照片，例如“夕阳下海滩上的两个孩子”——或把照片拖到这里</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="353" />
+        <location filename="../../mmsearch/ui/main_window.py" line="354" />
         <source>After</source>
         <translation>晚于</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="355" />
+        <location filename="../../mmsearch/ui/main_window.py" line="356" />
         <source>Before</source>
         <translation>早于</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="369" />
+        <location filename="../../mmsearch/ui/main_window.py" line="370" />
         <source>All types</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="374" />
+        <location filename="../../mmsearch/ui/main_window.py" line="375" />
         <source>Other</source>
         <translation>其他</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="379" />
+        <location filename="../../mmsearch/ui/main_window.py" line="380" />
         <source>Best match first</source>
         <translation>最匹配优先</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="380" />
+        <location filename="../../mmsearch/ui/main_window.py" line="381" />
         <source>Newest first</source>
         <translation>最新优先</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="386" />
+        <location filename="../../mmsearch/ui/main_window.py" line="387" />
         <source>Hide matches weaker than this score</source>
         <translation>隐藏低于此分数的匹配</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="401" />
+        <location filename="../../mmsearch/ui/main_window.py" line="402" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="411" />
+        <location filename="../../mmsearch/ui/main_window.py" line="412" />
         <source>Min. score</source>
         <translation>最低分数</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="437" />
-        <location filename="../../mmsearch/ui/main_window.py" line="566" />
+        <location filename="../../mmsearch/ui/main_window.py" line="438" />
+        <location filename="../../mmsearch/ui/main_window.py" line="567" />
         <source>Find your photos by what they show</source>
         <translation>按照片内容查找你的照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="445" />
+        <location filename="../../mmsearch/ui/main_window.py" line="446" />
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="468" />
+        <location filename="../../mmsearch/ui/main_window.py" line="469" />
         <source>Preview</source>
         <translation>预览</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="469" />
+        <location filename="../../mmsearch/ui/main_window.py" line="470" />
         <source>Caption ranking</source>
         <translation>标题排序</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="508" />
+        <location filename="../../mmsearch/ui/main_window.py" line="509" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="509" />
+        <location filename="../../mmsearch/ui/main_window.py" line="510" />
         <source>&amp;Add folder…</source>
         <translation>添加文件夹(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="512" />
+        <location filename="../../mmsearch/ui/main_window.py" line="513" />
         <source>&amp;Folders…</source>
         <translation>文件夹(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="514" />
+        <location filename="../../mmsearch/ui/main_window.py" line="515" />
         <source>Find &amp;near-duplicates…</source>
         <translation>查找近似重复(&amp;N)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="516" />
+        <location filename="../../mmsearch/ui/main_window.py" line="517" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="519" />
+        <location filename="../../mmsearch/ui/main_window.py" line="520" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="526" />
+        <location filename="../../mmsearch/ui/main_window.py" line="527" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="527" />
+        <location filename="../../mmsearch/ui/main_window.py" line="528" />
         <source>&amp;About mmsearch</source>
         <translation>关于 mmsearch(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="542" />
+        <location filename="../../mmsearch/ui/main_window.py" line="543" />
         <source>All folders</source>
         <translation>全部文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="557" />
+        <location filename="../../mmsearch/ui/main_window.py" line="558" />
         <source>missing ({error})</source>
         <translation>缺失（{error}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="558" />
+        <location filename="../../mmsearch/ui/main_window.py" line="559" />
         <source>Model: {name}</source>
         <translation>模型：{name}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="560" />
+        <location filename="../../mmsearch/ui/main_window.py" line="561" />
         <source>Device: {device}</source>
         <translation>设备：{device}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="563" />
+        <location filename="../../mmsearch/ui/main_window.py" line="564" />
         <source>{count} photos indexed</source>
         <translation>已索引 {count} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="569" />
+        <location filename="../../mmsearch/ui/main_window.py" line="570" />
         <source>Add a folder of photos to start. mmsearch looks at every photo once, on this computer, with its built-in model; then type what you are looking for, or drop a photo to find similar ones.</source>
         <translation>先添加一个照片文件夹。mmsearch 会在本机用内置模型把每张照片看一遍；然后输入你要找的内容，或拖入一张照片查找相似照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="577" />
+        <location filename="../../mmsearch/ui/main_window.py" line="578" />
         <source>What are you looking for?</source>
         <translation>你在找什么？</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="580" />
+        <location filename="../../mmsearch/ui/main_window.py" line="581" />
         <source>Type a description above — “a dog on a beach”, “snowy mountains”. Combine parts with + and -, or drop a photo to find similar ones.</source>
         <translation>在上方输入描述——“海滩上的狗”“雪山”。可用 + 和 - 组合多个部分，或拖入照片查找相似照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="595" />
+        <location filename="../../mmsearch/ui/main_window.py" line="596" />
         <source>{path} is not a folder.</source>
         <translation>{path} 不是文件夹。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="622" />
+        <location filename="../../mmsearch/ui/main_window.py" line="623" />
         <source>{who}: try again when it has finished.</source>
         <translation>{who}：请在它结束后再试。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="651" />
+        <location filename="../../mmsearch/ui/main_window.py" line="652" />
         <source>Add a folder of photos</source>
         <translation>添加照片文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="678" />
+        <location filename="../../mmsearch/ui/main_window.py" line="679" />
         <source>Looking for photos…</source>
         <translation>正在查找照片…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="686" />
+        <location filename="../../mmsearch/ui/main_window.py" line="687" />
         <source>Waiting: {who}</source>
         <translation>等待中：{who}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="688" />
+        <location filename="../../mmsearch/ui/main_window.py" line="689" />
         <source>Waiting: {who}. Indexing starts when it has finished.</source>
         <translation>等待中：{who}。它结束后开始索引。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="704" />
+        <location filename="../../mmsearch/ui/main_window.py" line="705" />
         <source>Indexing {done} of {total} new or changed photos…</source>
         <translation>正在索引新增或更改的照片：{done} / {total}…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="708" />
+        <location filename="../../mmsearch/ui/main_window.py" line="709" />
         <source>No new or changed photos</source>
         <translation>没有新增或更改的照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="724" />
+        <location filename="../../mmsearch/ui/main_window.py" line="725" />
         <source>Indexed {n} photos</source>
         <translation>已索引 {n} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="726" />
+        <location filename="../../mmsearch/ui/main_window.py" line="727" />
         <source>Up to date: no new or changed photos</source>
         <translation>已是最新：没有新增或更改的照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="729" />
+        <location filename="../../mmsearch/ui/main_window.py" line="730" />
         <source>, {n} could not be read (see Folders)</source>
         <translation>，{n} 个无法读取（见“文件夹”）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="734" />
+        <location filename="../../mmsearch/ui/main_window.py" line="735" />
         <source>; {folders} not reachable (drive unplugged?): its photos are kept</source>
         <translation>；{folders} 无法访问（驱动器已拔出？）：其中的照片仍保留</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="737" />
+        <location filename="../../mmsearch/ui/main_window.py" line="738" />
         <source>Indexing cancelled; it resumes where it stopped next time</source>
         <translation>索引已取消；下次会从中断处继续</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="748" />
+        <location filename="../../mmsearch/ui/main_window.py" line="749" />
         <source>Indexing stopped: {error}</source>
         <translation>索引已停止：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="942" />
+        <location filename="../../mmsearch/ui/main_window.py" line="943" />
         <source>Similar to: {name}</source>
         <translation>相似于：{name}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="955" />
+        <location filename="../../mmsearch/ui/main_window.py" line="956" />
         <source>Best of {sample} of {total} photos while the index opens…</source>
         <translation>索引打开期间，先从 {total} 张中的 {sample} 张里给出最佳结果…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="988" />
+        <location filename="../../mmsearch/ui/main_window.py" line="962" />
+        <source>Answered by the library's server while this computer's index opens…</source>
+        <translation>本机索引打开期间，由照片库的服务器给出结果…</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="993" />
         <source>the file type filter ({type})</source>
         <translation>文件类型筛选（{type}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="994" />
+        <location filename="../../mmsearch/ui/main_window.py" line="999" />
         <source>the minimum score ({score})</source>
         <translation>最低分数（{score}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="998" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1003" />
         <source>Every match is hidden by {filters}: change it to see them.</source>
         <translation>所有匹配的照片都被{filters}隐藏了：更改后即可看到。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="999" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1004" />
         <source> and </source>
         <translation>和</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="999" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1004" />
         <source>the filters</source>
         <translation>筛选条件</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1004" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1009" />
         <source>No photos indexed yet: indexing is under way.</source>
         <translation>还没有已索引的照片：正在索引。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1009" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1014" />
         <source>in {folder}</source>
         <translation>在 {folder} 中</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1018" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1023" />
         <source>after {date}</source>
         <translation>晚于 {date}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1020" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1025" />
         <source>before {date}</source>
         <translation>早于 {date}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1023" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1028" />
         <source>None of the {n} indexed photos is {limits}: change the filters.</source>
         <translation>已索引的 {n} 张照片中没有{limits}的：请更改筛选条件。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1024" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1029" />
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1025" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1030" />
         <source>No match among {n} indexed photos. Try other words.</source>
         <translation>已索引的 {n} 张照片中没有匹配的。换个说法试试。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1005" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1010" />
         <source>No photos indexed yet: add a folder, or wait for indexing.</source>
         <translation>还没有已索引的照片：请添加文件夹，或等待索引完成。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1056" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1061" />
         <source>off</source>
         <translation>关</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1063" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1068" />
         <source>{n} photos</source>
         <translation>{n} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1066" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1071" />
         <source>{shown} of {total} photos</source>
         <translation>显示 {shown} / {total} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1101" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1106" />
         <source>No application opened {name}: right-click it for “Open containing folder” or “Copy path”.</source>
         <translation>没有应用程序能打开 {name}：右键点击它，选择“打开所在文件夹”或“复制路径”。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1113" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1118" />
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1115" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1120" />
         <source>Open containing folder</source>
         <translation>打开所在文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1119" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1124" />
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1123" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1128" />
         <source>Find similar photos</source>
         <translation>查找相似照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1124" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1129" />
         <source>Rank captions for this photo</source>
         <translation>为这张照片排序标题</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1276" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1281" />
         <source>This search looks like {language}, which the current model does not read: the results may be poor.</source>
         <translation>这次搜索看起来是{language}，当前模型读不懂：结果可能不准。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1281" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1286" />
         <source>Models that read {language}…</source>
         <translation>能读{language}的模型…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1300" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1305" />
         <source>A model switch is already running.</source>
         <translation>已有一个模型切换正在进行。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1321" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1326" />
         <source>Switching to {model}</source>
         <translation>正在切换到 {model}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1328" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1333" />
         <source>Model switch cancelled; the current model stays. Choosing it again resumes where it stopped.</source>
         <translation>已取消切换模型，继续使用当前模型。再次选择它会从中断处继续。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1338" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1343" />
         <source>Now searching with {model}</source>
         <translation>现在使用 {model} 搜索</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1340" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1345" />
         <source>, {n} photos could not be read (see Folders)</source>
         <translation>，{n} 张照片无法读取（见“文件夹”）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1357" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1362" />
         <source>Could not get {model} ({error}): the current model stays; the offer is shown again next time.</source>
         <translation>无法获取 {model}（{error}）：继续使用当前模型；下次会再次推荐。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1369" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1374" />
         <source>Could not switch the model: {error}</source>
         <translation>无法切换模型：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1405" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1410" />
         <source>About mmsearch</source>
         <translation>关于 mmsearch</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1406" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1411" />
         <source>mmsearch finds photos on your disk by what they show.</source>
         <translation>mmsearch 按内容查找你磁盘上的照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1408" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1413" />
         <source>Everything runs on this computer; your photos never leave it.</source>
         <translation>一切都在本机运行；你的照片不会离开这台电脑。</translation>
     </message>
@@ -937,73 +942,73 @@
 <context>
     <name>PreviewPanel</name>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="174" />
+        <location filename="../../mmsearch/ui/main_window.py" line="175" />
         <source>Place</source>
         <translation>地点</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="209" />
+        <location filename="../../mmsearch/ui/main_window.py" line="210" />
         <source>{date} (from the file name)</source>
         <translation>{date}（来自文件名）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="211" />
+        <location filename="../../mmsearch/ui/main_window.py" line="212" />
         <source>{date} (the file's time: no date in the photo)</source>
         <translation>{date}（文件时间：照片中没有日期）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="218" />
+        <location filename="../../mmsearch/ui/main_window.py" line="219" />
         <source>{lat:.4f}, {lon:.4f} (no town near)</source>
         <translation>{lat:.4f}, {lon:.4f}（附近没有城镇）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="177" />
+        <location filename="../../mmsearch/ui/main_window.py" line="178" />
         <source>Text in photo</source>
         <translation>照片中的文字</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="162" />
-        <location filename="../../mmsearch/ui/main_window.py" line="235" />
+        <location filename="../../mmsearch/ui/main_window.py" line="163" />
+        <location filename="../../mmsearch/ui/main_window.py" line="236" />
         <source>Select a photo to see it here.</source>
         <translation>选择一张照片，在这里查看。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="169" />
+        <location filename="../../mmsearch/ui/main_window.py" line="170" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="170" />
+        <location filename="../../mmsearch/ui/main_window.py" line="171" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="171" />
+        <location filename="../../mmsearch/ui/main_window.py" line="172" />
         <source>File size</source>
         <translation>文件大小</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="172" />
+        <location filename="../../mmsearch/ui/main_window.py" line="173" />
         <source>Dimensions</source>
         <translation>尺寸</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="173" />
+        <location filename="../../mmsearch/ui/main_window.py" line="174" />
         <source>Taken</source>
         <translation>拍摄时间</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="175" />
+        <location filename="../../mmsearch/ui/main_window.py" line="176" />
         <source>Camera</source>
         <translation>相机</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="176" />
+        <location filename="../../mmsearch/ui/main_window.py" line="177" />
         <source>Score</source>
         <translation>分数</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="201" />
+        <location filename="../../mmsearch/ui/main_window.py" line="202" />
         <source>Loading…</source>
         <translation>加载中…</translation>
     </message>
@@ -1095,7 +1100,7 @@
     </message>
     <message>
         <location filename="../../mmsearch/ui/settings.py" line="260" />
-        <location filename="../../mmsearch/ui/settings.py" line="350" />
+        <location filename="../../mmsearch/ui/settings.py" line="351" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
@@ -1140,32 +1145,32 @@
         <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="343" />
+        <location filename="../../mmsearch/ui/settings.py" line="344" />
         <source>not mapped on this computer</source>
         <translation>本机尚未映射</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="346" />
+        <location filename="../../mmsearch/ui/settings.py" line="347" />
         <source>Where this computer sees the share the library calls “{name}”: its photos are found there.</source>
         <translation>本机上照片库称为“{name}”的共享所在的位置：在那里查找它的照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="373" />
+        <location filename="../../mmsearch/ui/settings.py" line="374" />
         <source>Write the server as postgresql://user@host/database.</source>
         <translation>请把服务器写成 postgresql://用户@主机/数据库。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="376" />
+        <location filename="../../mmsearch/ui/settings.py" line="377" />
         <source>Asking the server…</source>
         <translation>正在询问服务器…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="393" />
+        <location filename="../../mmsearch/ui/settings.py" line="396" />
         <source>The share's folder</source>
         <translation>共享的文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/settings.py" line="419" />
+        <location filename="../../mmsearch/ui/settings.py" line="422" />
         <source>{text} is not a server's address: write it as postgresql://user@host/database (the library stays where it was)</source>
         <translation>{text} 不是服务器地址：请写成 postgresql://用户@主机/数据库（照片库保持原样）</translation>
     </message>
@@ -1195,7 +1200,7 @@
     </message>
     <message>
         <location filename="../../mmsearch/ui/settings.py" line="291" />
-        <location filename="../../mmsearch/ui/settings.py" line="435" />
+        <location filename="../../mmsearch/ui/settings.py" line="438" />
         <source>Data folder</source>
         <translation>数据文件夹</translation>
     </message>
