@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from mmsearch.catalog.db import Filters
 from mmsearch.catalog.roots import RootError, RootMap
 from mmsearch.catalog.server import server_url
 from mmsearch.services.indexing import Indexer
@@ -115,6 +116,12 @@ def test_mapping_a_root_over_indexed_folders_keeps_their_photos_and_vectors(
         assert (report.added, report.unchanged, report.removed) == (0, 8, 0)
         assert lib.photo(moved / "2020" / "p000.jpg") is not None
         assert lib.counts()["embedded"] == 8
+        # a folder filter above the root's folder takes in the root's photos
+        kept = {
+            folder: len(lib.catalog.filtered_ids(lib.model_id, Filters(folder=folder)))
+            for folder in (tmp_path, tmp_path / "media", moved, moved / "2020", tmp_path / "home")
+        }
+        assert list(kept.values()) == [8, 8, 8, 3, 0]
 
 
 def _stored_paths(url: str) -> list[bytes]:

@@ -1263,13 +1263,20 @@ class Catalog:
             rows = [r for r in rows if file_kind(r[2]) == filters.kind]
         return id_matrix(rows)
 
-    @staticmethod
-    def _filters(stmt: _Query, filters: Filters) -> _Query:
+    def _filters(self, stmt: _Query, filters: Filters) -> _Query:
         """`stmt` (over photos) restricted to the photos `filters` keep (but `kind`, which
         is read from the path by `file_kind`)."""
         if filters.folder is not None:
-            low, high = _prefix_range(Path(os.path.abspath(filters.folder)))
-            stmt = stmt.where(Photo.path > low, Photo.path < high)
+            folder = Path(os.path.abspath(filters.folder))
+            # A library root's photos are stored under its name (`@family/...`), outside
+            # the folder's range of paths: a folder above a root's folder takes in the
+            # root's range too (the bounds go through FsPath, which stores them so).
+            ranges = [_prefix_range(folder)] + [
+                _prefix_range(mount)
+                for mount in self.roots.mounts.values()
+                if mount != folder and mount.is_relative_to(folder)
+            ]
+            stmt = stmt.where(or_(*(and_(Photo.path > lo, Photo.path < hi) for lo, hi in ranges)))
         if filters.after is not None:
             stmt = stmt.where(Photo.taken_at >= filters.after)
         if filters.before is not None:
