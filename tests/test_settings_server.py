@@ -136,7 +136,8 @@ def test_settings_map_a_root_to_where_the_share_is_now(
     # emptied: unmapped on this computer, the library keeps the root's photos
     dialog = _dialog(qtbot, window, prefs)
     dialog._root_fields["family"].clear()
-    window.map_roots(dialog.root_changes())
+    with qtbot.waitSignal(window.indexer.finished, timeout=120_000):
+        window.map_roots(dialog.root_changes())
     assert lib.catalog.roots.mounts == {}
     assert lib.counts()["photos"] == 3
 

@@ -251,6 +251,7 @@ class MainWindow(QMainWindow):
         self.searches = JobQueue(1, self)
         self.previews = JobQueue(1, self)
         self.opening = JobQueue(1, self)  # the index, opened as the window opens
+        self.changes = JobQueue(1, self)  # library changes too long for the GUI thread
         self._closed = False  # then nothing searches any more (a timer may still fire)
         self._answered_from_preview = False
         self.thumbnails = ThumbnailCache(
@@ -606,47 +607,64 @@ class MainWindow(QMainWindow):
         self.run_search()
 
     def _change_library(self, change: Callable[[], object]) -> bool:
-        """Make a small change to the library (add or remove a folder) under the writer
-        lock, without waiting on the GUI thread: when another process holds the lock, say
-        so and change nothing. Our own indexing thread holding it is no obstacle (the
-        window's jobs coordinate among themselves, and SQLite serialises the writes).
-        False when nothing was changed; errors are shown, not raised."""
+        """Make a small change to the library (add or remove a folder) without waiting on
+        the GUI thread (see `_locked_change`). False when nothing was changed; errors are
+        shown, not raised."""
         try:
-            try:
-                with self.library.writing("folder change", wait=False):
-                    change()
-            except LibraryBusy as busy:
-                if busy.holder.pid != os.getpid():
-                    QMessageBox.information(
-                        self,
-                        "mmsearch",
-                        self.tr("{who}: try again when it has finished.").format(
-                            who=busy.holder.describe()
-                        ),
-                    )
-                    return False
-                change()
+            refused = self._locked_change(self.library, change)
         except (CatalogError, WriterLockError, OSError) as e:
             QMessageBox.warning(self, "mmsearch", str(e))
             return False
+        if refused is not None:
+            QMessageBox.information(self, "mmsearch", refused)
+            return False
         return True
 
+    def _locked_change(self, library: Library, change: Callable[[], object]) -> str | None:
+        """Run `change` under the writer lock, never waiting for it: when another process
+        holds it, change nothing and return why, in words. Our own indexing thread holding
+        it is no obstacle (the window's jobs coordinate among themselves, and the catalog
+        serialises the writes)."""
+        try:
+            with library.writing("folder change", wait=False):
+                change()
+        except LibraryBusy as busy:
+            if busy.holder.pid != os.getpid():
+                return self.tr("{who}: try again when it has finished.").format(
+                    who=busy.holder.describe()
+                )
+            change()
+        return None
+
     def map_roots(self, changes: dict[str, Path | None]) -> None:
-        """Map (or unmap, None) library roots to their folders on this computer; then index,
-        to find their photos there."""
+        """Map (or unmap, None) library roots to their folders on this computer, off the GUI
+        thread (mapping a root over folders already indexed moves every photo's path under
+        it: seconds in a large library); then index, to find their photos there."""
         if not changes:
             return
+        library = self.library
 
         def change() -> None:
             for name, folder in changes.items():
                 if folder is None:
-                    self.library.unmap_root(name)
+                    library.unmap_root(name)
                 else:
-                    self.library.map_root(name, folder)
+                    library.map_root(name, folder)
 
-        if self._change_library(change):
-            self.refresh_library()
-            self.request_indexing()
+        def done(refused: str | None) -> None:
+            self.statusBar().clearMessage()
+            if refused is not None:
+                QMessageBox.information(self, "mmsearch", refused)
+            elif library is self.library:
+                self.refresh_library()
+                self.request_indexing()
+
+        def failed(message: str) -> None:
+            self.statusBar().clearMessage()
+            QMessageBox.warning(self, "mmsearch", message)
+
+        self.statusBar().showMessage(self.tr("Mapping the library's roots…"))
+        self.changes.submit(lambda: self._locked_change(library, change), done, failed)
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder of photos"))
@@ -1424,6 +1442,7 @@ class MainWindow(QMainWindow):
         self.indexer.close(30_000)
         self.searches.close(10_000)
         self.opening.close(30_000)
+        self.changes.close(120_000)  # a root mapped in one transaction: let it commit
         self.thumbnails.close(10_000)
         self.previews.close(10_000)
         self.switcher.close(30_000)

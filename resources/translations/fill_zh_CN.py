@@ -252,6 +252,7 @@ ZH_CN = {
     "Find &near-duplicates…": "查找近似重复(&N)…",
     "Best of {sample} of {total} photos while the index opens…": "索引打开期间，先从 {total} 张中的 {sample} 张里给出最佳结果…",
     "Answered by the library's server while this computer's index opens…": "本机索引打开期间，由照片库的服务器给出结果…",
+    "Mapping the library's roots…": "正在映射照片库的根目录…",
     "None of the {n} indexed photos is {limits}: change the filters.": "已索引的 {n} 张照片中没有{limits}的：请更改筛选条件。",
     "Place": "地点",
     "{date} (from the file name)": "{date}（来自文件名）",

@@ -261,494 +261,499 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="694" />
+        <location filename="../../mmsearch/ui/main_window.py" line="712" />
         <source>Reading the dates and places of {done} of {total} photos…</source>
         <translation>正在读取照片的日期和地点：{done} / {total}…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="340" />
+        <location filename="../../mmsearch/ui/main_window.py" line="341" />
         <source>Search the words instead</source>
         <translation>改为搜索这些词语</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="341" />
+        <location filename="../../mmsearch/ui/main_window.py" line="342" />
         <source>Don't take the place name for a place filter</source>
         <translation>不要把地名当作地点筛选</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="350" />
+        <location filename="../../mmsearch/ui/main_window.py" line="351" />
         <source>Where the photos were taken (from their GPS)</source>
         <translation>照片的拍摄地点（来自 GPS）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="835" />
+        <location filename="../../mmsearch/ui/main_window.py" line="853" />
         <source>All places</source>
         <translation>所有地点</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="847" />
+        <location filename="../../mmsearch/ui/main_window.py" line="865" />
         <source>All cameras</source>
         <translation>所有相机</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="969" />
+        <location filename="../../mmsearch/ui/main_window.py" line="987" />
         <source>all photos, newest first</source>
         <translation>所有照片，最新的在前</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="971" />
+        <location filename="../../mmsearch/ui/main_window.py" line="989" />
         <source>In {place}: {rest}</source>
         <translation>在{place}：{rest}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1017" />
-        <location filename="../../mmsearch/ui/main_window.py" line="1019" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1035" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1037" />
         <source>taken in {place}</source>
         <translation>拍摄于{place}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1021" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1039" />
         <source>from {camera}</source>
         <translation>来自 {camera}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="331" />
+        <location filename="../../mmsearch/ui/main_window.py" line="332" />
         <source>Text in photos</source>
         <translation>照片中的文字</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="334" />
+        <location filename="../../mmsearch/ui/main_window.py" line="335" />
         <source>Find only photos whose text holds these words (like typing text:invoice)</source>
         <translation>只查找文字中含有这些词语的照片（如同输入 text:发票）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="757" />
+        <location filename="../../mmsearch/ui/main_window.py" line="775" />
         <source>Reading text in photos</source>
         <translation>正在读取照片中的文字</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="762" />
+        <location filename="../../mmsearch/ui/main_window.py" line="780" />
         <source>Reading the text in {done} of {total} photos…</source>
         <translation>正在读取照片中的文字：{done} / {total}…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="782" />
+        <location filename="../../mmsearch/ui/main_window.py" line="800" />
         <source>Reading text stopped; it resumes where it stopped next time</source>
         <translation>已停止读取文字；下次会从中断处继续</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="786" />
+        <location filename="../../mmsearch/ui/main_window.py" line="804" />
         <source>Read the text in {n} photos; {m} hold some</source>
         <translation>已读取 {n} 张照片的文字；其中 {m} 张含有文字</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="797" />
+        <location filename="../../mmsearch/ui/main_window.py" line="815" />
         <source>Text in photos could not be read: {error}</source>
         <translation>无法读取照片中的文字：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="321" />
+        <location filename="../../mmsearch/ui/main_window.py" line="322" />
         <source>Describe a photo, e.g. “two kids on a beach at sunset” — or drop a photo here</source>
         <translation>描述一张照片，例如“夕阳下海滩上的两个孩子”——或把照片拖到这里</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="354" />
+        <location filename="../../mmsearch/ui/main_window.py" line="355" />
         <source>After</source>
         <translation>晚于</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="356" />
+        <location filename="../../mmsearch/ui/main_window.py" line="357" />
         <source>Before</source>
         <translation>早于</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="370" />
+        <location filename="../../mmsearch/ui/main_window.py" line="371" />
         <source>All types</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="375" />
+        <location filename="../../mmsearch/ui/main_window.py" line="376" />
         <source>Other</source>
         <translation>其他</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="380" />
+        <location filename="../../mmsearch/ui/main_window.py" line="381" />
         <source>Best match first</source>
         <translation>最匹配优先</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="381" />
+        <location filename="../../mmsearch/ui/main_window.py" line="382" />
         <source>Newest first</source>
         <translation>最新优先</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="387" />
+        <location filename="../../mmsearch/ui/main_window.py" line="388" />
         <source>Hide matches weaker than this score</source>
         <translation>隐藏低于此分数的匹配</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="402" />
+        <location filename="../../mmsearch/ui/main_window.py" line="403" />
         <source>Folder</source>
         <translation>文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="412" />
+        <location filename="../../mmsearch/ui/main_window.py" line="413" />
         <source>Min. score</source>
         <translation>最低分数</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="438" />
-        <location filename="../../mmsearch/ui/main_window.py" line="567" />
+        <location filename="../../mmsearch/ui/main_window.py" line="439" />
+        <location filename="../../mmsearch/ui/main_window.py" line="568" />
         <source>Find your photos by what they show</source>
         <translation>按照片内容查找你的照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="446" />
+        <location filename="../../mmsearch/ui/main_window.py" line="447" />
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="469" />
+        <location filename="../../mmsearch/ui/main_window.py" line="470" />
         <source>Preview</source>
         <translation>预览</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="470" />
+        <location filename="../../mmsearch/ui/main_window.py" line="471" />
         <source>Caption ranking</source>
         <translation>标题排序</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="509" />
+        <location filename="../../mmsearch/ui/main_window.py" line="510" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="510" />
+        <location filename="../../mmsearch/ui/main_window.py" line="511" />
         <source>&amp;Add folder…</source>
         <translation>添加文件夹(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="513" />
+        <location filename="../../mmsearch/ui/main_window.py" line="514" />
         <source>&amp;Folders…</source>
         <translation>文件夹(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="515" />
+        <location filename="../../mmsearch/ui/main_window.py" line="516" />
         <source>Find &amp;near-duplicates…</source>
         <translation>查找近似重复(&amp;N)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="517" />
+        <location filename="../../mmsearch/ui/main_window.py" line="518" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="520" />
+        <location filename="../../mmsearch/ui/main_window.py" line="521" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="527" />
+        <location filename="../../mmsearch/ui/main_window.py" line="528" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="528" />
+        <location filename="../../mmsearch/ui/main_window.py" line="529" />
         <source>&amp;About mmsearch</source>
         <translation>关于 mmsearch(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="543" />
+        <location filename="../../mmsearch/ui/main_window.py" line="544" />
         <source>All folders</source>
         <translation>全部文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="558" />
+        <location filename="../../mmsearch/ui/main_window.py" line="559" />
         <source>missing ({error})</source>
         <translation>缺失（{error}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="559" />
+        <location filename="../../mmsearch/ui/main_window.py" line="560" />
         <source>Model: {name}</source>
         <translation>模型：{name}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="561" />
+        <location filename="../../mmsearch/ui/main_window.py" line="562" />
         <source>Device: {device}</source>
         <translation>设备：{device}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="564" />
+        <location filename="../../mmsearch/ui/main_window.py" line="565" />
         <source>{count} photos indexed</source>
         <translation>已索引 {count} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="570" />
+        <location filename="../../mmsearch/ui/main_window.py" line="571" />
         <source>Add a folder of photos to start. mmsearch looks at every photo once, on this computer, with its built-in model; then type what you are looking for, or drop a photo to find similar ones.</source>
         <translation>先添加一个照片文件夹。mmsearch 会在本机用内置模型把每张照片看一遍；然后输入你要找的内容，或拖入一张照片查找相似照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="578" />
+        <location filename="../../mmsearch/ui/main_window.py" line="579" />
         <source>What are you looking for?</source>
         <translation>你在找什么？</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="581" />
+        <location filename="../../mmsearch/ui/main_window.py" line="582" />
         <source>Type a description above — “a dog on a beach”, “snowy mountains”. Combine parts with + and -, or drop a photo to find similar ones.</source>
         <translation>在上方输入描述——“海滩上的狗”“雪山”。可用 + 和 - 组合多个部分，或拖入照片查找相似照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="596" />
+        <location filename="../../mmsearch/ui/main_window.py" line="597" />
         <source>{path} is not a folder.</source>
         <translation>{path} 不是文件夹。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="623" />
+        <location filename="../../mmsearch/ui/main_window.py" line="633" />
         <source>{who}: try again when it has finished.</source>
         <translation>{who}：请在它结束后再试。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="652" />
+        <location filename="../../mmsearch/ui/main_window.py" line="666" />
+        <source>Mapping the library's roots…</source>
+        <translation>正在映射照片库的根目录…</translation>
+    </message>
+    <message>
+        <location filename="../../mmsearch/ui/main_window.py" line="670" />
         <source>Add a folder of photos</source>
         <translation>添加照片文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="679" />
+        <location filename="../../mmsearch/ui/main_window.py" line="697" />
         <source>Looking for photos…</source>
         <translation>正在查找照片…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="687" />
+        <location filename="../../mmsearch/ui/main_window.py" line="705" />
         <source>Waiting: {who}</source>
         <translation>等待中：{who}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="689" />
+        <location filename="../../mmsearch/ui/main_window.py" line="707" />
         <source>Waiting: {who}. Indexing starts when it has finished.</source>
         <translation>等待中：{who}。它结束后开始索引。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="705" />
+        <location filename="../../mmsearch/ui/main_window.py" line="723" />
         <source>Indexing {done} of {total} new or changed photos…</source>
         <translation>正在索引新增或更改的照片：{done} / {total}…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="709" />
+        <location filename="../../mmsearch/ui/main_window.py" line="727" />
         <source>No new or changed photos</source>
         <translation>没有新增或更改的照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="725" />
+        <location filename="../../mmsearch/ui/main_window.py" line="743" />
         <source>Indexed {n} photos</source>
         <translation>已索引 {n} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="727" />
+        <location filename="../../mmsearch/ui/main_window.py" line="745" />
         <source>Up to date: no new or changed photos</source>
         <translation>已是最新：没有新增或更改的照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="730" />
+        <location filename="../../mmsearch/ui/main_window.py" line="748" />
         <source>, {n} could not be read (see Folders)</source>
         <translation>，{n} 个无法读取（见“文件夹”）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="735" />
+        <location filename="../../mmsearch/ui/main_window.py" line="753" />
         <source>; {folders} not reachable (drive unplugged?): its photos are kept</source>
         <translation>；{folders} 无法访问（驱动器已拔出？）：其中的照片仍保留</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="738" />
+        <location filename="../../mmsearch/ui/main_window.py" line="756" />
         <source>Indexing cancelled; it resumes where it stopped next time</source>
         <translation>索引已取消；下次会从中断处继续</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="749" />
+        <location filename="../../mmsearch/ui/main_window.py" line="767" />
         <source>Indexing stopped: {error}</source>
         <translation>索引已停止：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="943" />
+        <location filename="../../mmsearch/ui/main_window.py" line="961" />
         <source>Similar to: {name}</source>
         <translation>相似于：{name}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="956" />
+        <location filename="../../mmsearch/ui/main_window.py" line="974" />
         <source>Best of {sample} of {total} photos while the index opens…</source>
         <translation>索引打开期间，先从 {total} 张中的 {sample} 张里给出最佳结果…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="962" />
+        <location filename="../../mmsearch/ui/main_window.py" line="980" />
         <source>Answered by the library's server while this computer's index opens…</source>
         <translation>本机索引打开期间，由照片库的服务器给出结果…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="993" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1011" />
         <source>the file type filter ({type})</source>
         <translation>文件类型筛选（{type}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="999" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1017" />
         <source>the minimum score ({score})</source>
         <translation>最低分数（{score}）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1003" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1021" />
         <source>Every match is hidden by {filters}: change it to see them.</source>
         <translation>所有匹配的照片都被{filters}隐藏了：更改后即可看到。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1004" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1022" />
         <source> and </source>
         <translation>和</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1004" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1022" />
         <source>the filters</source>
         <translation>筛选条件</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1009" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1027" />
         <source>No photos indexed yet: indexing is under way.</source>
         <translation>还没有已索引的照片：正在索引。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1014" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1032" />
         <source>in {folder}</source>
         <translation>在 {folder} 中</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1023" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1041" />
         <source>after {date}</source>
         <translation>晚于 {date}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1025" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1043" />
         <source>before {date}</source>
         <translation>早于 {date}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1028" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1046" />
         <source>None of the {n} indexed photos is {limits}: change the filters.</source>
         <translation>已索引的 {n} 张照片中没有{limits}的：请更改筛选条件。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1029" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1047" />
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1030" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1048" />
         <source>No match among {n} indexed photos. Try other words.</source>
         <translation>已索引的 {n} 张照片中没有匹配的。换个说法试试。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1010" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1028" />
         <source>No photos indexed yet: add a folder, or wait for indexing.</source>
         <translation>还没有已索引的照片：请添加文件夹，或等待索引完成。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1061" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1079" />
         <source>off</source>
         <translation>关</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1068" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1086" />
         <source>{n} photos</source>
         <translation>{n} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1071" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1089" />
         <source>{shown} of {total} photos</source>
         <translation>显示 {shown} / {total} 张照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1106" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1124" />
         <source>No application opened {name}: right-click it for “Open containing folder” or “Copy path”.</source>
         <translation>没有应用程序能打开 {name}：右键点击它，选择“打开所在文件夹”或“复制路径”。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1118" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1136" />
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1120" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1138" />
         <source>Open containing folder</source>
         <translation>打开所在文件夹</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1124" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1142" />
         <source>Copy path</source>
         <translation>复制路径</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1128" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1146" />
         <source>Find similar photos</source>
         <translation>查找相似照片</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1129" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1147" />
         <source>Rank captions for this photo</source>
         <translation>为这张照片排序标题</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1281" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1299" />
         <source>This search looks like {language}, which the current model does not read: the results may be poor.</source>
         <translation>这次搜索看起来是{language}，当前模型读不懂：结果可能不准。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1286" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1304" />
         <source>Models that read {language}…</source>
         <translation>能读{language}的模型…</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1305" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1323" />
         <source>A model switch is already running.</source>
         <translation>已有一个模型切换正在进行。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1326" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1344" />
         <source>Switching to {model}</source>
         <translation>正在切换到 {model}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1333" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1351" />
         <source>Model switch cancelled; the current model stays. Choosing it again resumes where it stopped.</source>
         <translation>已取消切换模型，继续使用当前模型。再次选择它会从中断处继续。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1343" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1361" />
         <source>Now searching with {model}</source>
         <translation>现在使用 {model} 搜索</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1345" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1363" />
         <source>, {n} photos could not be read (see Folders)</source>
         <translation>，{n} 张照片无法读取（见“文件夹”）</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1362" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1380" />
         <source>Could not get {model} ({error}): the current model stays; the offer is shown again next time.</source>
         <translation>无法获取 {model}（{error}）：继续使用当前模型；下次会再次推荐。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1374" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1392" />
         <source>Could not switch the model: {error}</source>
         <translation>无法切换模型：{error}</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1410" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1428" />
         <source>About mmsearch</source>
         <translation>关于 mmsearch</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1411" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1429" />
         <source>mmsearch finds photos on your disk by what they show.</source>
         <translation>mmsearch 按内容查找你磁盘上的照片。</translation>
     </message>
     <message>
-        <location filename="../../mmsearch/ui/main_window.py" line="1413" />
+        <location filename="../../mmsearch/ui/main_window.py" line="1431" />
         <source>Everything runs on this computer; your photos never leave it.</source>
         <translation>一切都在本机运行；你的照片不会离开这台电脑。</translation>
     </message>
