@@ -287,14 +287,21 @@ def test_a_computer_killed_in_a_batch_loses_nothing_and_resumes(
 def test_the_server_stopped_in_a_run_is_said_and_the_run_resumes(
     tmp_path: Path, pg_server: PgServer, pg_url: str, bundled_model_dir: Path
 ) -> None:
-    photos, home = tmp_path / "photos", tmp_path / "computer"
-    make_photos(photos, 240)
+    photos, home, later = tmp_path / "photos", tmp_path / "computer", tmp_path / "later"
+    make_photos(later, 240)
+    photos.mkdir()
+    for n in range(16):  # indexed before: found unchanged, once, however often it resumes
+        (later / f"p{n:03d}.jpg").rename(photos / f"p{n:03d}.jpg")
     env = subprocess_env(home, bundled_model_dir)
+    first = subprocess.run(_index_cmd(pg_url, home, photos), env=env, capture_output=True)
+    assert first.returncode == 0 and json.loads(first.stdout)["added"] == 16, first.stderr
+    for photo in later.iterdir():
+        photo.rename(photos / photo.name)
     proc = subprocess.Popen(
         _index_cmd(pg_url, home, photos), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
-        _wait_for_vectors(pg_url, proc, 32)
+        _wait_for_vectors(pg_url, proc, 16 + 32)
         pg_server.stop()
         time.sleep(4)  # the run meets the gone server, and waits
         assert proc.poll() is None, "the run gave up instead of waiting for the server"
@@ -306,7 +313,9 @@ def test_the_server_stopped_in_a_run_is_said_and_the_run_resumes(
     assert "can't be reached" in told and "waiting for it" in told
     assert "Traceback" not in told
     report = json.loads(out)
+    # (a batch whose commit went through as the connection dropped is found unchanged)
     assert report["added"] + report["unchanged"] == 240 and not report["interrupted"]
+    assert 16 <= report["unchanged"] <= 16 + 32 and not report["missing_folders"]
     assert _photo_rows(pg_url) == (240, 240, 240)
 
 

@@ -236,6 +236,11 @@ class Indexer:
                 self.lib.follow_catalog(force=True)
                 r = self.report
                 resumed_after = r.added + r.updated + r.moved + r.copied
+                # What planning counts, the new plan counts again, whole: the photos found
+                # unchanged (with those this run wrote, taken off above), the failures not
+                # retried, the folders missing.
+                r.unchanged = r.still_failing = 0
+                r.missing_folders, r.unavailable_folders = [], []
 
     def _server_back(self, gone: CatalogUnreachable) -> bool:
         """Wait until the catalog's server answers again; False when cancelled first."""
