@@ -227,10 +227,7 @@ class Library:
         """What answers while the index opens: a shared library's server (every photo,
         through its own vector index), else the index's preview; None once the index is
         open."""
-        if self.index_open:
-            self._preview = None
-            return None
-        if isinstance(self.catalog, ServerCatalog):
+        if isinstance(self.catalog, ServerCatalog) and not self.index_open:
             return ServerAnswers(self.catalog, self.model_id)
         return self.preview()
 
@@ -240,8 +237,11 @@ class Library:
 
     def open_index(self) -> VectorIndex:
         """Open the index (a window starts this on a pool thread as it opens, answering from
-        the preview meanwhile), then draw its preview again if it is missing or stale."""
+        the preview meanwhile), then draw its preview again if it is missing or stale (a
+        local library's: a shared library answers from its server meanwhile)."""
         index = self.index()
+        if self.shared:
+            return index
         try:
             self._draw_preview(index)
         except WriteError as e:  # only a preview the next start goes without
