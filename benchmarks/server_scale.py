@@ -19,7 +19,7 @@ library's searches with once the index is open; the server's own index (`ServerA
 answers until then.
 
 Run: `PYTHONPATH=. .venv/bin/python benchmarks/server_scale.py [--sizes 100000] [--dims 512]
-[--work build/cache/scale-pg] [--json FILE]`.
+[--work build/cache/scale-pg] [--json FILE] [--parts server computer]`.
 """
 
 from __future__ import annotations
@@ -200,15 +200,25 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=REPO / "build" / "cache" / "scale-pg")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=["server", "computer"],
+        default=["server", "computer"],
+        help="measure the server's own search, a computer's search from its index, or both",
+    )
     args = parser.parse_args()
     server = start_server(args.work)
     results = []
     for n in args.sizes:
         for dim in args.dims:
             url, building = build(server, n, dim, args.seed)
-            figures = {"n": n, "dim": dim, **building, **measure(url, n, dim, args.seed)}
-            print(json.dumps(figures, indent=1))
-            figures["computer"] = computer(url, n, dim, args.seed, args.work)
+            figures: dict[str, Any] = {"n": n, "dim": dim, **building}
+            if "server" in args.parts:
+                figures.update(measure(url, n, dim, args.seed))
+                print(json.dumps(figures, indent=1))
+            if "computer" in args.parts:
+                figures["computer"] = computer(url, n, dim, args.seed, args.work)
             results.append(figures)
             print(json.dumps(figures, indent=1))
     if args.json:

@@ -60,6 +60,12 @@ def exercise(catalog: Catalog) -> dict[str, Any]:
     out["in_b"] = catalog.filtered_ids("m", Filters(folder=Path("/photos/b"))).tolist()
     ids, matrix = catalog.filtered_vectors("m", Filters(camera="phone"))
     out["phone_vectors"] = (ids.tolist(), matrix.shape)
+    phone = Filters(camera="phone")
+    ids, matrix = catalog.filtered_vectors("m", phone, kept=catalog.filtered_ids(None, phone))
+    out["listed_vectors"] = (sorted(ids.tolist()), matrix.shape)
+    ids, matrix = catalog.vectors("m", [3, 1, 8, 404])
+    order = np.argsort(ids)
+    out["vectors_by_id"] = (ids[order].tolist(), np.round(matrix[order], 3).tolist())
     out["kept"] = sorted(catalog.kept([1, 2, 7, 8], Filters(folder=Path("/photos/b"))))
     catalog.record_failures([])
     catalog.record_failure(a.id, Path("/photos/a/bad.jpg"), "not an image")
@@ -302,11 +308,17 @@ def test_the_server_stopped_in_a_run_is_said_and_the_run_resumes(
     )
     try:
         _wait_for_vectors(pg_url, proc, 16 + 32)
+        reader = ServerCatalog.connect(pg_url, tmp_path / "reader")
+        assert len(reader.vectors("any", [1, 2])[0]) == 0  # (a pooled connection to lose)
         pg_server.stop()
         time.sleep(4)  # the run meets the gone server, and waits
         assert proc.poll() is None, "the run gave up instead of waiting for the server"
+        with pytest.raises(CatalogUnreachable, match="can't be reached"):
+            reader.vectors("any", [1, 2])  # (read in binary, past SQLAlchemy's cursor)
     finally:
         pg_server.start()
+    assert len(reader.vectors("any", [1])[0]) == 0  # back: a new connection
+    reader.close()
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     told = err.decode()

@@ -1113,6 +1113,17 @@ class Catalog:
         self, model_id: str, ids: Sequence[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(ids, matrix) of the embeddings under `model_id`, all of them or those of `ids`."""
+        rows = self._vector_rows(model_id, ids)
+        found, matrix = id_matrix(rows)
+        if len(found) < len(rows):  # damaged rows (the indexer's once-per-catalog scan drops them)
+            log.warning(
+                "%d vectors of %s have the wrong length: skipped", len(rows) - len(found), model_id
+            )
+        return found, matrix
+
+    def _vector_rows(self, model_id: str, ids: Sequence[int] | None) -> Sequence[Any]:
+        """(photo id, stored vector) rows of `model_id`: all of them in id order, or those
+        of `ids`."""
         stmt = select(Embedding.photo_id, Embedding.vector).where(Embedding.model_id == model_id)
         rows: list[Any] = []
         with self.session() as s:
@@ -1123,12 +1134,7 @@ class Catalog:
                 for start in range(0, len(wanted), 900):
                     chunk = wanted[start : start + 900]
                     rows.extend(s.execute(stmt.where(Embedding.photo_id.in_(chunk))).all())
-        found, matrix = id_matrix(rows)
-        if len(found) < len(rows):  # damaged rows (the indexer's once-per-catalog scan drops them)
-            log.warning(
-                "%d vectors of %s have the wrong length: skipped", len(rows) - len(found), model_id
-            )
-        return found, matrix
+        return rows
 
     def embedding_seq(self, model_id: str) -> int:
         """The last write number given to a vector of `model_id` (0: none since migration
@@ -1224,12 +1230,12 @@ class Catalog:
         listed = wanted.tolist()
         with self.session() as s:
             conn = s.connection()
-            for start in range(0, len(listed), 900):
+            for start in range(0, len(listed), self.ID_CHUNK):
                 # SQLite's plan: a key lookup per listed id (EXPLAIN QUERY PLAN), never the
                 # filter's index range, which may hold most of the library
+                chunk = listed[start : start + self.ID_CHUNK]
                 stmt = self._filters(
-                    select(Photo.id, Photo.path).where(Photo.id.in_(listed[start : start + 900])),
-                    filters,
+                    select(Photo.id, Photo.path).where(self._among(Photo.id, chunk)), filters
                 )
                 passed.update(
                     row[0]
@@ -1240,9 +1246,22 @@ class Catalog:
         kept: np.ndarray = wanted[mask]
         return kept
 
-    def filtered_vectors(self, model_id: str, filters: Filters) -> tuple[np.ndarray, np.ndarray]:
+    #: How many ids one `IN` list holds (SQLite binds at most 32,766 parameters; 900 keeps
+    #: each statement small). A server takes any number as one array (`_among`).
+    ID_CHUNK = 900
+
+    @staticmethod
+    def _among(column: Any, ids: list[int]) -> Any:
+        """`column` is one of `ids` (at most ID_CHUNK of them)."""
+        return column.in_(ids)
+
+    def filtered_vectors(
+        self, model_id: str, filters: Filters, kept: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(ids, matrix) of the vectors of `model_id` of the photos `filters` keep, in one
-        query: what a filtered search scores exactly.
+        query: what a filtered search scores exactly. `kept`: those photos' ids when the
+        caller listed them already (a server reads their vectors by id; SQLite's join
+        below is faster without).
 
         Driven from the photos' side (their path and date indexes, then each one's vector by
         its key): SQLite has no statistics and takes `model_id = ?` for a narrow term; told
@@ -1291,9 +1310,9 @@ class Catalog:
         out: dict[int, PhotoInfo] = {}
         wanted = [int(i) for i in ids]
         with self.session() as s:
-            for start in range(0, len(wanted), 900):
-                chunk = wanted[start : start + 900]
-                for row in s.execute(_info_select().where(Photo.id.in_(chunk))):
+            for start in range(0, len(wanted), self.ID_CHUNK):
+                chunk = wanted[start : start + self.ID_CHUNK]
+                for row in s.execute(_info_select().where(self._among(Photo.id, chunk))):
                     out[row[0]] = _photo_info(row)
         return out
 

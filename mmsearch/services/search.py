@@ -335,7 +335,7 @@ class SearchEngine:
         allowed = catalog.filtered_ids(None, filters)  # the index holds only embedded photos
         if len(allowed) > EXACT_LIMIT:
             return _Kept(key, allowed, None)
-        ids, matrix = catalog.filtered_vectors(self.lib.model_id, filters)
+        ids, matrix = catalog.filtered_vectors(self.lib.model_id, filters, kept=allowed)
         return _Kept(key, ids, matrix)
 
     def browse(
