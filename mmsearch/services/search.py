@@ -149,7 +149,18 @@ class _Kept:
 
     key: tuple[object, ...]
     ids: np.ndarray
+    """In increasing order when `matrix` is None (`Catalog.filtered_ids` lists them so)."""
     matrix: np.ndarray | None
+
+
+def _among_sorted(ids: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
+    """Which of `ids` are in `sorted_ids` (increasing): a binary search each, where
+    `np.isin` sorts or tables all of `sorted_ids` (18 ms for 1,000 among 100,000)."""
+    if not len(sorted_ids):
+        return np.zeros(len(ids), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    found: np.ndarray = sorted_ids[at] == ids
+    return found
 
 
 class SearchEngine:
@@ -313,7 +324,8 @@ class SearchEngine:
         up to EXACT_LIMIT of them are scored exactly, more through the graph with the
         filter. The list (and the few's vectors) is kept for the next query with the same
         filters until the catalog changes (`Catalog.data_version`): a user who chose a
-        folder or dates types query after query in it."""
+        folder or dates types query after query in it. While it is kept, the nearest
+        photos are checked against it instead of the catalog."""
         catalog, model_id = self.lib.catalog, self.lib.model_id
         key = (model_id, filters, catalog.data_version())
         kept = self._kept if self._kept is not None and self._kept.key == key else None
@@ -321,7 +333,12 @@ class SearchEngine:
             return exact_top_k(kept.ids, kept.matrix, vector, want)
         probe = max(PROBE, 4 * want)
         near, near_scores = backend.query(vector, probe)
-        passed = np.isin(near, catalog.kept(near, filters))
+        # Listed already: checked in memory (1,000 candidates against 100,000 ids in well
+        # under a millisecond; asking the catalog costs 2-3 ms, a server 6.5 at 1M photos).
+        if kept is not None:
+            passed = _among_sorted(near, kept.ids)
+        else:
+            passed = np.isin(near, catalog.kept(near, filters))
         if passed.sum() >= want or len(near) < probe:  # enough, or the whole library seen
             return near[passed][:want], near_scores[passed][:want]
         if kept is None:
