@@ -197,7 +197,7 @@ class ServerCatalog(Catalog):
     @staticmethod
     def _among(column: Any, ids: list[int]) -> Any:
         # One array parameter, not a list of thousands of binds to render and parse:
-        # 1,000 candidates checked against a filter in 7.6 ms instead of 15 (1M photos).
+        # 1,000 candidates checked against a filter in 6.5 ms instead of 15 (1M photos).
         from sqlalchemy.dialects.postgresql import ARRAY
 
         # (an array of the column's own type: against another, such as BIGINT[] for an
