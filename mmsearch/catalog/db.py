@@ -1130,10 +1130,8 @@ class Catalog:
             if ids is None:
                 rows = list(s.execute(stmt.order_by(Embedding.photo_id)).all())
             else:
-                wanted = list(ids)
-                for start in range(0, len(wanted), 900):
-                    chunk = wanted[start : start + 900]
-                    rows.extend(s.execute(stmt.where(Embedding.photo_id.in_(chunk))).all())
+                for among in self._among_chunks(Embedding.photo_id, ids):
+                    rows.extend(s.execute(stmt.where(among)).all())
         return rows
 
     def embedding_seq(self, model_id: str) -> int:
@@ -1186,12 +1184,10 @@ class Catalog:
         """Fusion regions (flat float16 arrays; the model's spec gives their shape) of the
         photos `ids` that have them under `model_id`."""
         out: dict[int, np.ndarray] = {}
-        wanted = [int(i) for i in ids]
         stmt = select(Regions.photo_id, Regions.data).where(Regions.model_id == model_id)
         with self.session() as s:
-            for start in range(0, len(wanted), 900):
-                chunk = wanted[start : start + 900]
-                for photo_id, data in s.execute(stmt.where(Regions.photo_id.in_(chunk))):
+            for among in self._among_chunks(Regions.photo_id, ids):
+                for photo_id, data in s.execute(stmt.where(among)):
                     out[photo_id] = np.frombuffer(data, dtype="<f2").astype(np.float16)
         return out
 
@@ -1230,13 +1226,10 @@ class Catalog:
         listed = wanted.tolist()
         with self.session() as s:
             conn = s.connection()
-            for start in range(0, len(listed), self.ID_CHUNK):
+            for among in self._among_chunks(Photo.id, listed):
                 # SQLite's plan: a key lookup per listed id (EXPLAIN QUERY PLAN), never the
                 # filter's index range, which may hold most of the library
-                chunk = listed[start : start + self.ID_CHUNK]
-                stmt = self._filters(
-                    select(Photo.id, Photo.path).where(self._among(Photo.id, chunk)), filters
-                )
+                stmt = self._filters(select(Photo.id, Photo.path).where(among), filters)
                 passed.update(
                     row[0]
                     for row in conn.execute(stmt)
@@ -1254,6 +1247,12 @@ class Catalog:
     def _among(column: Any, ids: list[int]) -> Any:
         """`column` is one of `ids` (at most ID_CHUNK of them)."""
         return column.in_(ids)
+
+    def _among_chunks(self, column: Any, ids: Sequence[int]) -> Iterator[Any]:
+        """`column` is one of `ids`, as one clause per statement to run (ID_CHUNK ids each)."""
+        wanted = [int(i) for i in ids]
+        for start in range(0, len(wanted), self.ID_CHUNK):
+            yield self._among(column, wanted[start : start + self.ID_CHUNK])
 
     def filtered_vectors(
         self, model_id: str, filters: Filters, kept: np.ndarray | None = None
@@ -1308,11 +1307,9 @@ class Catalog:
 
     def photos(self, ids: Sequence[int]) -> dict[int, PhotoInfo]:
         out: dict[int, PhotoInfo] = {}
-        wanted = [int(i) for i in ids]
         with self.session() as s:
-            for start in range(0, len(wanted), self.ID_CHUNK):
-                chunk = wanted[start : start + self.ID_CHUNK]
-                for row in s.execute(_info_select().where(self._among(Photo.id, chunk))):
+            for among in self._among_chunks(Photo.id, ids):
+                for row in s.execute(_info_select().where(among)):
                     out[row[0]] = _photo_info(row)
         return out
 
@@ -1458,15 +1455,13 @@ class Catalog:
         """{photo id: unsigned 64-bit dHash} of those of `ids` hashed since their content
         last changed."""
         out: dict[int, int] = {}
-        wanted = [int(i) for i in ids]
         stmt = select(PhotoHash.photo_id, PhotoHash.dhash).join(
             Photo, Photo.id == PhotoHash.photo_id
         )
         stmt = stmt.where(PhotoHash.content_hash == Photo.content_hash)
         with self.session() as s:
-            for start in range(0, len(wanted), 900):
-                chunk = wanted[start : start + 900]
-                for photo_id, value in s.execute(stmt.where(PhotoHash.photo_id.in_(chunk))):
+            for among in self._among_chunks(PhotoHash.photo_id, ids):
+                for photo_id, value in s.execute(stmt.where(among)):
                     out[photo_id] = value & 0xFFFF_FFFF_FFFF_FFFF
         return out
 

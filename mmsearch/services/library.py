@@ -540,7 +540,7 @@ class Library:
         index (which the indexer keeps up to date either way; the GPU copy follows it). A
         shared library too answers from this computer's index, brought up to the server's
         rows first: at a million photos it keeps recall@10 0.995 where the server's own
-        graph gives 0.74, and its filters cost a few ms (docs/shared-library.md)."""
+        graph gives 0.74-0.86 (docs/shared-library.md)."""
         index = self.index()  # outside _backend_lock: index() takes _index_lock
         self.follow_catalog()  # (a shared library: what other computers added meanwhile)
         with self._backend_lock:
