@@ -19,31 +19,27 @@ from pathlib import Path
 
 import numpy as np
 
+from mmsearch.encoders.formats import find_model_dir
 from mmsearch.encoders.model import load_model
+from mmsearch.encoders.spec import ModelError
 from mmsearch.paths import data_dir, model_search_path
-from mmsearch.services.evaluation import CaptionSet, embed_photos, load_captions, recalls
+from mmsearch.services.evaluation import (
+    CaptionSet,
+    embed_captions,
+    embed_photos,
+    load_captions,
+    retrieval_recalls,
+)
 
 
-def model_folder(name: str) -> Path:
-    """The model's folder where the app would find it (an `mmsearch export` or a built one)."""
-    places = model_search_path(data_dir())
-    for folder in (place / name for place in places):
-        if folder.is_dir():
-            return folder
-    raise SystemExit(f"no model {name!r} in {', '.join(map(str, places))} (see mmsearch export)")
-
-
-def similarity(name: str, data: CaptionSet, threads: int | None) -> np.ndarray:
-    model = load_model(model_folder(name), threads=threads)
-    texts = [
-        model.text.encode(data.captions[i : i + 256]) for i in range(0, len(data.captions), 256)
-    ]
-    return np.concatenate(texts) @ embed_photos(model, data.images).T
+def similarity(folder: Path, data: CaptionSet, threads: int | None) -> np.ndarray:
+    """Captions x photos cosines of the model in `folder`."""
+    model = load_model(folder, threads=threads)
+    return embed_captions(model, data.captions) @ embed_photos(model, data.images).T
 
 
 def line(label: str, sim: np.ndarray, data: CaptionSet) -> str:
-    t2i = recalls(sim, lambda r, top: top == data.caption_image[r])
-    i2t = recalls(sim.T, lambda r, top: data.caption_image[top] == r)
+    t2i, i2t = retrieval_recalls(sim, data.caption_image)
 
     def fmt(values: dict[str, float]) -> str:
         return " / ".join(f"{100 * v:.1f}" for v in values.values())
@@ -57,8 +53,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("models", nargs="+", help="model ids (data folder or build/models)")
     args = parser.parse_args()
+    try:  # every model is found (where the app finds models) before any is run
+        folders = {
+            name: find_model_dir(name, model_search_path(data_dir())) for name in args.models
+        }
+    except ModelError as e:
+        raise SystemExit(str(e)) from None
     data = load_captions(args.captions)
-    sims = {name: similarity(name, data, args.threads) for name in args.models}
+    sims = {name: similarity(folder, data, args.threads) for name, folder in folders.items()}
     for name, sim in sims.items():
         print(line(name, sim, data), flush=True)
     for size in range(2, len(sims) + 1):

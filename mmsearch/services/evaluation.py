@@ -122,6 +122,23 @@ def recalls(
     return {f"R@{k}": float(hits[:, :k].any(axis=1).mean()) for k in KS}
 
 
+def retrieval_recalls(
+    similarity: np.ndarray, caption_image: np.ndarray
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(text -> image, image -> text) Recall@K of a captions x photos `similarity`, where
+    `caption_image[c]` is caption c's photo."""
+    t2i = recalls(similarity, lambda r, top: top == caption_image[r])
+    i2t = recalls(similarity.T, lambda r, top: caption_image[top] == r)
+    return t2i, i2t
+
+
+def embed_captions(model: Model, captions: list[str]) -> np.ndarray:
+    """The dual encoder's (N, dim) vectors of `captions`, in batches of 256."""
+    return np.concatenate(
+        [model.text.encode(captions[i : i + 256]) for i in range(0, len(captions), 256)]
+    )
+
+
 class _PairScorer:
     """Fusion logits of (photo, caption) pairs of an evaluation set, in batches."""
 
@@ -223,16 +240,10 @@ def evaluate(
             tokens += [t[m > 0] for t, m in zip(chunk_tokens, mask, strict=True)]
         text_vectors = np.concatenate(parts)
     else:
-        text_vectors = np.concatenate(
-            [
-                model.text.encode(data.captions[i : i + 256])
-                for i in range(0, len(data.captions), 256)
-            ]
-        )
+        text_vectors = embed_captions(model, data.captions)
     sim = text_vectors @ image_vectors.T
     result: dict[str, object] = {"images": len(data.images), "captions": len(data.captions)}
-    t2i = recalls(sim, lambda r, top: top == data.caption_image[r])
-    i2t = recalls(sim.T, lambda r, top: data.caption_image[top] == r)
+    t2i, i2t = retrieval_recalls(sim, data.caption_image)
     result |= {"t2i": t2i, "i2t": i2t}
     if fused is None:
         if ranking:
