@@ -1063,8 +1063,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         from models.matching import export
     except ImportError as e:
         raise _build_extra("export", e) from e
-    if not args.weights.is_file():
-        raise UserError(f"{args.weights} is not a file: pass the .safetensors that training wrote")
+    for weights in args.weights:
+        if not weights.is_file():
+            raise UserError(f"{weights} is not a file: pass the .safetensors that training wrote")
+    if args.cjk is not None and not args.cjk.is_file():
+        raise UserError(f"{args.cjk} is not a file: pass the .cjk.safetensors that training wrote")
     if args.out is None:
         args.out = data_dir(args.data_dir) / "models"
     folder = export.run(args, _say)
@@ -1307,7 +1310,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Export a trained matching model (image, text and fusion ONNX graphs, "
         "tokenizer, spec) to <out>/<id>/, where `mmsearch --model <id>` finds it.",
     )
-    p.add_argument("--weights", type=Path, required=True, help="the .safetensors training wrote")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        action="append",
+        required=True,
+        help="the .safetensors training wrote; given again, the models make one ensemble "
+        "(their cosines averaged)",
+    )
+    p.add_argument(
+        "--cjk", type=Path, help="Chinese rows (default: <weights>.cjk.safetensors, one model)"
+    )
     p.add_argument("--out", type=Path, help="models folder (default: <data dir>/models)")
     p.add_argument("--id", dest="model_id", help="model id (default: the weights' file name)")
     p.add_argument("--name", default="", help="display name")

@@ -285,3 +285,50 @@ def test_evaluation_reranks_and_ranks_captions_with_the_fusion_head(
     assert isinstance(ranking, dict) and set(ranking) == {"dual", "fused"}
     for scores in ranking.values():
         assert 0 <= scores["R@1"] <= scores["MRR"] <= 1
+
+
+def test_an_ensemble_joins_its_members(
+    trained: Path, graphs: Graphs, tiny_set: Path, tmp_path: Path
+) -> None:
+    """Two models, on two trunks, exported as one (`export --weights A --weights B`): its
+    vectors are the members' joined (concatenated over sqrt(2), so a cosine is the mean of
+    the members'), the smaller trunk reading the larger's input resized inside the graph;
+    the photo vectors get a version of their own."""
+    from models.common import save_weights_half
+
+    first = trained / "weights.safetensors"
+    one = load_trained(first)
+    config = MatchingConfig.from_dict(
+        {**one.config.to_dict(), "backbone": "efficientnet-lite2", "seed": 1}
+    )
+    torch.manual_seed(1)
+    second = tmp_path / "lite2.safetensors"
+    meta = {"config": json.dumps(config.to_dict())}
+    save_weights_half(second, MatchingModel(config).state_dict(), meta)
+    models = tmp_path / "models"
+    args = ["export", "--weights", str(first), "--weights", str(second), "--out", str(models)]
+    assert main([*args, "--id", "pair"]) == 0
+    pair = load_model(models / "pair")
+    assert pair.spec.dim == 2 * one.config.dim and pair.spec.image.size == 260
+    assert pair.spec.version.startswith("1-ensemble-")
+    assert pair.spec.languages == ("en",)  # the first member's Chinese rows are not its own
+
+    images = [Image.open(p).convert("RGB") for p in sorted((tiny_set / "images").iterdir())[:4]]
+    pixels = np.stack([pair.image.preprocess(im) for im in images])
+    texts = ["a red circle", "a blue square on a white background", "triangle"]
+    got, text = pair.image.encode(pixels), pair.text.encode(texts)
+    lite0, lite2 = graphs, build_graphs(load_trained(second))
+    x = torch.from_numpy(pixels)
+    small = torch.nn.functional.interpolate(
+        x, size=(224, 224), mode="bilinear", antialias=True, align_corners=False
+    )
+    ids, mask = tokenize(lite0.tokenizer, texts)
+    with torch.no_grad():
+        image0, image2 = lite0.image(small)[0].numpy(), lite2.image(x)[0].numpy()
+        text0, text2 = lite0.text(ids, mask)[0].numpy(), lite2.text(ids, mask)[0].numpy()
+    # image.onnx stores an ensemble's weights as float16 (float32 arithmetic)
+    joined = np.concatenate([image0, image2], 1) / np.sqrt(2)
+    assert (got * joined).sum(axis=1).min() > 0.9999
+    assert np.abs(text - np.concatenate([text0, text2], 1) / np.sqrt(2)).max() < 1e-4
+    mean = (image0 @ text0.T + image2 @ text2.T) / 2
+    assert np.abs(got @ text.T - mean).max() < 2e-3

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -68,16 +68,21 @@ def characters_of(chinese: Sequence[str]) -> list[str]:
 
 class ExtendedText(nn.Module):
     """(input_ids, attention_mask) -> unit embeddings: MiniLM with a longer embedding table,
-    then the trained text head; only the CJK rows (`trainable`) learn."""
+    then the trained text head (an ensemble's heads, their embeddings joined as its text
+    graph joins them); only the CJK rows (`trainable`) learn."""
 
     trainable: torch.Tensor
 
     def __init__(
-        self, bert: Any, head: TextHead, trainable: torch.Tensor, tune_layers: int = 0
+        self,
+        bert: Any,
+        head: TextHead | Sequence[TextHead],
+        trainable: torch.Tensor,
+        tune_layers: int = 0,
     ) -> None:
         super().__init__()
         self.bert: Any = bert
-        self.head = head
+        self.heads = nn.ModuleList([head] if isinstance(head, TextHead) else head)
         self.register_buffer("trainable", trainable)
         for p in self.parameters():
             p.requires_grad_(False)
@@ -105,12 +110,17 @@ class ExtendedText(nn.Module):
             attention_mask=attention_mask,
             token_type_ids=torch.zeros_like(input_ids),
         ).last_hidden_state
-        out: torch.Tensor = self.head.embed(states, attention_mask)
-        return out
+        from models.matching.export import joined
+
+        heads = cast(list[TextHead], list(self.heads))
+        return joined([head.embed(states, attention_mask) for head in heads])
 
 
 def build_model(
-    tokenizer: Any, teacher: Any, config: CjkConfig, pairs: Sequence[tuple[np.ndarray, np.ndarray]]
+    tokenizer: Any,
+    teachers: Sequence[Any],
+    config: CjkConfig,
+    pairs: Sequence[tuple[np.ndarray, np.ndarray]],
 ) -> tuple[ExtendedText, int, int]:
     from models.common import load_bert
 
@@ -136,9 +146,12 @@ def build_model(
             aligned = zh.aligned_states(vocab, pairs, states)
             for row, vector in aligned.items():
                 table[row] = vector
-    head = TextHead(replace(teacher.config, dropout=0.0))
-    head.load_state_dict(teacher.model.text.state_dict())
-    model = ExtendedText(bert, head, cjk, config.tune_layers)
+    heads = []
+    for teacher in teachers:
+        head = TextHead(replace(teacher.config, dropout=0.0))
+        head.load_state_dict(teacher.model.text.state_dict())
+        heads.append(head)
+    model = ExtendedText(bert, heads, cjk, config.tune_layers)
     return model, int(cjk.sum()), len(aligned)
 
 
@@ -299,14 +312,18 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
     data = zh.load_data(
         trainset, Path(args.model), tokenizer, config, Path(args.cache), log, special=True
     )
-    teacher = load_trained(WEIGHTS_DIR / f"{BUNDLED_MODEL_ID}.safetensors")
-    model, trainable, aligned = build_model(tokenizer, teacher, config, zh.translation_pairs(data))
+    # The model whose graphs are `--model` (its members, for an ensemble), in the same order.
+    weights = args.weights or [WEIGHTS_DIR / f"{BUNDLED_MODEL_ID}.safetensors"]
+    teachers = [load_trained(Path(w)) for w in weights]
+    pairs = zh.translation_pairs(data)
+    model, trainable, aligned = build_model(tokenizer, teachers, config, pairs)
     log(f"{trainable} CJK rows learn; {aligned} start aligned to English word pieces")
-    scale = float(teacher.model.scale())
+    scale = float(teachers[0].model.scale())
     out = Path(args.out)
+    teacher = teachers[0].sha256 if len(teachers) == 1 else [t.sha256 for t in teachers]
 
     def keep(result: dict[str, Any]) -> dict[str, Any]:
-        record = {**result, "config": asdict(config), "teacher": teacher.sha256}
+        record = {**result, "config": asdict(config), "teacher": teacher}
         save(model, tokenizer, config, record, out / f"weights{WEIGHTS_SUFFIX}")
         (out / "history.json").write_text(json.dumps(record, indent=1))
         return record
@@ -318,7 +335,15 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    run(zh.training_parser(__doc__.split("\n\n")[0], "build/train/cjk").parse_args(argv))
+    parser = zh.training_parser(__doc__.split("\n\n")[0], "build/train/cjk")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        action="append",
+        help="the trained heads of --model (every member's, in order, for an ensemble; "
+        "default: the bundled model's)",
+    )
+    run(parser.parse_args(argv))
     return 0
 
 

@@ -20,15 +20,18 @@ is compared with torch before the folder is written (max abs difference < 1e-4).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from mmsearch.encoders.formats import SPEC_FILE, SPEC_SCHEMA, load_spec
 from mmsearch.encoders.spec import sha256_file
@@ -82,32 +85,68 @@ LICENSE_NOTES = (
 # -- the graphs ----------------------------------------------------------------------------
 
 
-class ImageGraph(nn.Module):
-    """pixels -> (unit embedding, fusion regions)."""
+def joined(embeddings: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The members' unit embeddings as one unit vector: concatenated over sqrt(members), so
+    that its cosine with another such vector is the mean of the members' cosines."""
+    if len(embeddings) == 1:
+        return embeddings[0]
+    return torch.cat(list(embeddings), dim=-1) / math.sqrt(len(embeddings))
 
-    def __init__(self, trunk: Trunk, head: ImageHead) -> None:
+
+class ImageGraph(nn.Module):
+    """pixels -> (unit embedding, fusion regions).
+
+    One member: its trunk and head. Several (an ensemble, `export --weights A --weights B`):
+    each distinct trunk runs once, on the pixels resized inside the graph to its own input
+    size (bilinear, antialiased; the graph takes the largest trunk's size), every head embeds
+    its trunk's features, and the embeddings are `joined`. The fusion regions are the first
+    member's.
+    """
+
+    def __init__(
+        self,
+        trunks: Sequence[Trunk],
+        sizes: Sequence[int],
+        heads: Sequence[ImageHead],
+        uses: Sequence[int],
+    ) -> None:
         super().__init__()
-        self.trunk = trunk
-        self.head = head
+        self.trunks = nn.ModuleList(trunks)
+        self.sizes = list(sizes)
+        self.size = max(self.sizes)
+        self.heads = nn.ModuleList(heads)
+        self.uses = list(uses)  # the trunk each head reads
 
     def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        pooled, regions = self.trunk(pixels)
-        return self.head.embed(pooled, regions), self.head.fusion_regions(regions)
+        features = []
+        for trunk, size in zip(self.trunks, self.sizes, strict=True):
+            x = pixels
+            if size != self.size:
+                x = F.interpolate(
+                    pixels, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+                )
+            features.append(trunk(x))
+        heads = cast(list[ImageHead], list(self.heads))
+        embeddings = [head.embed(*features[t]) for head, t in zip(heads, self.uses, strict=True)]
+        return joined(embeddings), heads[0].fusion_regions(features[self.uses[0]][1])
 
 
 class TextGraph(nn.Module):
-    """(input_ids, attention_mask) -> (unit embedding, fusion tokens)."""
+    """(input_ids, attention_mask) -> (unit embedding, fusion tokens): MiniLM once, then
+    every member's head, `joined`; the fusion tokens are the first member's."""
 
-    def __init__(self, states: TokenStates, head: TextHead) -> None:
+    def __init__(self, states: TokenStates, heads: Sequence[TextHead]) -> None:
         super().__init__()
         self.states = states
-        self.head = head
+        self.heads = nn.ModuleList(heads)
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         states = self.states(input_ids, attention_mask)
-        return self.head.embed(states, attention_mask), self.head.fusion_tokens(states)
+        heads = cast(list[TextHead], list(self.heads))
+        embeddings = [head.embed(states, attention_mask) for head in heads]
+        return joined(embeddings), heads[0].fusion_tokens(states)
 
 
 @dataclass
@@ -148,10 +187,33 @@ class Graphs:
     image_size: int
 
 
-def build_graphs(trained: Trained, cjk: Path | None = None) -> Graphs:
-    """The modules to export; `cjk`: the Chinese characters' embedding rows MiniLM gains
-    (its vocabulary and the tokenizer with it)."""
-    trunk, size = load_trunk(trained.config.backbone, trained.config.grid)
+def check_members(members: Sequence[Trained]) -> None:
+    """Raise ValueError unless these trained models can make one: at least one, all trained
+    on the same view of the photos."""
+    if not members:
+        raise ValueError("no trained weights given")
+    views = {m.config.resize for m in members}
+    if len(views) > 1:
+        raise ValueError(f"the members were trained on different views of the photos: {views}")
+
+
+def build_graphs(trained: Trained | Sequence[Trained], cjk: Path | None = None) -> Graphs:
+    """The modules to export; several trained models make one ensemble (`ImageGraph`);
+    `cjk`: the Chinese characters' embedding rows MiniLM gains (its vocabulary and the
+    tokenizer with it)."""
+    members = [trained] if isinstance(trained, Trained) else list(trained)
+    check_members(members)
+    keys: list[tuple[str, int]] = []
+    for m in members:
+        if (m.config.backbone, m.config.grid) not in keys:
+            keys.append((m.config.backbone, m.config.grid))
+    loaded = [load_trunk(backbone, grid) for backbone, grid in keys]
+    image = ImageGraph(
+        [trunk for trunk, _ in loaded],
+        [size for _, size in loaded],
+        [m.model.image for m in members],
+        [keys.index((m.config.backbone, m.config.grid)) for m in members],
+    )
     bert = load_bert()
     if cjk is not None:
         from models.matching.chinese import extend
@@ -160,11 +222,11 @@ def build_graphs(trained: Trained, cjk: Path | None = None) -> Graphs:
     else:
         tokenizer = load_tokenizer()
     return Graphs(
-        ImageGraph(trunk, trained.model.image).eval(),
-        TextGraph(TokenStates(bert).eval(), trained.model.text).eval(),
-        trained.model.fusion.eval(),
+        image.eval(),
+        TextGraph(TokenStates(bert).eval(), [m.model.text for m in members]).eval(),
+        members[0].model.fusion.eval(),
         tokenizer,
-        size,
+        image.size,
     )
 
 
@@ -264,17 +326,13 @@ def check_parity(graphs: Graphs, folder: Path) -> dict[str, float]:
     return diffs
 
 
-def check_text_half(graphs: Graphs, path: Path) -> float:
-    """The text graph with float16-stored weights against torch: raise unless every
-    embedding keeps cosine >= 0.9999 (it is ~0.99999994). Returns the least cosine."""
+def _check_half(path: Path, feeds: dict[str, np.ndarray], want: torch.Tensor) -> float:
+    """A graph with float16-stored weights against torch's embeddings `want`: raise unless
+    every embedding keeps cosine >= 0.9999. Returns the least cosine."""
     import onnxruntime as ort
 
-    texts = ["a dog", "Two people walk on a beach .", "a red 汽车", "海滩上的狗", "word " * 60]
-    ids, mask = tokenize(graphs.tokenizer, texts)
-    with torch.no_grad():
-        want, _ = graphs.text(ids, mask)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(["embedding"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+    got = session.run(["embedding"], feeds)[0]
     got = got / np.linalg.norm(got, axis=1, keepdims=True)
     least = float((got * want.numpy()).sum(axis=1).min())
     if not least >= 0.9999:
@@ -282,18 +340,53 @@ def check_text_half(graphs: Graphs, path: Path) -> float:
     return least
 
 
+def check_text_half(graphs: Graphs, path: Path) -> float:
+    """The text graph with float16-stored weights against torch (cosine ~0.99999994)."""
+    texts = ["a dog", "Two people walk on a beach .", "a red 汽车", "海滩上的狗", "word " * 60]
+    ids, mask = tokenize(graphs.tokenizer, texts)
+    with torch.no_grad():
+        want, _ = graphs.text(ids, mask)
+    return _check_half(path, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}, want)
+
+
+def check_image_half(graphs: Graphs, path: Path) -> float:
+    """The image graph with float16-stored weights against torch, on smooth pictures (a
+    photo's statistics, not noise's)."""
+    size = graphs.image_size
+    ramp = torch.linspace(-1.5, 1.5, size)
+    pixels = torch.stack(
+        [
+            torch.stack(
+                [ramp.expand(size, size), ramp[:, None].expand(size, size), -ramp.outer(ramp)]
+            ),
+            torch.stack(
+                [(ramp * 3).sin().outer(ramp.cos()), -ramp.expand(size, size), ramp.outer(ramp)]
+            ),
+        ]
+    )
+    with torch.no_grad():
+        want, _ = graphs.image(pixels)
+    return _check_half(path, {"pixels": pixels.numpy()}, want)
+
+
 # -- the folder ----------------------------------------------------------------------------
 
 
-def sources(config: MatchingConfig) -> list[dict[str, str]]:
-    package = weights_package(config.backbone)
-    return [
-        {
+def sources(configs: Sequence[MatchingConfig]) -> list[dict[str, str]]:
+    """The packages the graphs are made of: each trunk's weights, the architecture, MiniLM."""
+    trunks = []
+    for config in configs:
+        package = weights_package(config.backbone)
+        entry = {
             "name": package,
             "version": package_version(package),
             "license": "Apache-2.0",
             "role": f"{config.backbone} ImageNet-1k weights (image trunk, frozen)",
-        },
+        }
+        if entry not in trunks:
+            trunks.append(entry)
+    return [
+        *trunks,
         {
             "name": "efficientnet-lite-pytorch",
             "version": package_version("efficientnet-lite-pytorch"),
@@ -316,31 +409,61 @@ def cjk_weights(weights: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def recipe(trained: Trained, weights: Path) -> dict[str, Any]:
-    """What defines the built files; spec.json keeps it to detect a stale build."""
+def default_cjk(weights: Sequence[Path]) -> Path | None:
+    """One model's Chinese rows lie beside its weights; an ensemble's are named (`--cjk`):
+    rows trained through one member's head read as noise through the others'."""
+    return cjk_weights(weights[0]) if len(weights) == 1 else None
+
+
+def member_recipe(trained: Trained, weights: Path) -> dict[str, Any]:
     return {
-        "version": EXPORT_VERSION,
         "weights": weights.name,
         "weights_sha256": trained.sha256,
         "config": trained.config.to_dict(),
         "training": trained.record,
-        "cjk": (
-            {"weights": cjk.name, "sha256": sha256_file(cjk)}
-            if (cjk := cjk_weights(weights)) is not None
-            else None
-        ),
-        # Text graphs keep their weights as float16 (models.common.store_half): the photo
-        # side is untouched, so the version (and every stored photo vector) stays.
-        "text_weights": "float16",
     }
 
 
+def recipe(members: Sequence[Trained], weights: Sequence[Path], cjk: Path | None) -> dict[str, Any]:
+    """What defines the built files; spec.json keeps it to detect a stale build."""
+    parts: dict[str, Any] = {"version": EXPORT_VERSION}
+    if len(members) == 1:
+        parts.update(member_recipe(members[0], weights[0]))
+    else:
+        parts["members"] = [member_recipe(m, w) for m, w in zip(members, weights, strict=True)]
+        parts["join"] = (
+            "unit embeddings concatenated over sqrt(members); trunks smaller than the input "
+            "resize it in the graph (bilinear, antialiased)"
+        )
+        parts["image_weights"] = "float16"
+    parts["cjk"] = {"weights": cjk.name, "sha256": sha256_file(cjk)} if cjk is not None else None
+    # Text graphs keep their weights as float16 (models.common.store_half): the photo
+    # side is untouched, so the version (and every stored photo vector) stays.
+    parts["text_weights"] = "float16"
+    return parts
+
+
+def model_version(members: Sequence[Trained]) -> str:
+    """The photo vectors' version: the trained heads' (an ensemble's: all of them, in
+    order). The Chinese characters change only the text side, so they don't move it."""
+    if len(members) == 1:
+        return f"{EXPORT_VERSION}-{members[0].sha256[:12]}"
+    digest = hashlib.sha256(" ".join(m.sha256 for m in members).encode()).hexdigest()
+    return f"{EXPORT_VERSION}-ensemble-{digest[:12]}"
+
+
 def make_spec(
-    folder: Path, model_id: str, display_name: str, trained: Trained, weights: Path, size: int
+    folder: Path,
+    model_id: str,
+    display_name: str,
+    members: Sequence[Trained],
+    weights: Sequence[Path],
+    size: int,
+    cjk: Path | None,
 ) -> dict[str, Any]:
-    """spec.json data for the files in `folder`. The version is the trained heads': the
-    Chinese characters change only the text side, so every stored photo vector stays."""
-    config = trained.config
+    """spec.json data for the files in `folder`."""
+    first = members[0]
+    config = first.config
     names = (IMAGE_FILE, TEXT_FILE, FUSION_FILE, TOKENIZER_FILE)
     files = {
         name: {"sha256": sha256_file(folder / name), "size": (folder / name).stat().st_size}
@@ -349,10 +472,10 @@ def make_spec(
     return {
         "schema": SPEC_SCHEMA,
         "id": model_id,
-        "version": f"{EXPORT_VERSION}-{trained.sha256[:12]}",
+        "version": model_version(members),
         "display_name": display_name,
         "family": "matching",
-        "dim": config.dim,
+        "dim": sum(m.config.dim for m in members),
         "image_file": IMAGE_FILE,
         "image_input": "pixels",
         "image_size": size,
@@ -367,7 +490,7 @@ def make_spec(
         "pad_token": "[PAD]",
         "pad_token_id": 0,
         "output": "embedding",
-        "languages": ["en", "zh"] if cjk_weights(weights) is not None else ["en"],
+        "languages": ["en", "zh"] if cjk is not None else ["en"],
         "fusion": {
             "file": FUSION_FILE,
             "regions_output": "regions",
@@ -377,28 +500,30 @@ def make_spec(
             "region_dim": config.fusion_dim,
             # score = cosine + weight * logit: the head was trained on top of
             # fusion_scale * cosine, so 1 / fusion_scale puts its logit in cosine units.
-            "weight": 1.0 / float(trained.model.fusion_scale.item()),
+            "weight": 1.0 / float(first.model.fusion_scale.item()),
         },
         "files": files,
         "license": LICENSE,
         "license_notes": LICENSE_NOTES,
-        "sources": sources(config),
-        "recipe": recipe(trained, weights),
+        "sources": sources([m.config for m in members]),
+        "recipe": recipe(members, weights, cjk),
     }
 
 
-def is_up_to_date(folder: Path, weights: Path) -> bool:
+def is_up_to_date(folder: Path, weights: Sequence[Path], cjk: Path | None) -> bool:
     """True when `folder` holds an export of these weights by this code and packages."""
     try:
         spec = load_spec(folder)
-        trained = load_trained(weights)
+        members = [load_trained(w) for w in weights]
     except Exception:
         return False
     current = [
         {"name": s.name, "version": s.version, "license": s.license, "role": s.role}
         for s in spec.sources
     ]
-    return dict(spec.recipe) == recipe(trained, weights) and current == sources(trained.config)
+    return dict(spec.recipe) == recipe(members, weights, cjk) and current == sources(
+        [m.config for m in members]
+    )
 
 
 def _rename(folder: Path, display_name: str) -> None:
@@ -411,33 +536,45 @@ def _rename(folder: Path, display_name: str) -> None:
     write_json(path, data, indent=2)
 
 
+def _default_name(members: Sequence[Trained]) -> str:
+    trunks = dict.fromkeys(
+        m.config.backbone.replace("efficientnet-lite", "EfficientNet-Lite") for m in members
+    )
+    heads = f", {len(members)} heads" if len(members) > 1 else ""
+    return f"{' + '.join(trunks)} + MiniLM-L6 (trained matching model{heads}, offline)"
+
+
 def export(
-    weights: Path,
+    weights: Path | Sequence[Path],
     out: Path,
     model_id: str,
     display_name: str = "",
     force: bool = False,
     log: Any = print,
+    cjk: Path | None = None,
 ) -> Path:
-    """Export `weights` to `<out>/<model_id>/` (atomically); return the folder.
+    """Export `weights` (several: one ensemble model) to `<out>/<model_id>/` (atomically);
+    return the folder. `cjk`: the Chinese rows (default: `default_cjk`).
 
     Returns at once when an up-to-date export is already there, unless `force`.
     """
+    paths = [Path(weights)] if isinstance(weights, (str, Path)) else [Path(w) for w in weights]
+    cjk = cjk if cjk is not None else default_cjk(paths)
     out = Path(out)
     final = out / model_id
-    if not force and is_up_to_date(final, weights):
+    if not force and is_up_to_date(final, paths, cjk):
         if display_name:
             _rename(final, display_name)
-        log(f"{final} is up to date ({weights.name}); --force rebuilds it")
+        log(f"{final} is up to date ({', '.join(p.name for p in paths)}); --force rebuilds it")
         return final
     with new_model_folder(out, model_id, log) as (work, step):
-        trained = load_trained(weights)
-        config = trained.config
-        step(f"loading {config.backbone} and all-MiniLM-L6-v2 with the heads of {weights.name}")
-        cjk = cjk_weights(weights)
+        members = [load_trained(p) for p in paths]
+        check_members(members)
+        trunks = ", ".join(dict.fromkeys(m.config.backbone for m in members))
+        step(f"loading {trunks} and all-MiniLM-L6-v2 with the heads of {len(members)} model(s)")
         if cjk is not None:
             step(f"MiniLM's vocabulary gains the Chinese characters of {cjk.name}")
-        graphs = build_graphs(trained, cjk)
+        graphs = build_graphs(members, cjk)
         step("exporting image.onnx, text.onnx and fusion.onnx")
         export_graphs(graphs, work)
         step("checking ONNX Runtime against torch")
@@ -446,11 +583,16 @@ def export(
         step(f"{TEXT_FILE}: weights stored as float16, arithmetic float32")
         store_half(work / TEXT_FILE)
         check_text_half(graphs, work / TEXT_FILE)
-        name = display_name or (
-            f"{config.backbone.replace('efficientnet-lite', 'EfficientNet-Lite')} + MiniLM-L6 "
-            "(trained matching model, offline)"
-        )
-        write_spec(work, make_spec(work, model_id, name, trained, weights, graphs.image_size))
+        if len(members) > 1:
+            # Several trunks and heads: float16 storage keeps the package under its limit
+            # (the heads were saved as float16 anyway; the trunks' ImageNet weights move a
+            # photo's vector by a cosine of ~1e-6). One model keeps float32: its version,
+            # and so every photo vector stored, stays as it was.
+            step(f"{IMAGE_FILE}: weights stored as float16, arithmetic float32")
+            store_half(work / IMAGE_FILE)
+            step(f"least cosine to torch: {check_image_half(graphs, work / IMAGE_FILE):.6f}")
+        name = display_name or _default_name(members)
+        write_spec(work, make_spec(work, model_id, name, members, paths, graphs.image_size, cjk))
     return final
 
 
@@ -459,7 +601,16 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser = parser or argparse.ArgumentParser(
         prog="python -m models.matching.export", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--weights", type=Path, required=True, help="trained .safetensors")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        action="append",
+        required=True,
+        help="trained .safetensors; given again, the models make one ensemble",
+    )
+    parser.add_argument(
+        "--cjk", type=Path, help="Chinese rows (default: <weights>.cjk.safetensors, one model)"
+    )
     parser.add_argument("--out", type=Path, default=Path("build/models"), help="models folder")
     parser.add_argument("--id", dest="model_id", help="model id (default: the weights' name)")
     parser.add_argument("--name", default="", help="display name")
@@ -469,8 +620,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 def run(args: argparse.Namespace, log: Any = print) -> Path:
     """Export as the parsed arguments say."""
-    model_id = args.model_id or args.weights.stem
-    return export(args.weights, args.out, model_id, args.name, args.force, log)
+    model_id = args.model_id or args.weights[0].stem
+    return export(args.weights, args.out, model_id, args.name, args.force, log, args.cjk)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
