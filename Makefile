@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 MODELS := build/models
 QM := mmsearch/ui/i18n/mmsearch_zh_CN.qm
 
-.PHONY: install run run-cli test lint typecheck bench bench-gui eval train train-zh screenshots clean \
+.PHONY: install run run-cli test lint typecheck bench bench-gui eval train train-members train-zh \
+	screenshots clean \
 	package package-test
 
 # --no-compile: Python compiles what it imports, on first import; compiling every file of
@@ -62,6 +63,17 @@ eval: install
 #   cp build/train/matching/weights.safetensors models/matching/weights/effnetlite-minilm-matching.safetensors
 train: $(STAMP)
 	$(VENV)/bin/mmsearch train --captions ../shared/trainset/captions.jsonl --out build/train/matching
+
+# The ensemble's two other members (docs/models.md, "One model from three"): the same
+# recipe on the whole trainset, Lite0 with seed 1 and Lite2 with seed 0, no fusion head
+# (~50 min on 2 cores). To ship them:
+#   cp build/train/lite0-seed1/weights.safetensors models/matching/weights/effnetlite-minilm-matching.lite0-seed1.safetensors
+#   cp build/train/lite2/weights.safetensors models/matching/weights/effnetlite-minilm-matching.lite2.safetensors
+train-members: $(STAMP)
+	$(VENV)/bin/mmsearch train --captions ../shared/trainset/captions.jsonl --out build/train/lite0-seed1 \
+		--set seed=1 --set fusion_epochs=0
+	$(VENV)/bin/mmsearch train --captions ../shared/trainset/captions.jsonl --out build/train/lite2 \
+		--set backbone=efficientnet-lite2 --set fusion_epochs=0
 
 # Teach the default model's text side Chinese (fixed seed; needs the built model's graphs):
 #   cp build/train/cjk/weights.cjk.safetensors models/matching/weights/effnetlite-minilm-matching.cjk.safetensors
