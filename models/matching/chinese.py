@@ -36,6 +36,7 @@ from torch import nn
 
 from mmsearch.encoders.languages import is_ideograph
 from models.matching import zh
+from models.matching.export import joined
 from models.matching.model import TextHead
 
 WEIGHTS_SUFFIX = ".cjk.safetensors"
@@ -110,8 +111,6 @@ class ExtendedText(nn.Module):
             attention_mask=attention_mask,
             token_type_ids=torch.zeros_like(input_ids),
         ).last_hidden_state
-        from models.matching.export import joined
-
         heads = cast(list[TextHead], list(self.heads))
         return joined([head.embed(states, attention_mask) for head in heads])
 

@@ -203,10 +203,7 @@ def build_graphs(trained: Trained | Sequence[Trained], cjk: Path | None = None) 
     tokenizer with it)."""
     members = [trained] if isinstance(trained, Trained) else list(trained)
     check_members(members)
-    keys: list[tuple[str, int]] = []
-    for m in members:
-        if (m.config.backbone, m.config.grid) not in keys:
-            keys.append((m.config.backbone, m.config.grid))
+    keys = list(dict.fromkeys((m.config.backbone, m.config.grid) for m in members))
     loaded = [load_trunk(backbone, grid) for backbone, grid in keys]
     image = ImageGraph(
         [trunk for trunk, _ in loaded],
@@ -269,6 +266,22 @@ def export_graphs(graphs: Graphs, folder: Path) -> None:
     graphs.tokenizer.save(str(folder / TOKENIZER_FILE))
 
 
+def smooth_pictures(size: int) -> torch.Tensor:
+    """Two (3, size, size) pictures of smooth gradients in normalised pixel units: a photo's
+    statistics, where noise alone would miss what large flat areas do."""
+    ramp = torch.linspace(-1, 1, size)
+    return torch.stack(
+        [
+            torch.stack(
+                [ramp.expand(size, size), ramp[:, None].expand(size, size), -ramp.outer(ramp)]
+            ),
+            torch.stack(
+                [(ramp * 3).sin().outer(ramp.cos()), -ramp.expand(size, size), ramp.outer(ramp)]
+            ),
+        ]
+    )
+
+
 def check_parity(graphs: Graphs, folder: Path) -> dict[str, float]:
     """Run the three graphs in ONNX Runtime against torch; raise if they differ by 1e-4
     (embeddings and fusion scores absolute, regions and tokens relative to their scale)."""
@@ -276,11 +289,8 @@ def check_parity(graphs: Graphs, folder: Path) -> dict[str, float]:
 
     size = graphs.image_size
     generator = torch.Generator().manual_seed(0)
-    ramp = torch.linspace(-1, 1, size)
-    smooth = torch.stack(
-        [ramp.expand(size, size), ramp[:, None].expand(size, size), -ramp.outer(ramp)]
-    )
-    pixels = torch.cat([torch.randn(2, 3, size, size, generator=generator), smooth[None]])
+    smooth = smooth_pictures(size)[:1]
+    pixels = torch.cat([torch.randn(2, 3, size, size, generator=generator), smooth])
     texts = ["a dog 海滩上的狗", "Two people walk on a beach .", "word " * 400]
     ids, mask = tokenize(graphs.tokenizer, texts)
     with torch.no_grad():
@@ -350,20 +360,8 @@ def check_text_half(graphs: Graphs, path: Path) -> float:
 
 
 def check_image_half(graphs: Graphs, path: Path) -> float:
-    """The image graph with float16-stored weights against torch, on smooth pictures (a
-    photo's statistics, not noise's)."""
-    size = graphs.image_size
-    ramp = torch.linspace(-1.5, 1.5, size)
-    pixels = torch.stack(
-        [
-            torch.stack(
-                [ramp.expand(size, size), ramp[:, None].expand(size, size), -ramp.outer(ramp)]
-            ),
-            torch.stack(
-                [(ramp * 3).sin().outer(ramp.cos()), -ramp.expand(size, size), ramp.outer(ramp)]
-            ),
-        ]
-    )
+    """The image graph with float16-stored weights against torch, on `smooth_pictures`."""
+    pixels = smooth_pictures(graphs.image_size)
     with torch.no_grad():
         want, _ = graphs.image(pixels)
     return _check_half(path, {"pixels": pixels.numpy()}, want)
@@ -569,7 +567,6 @@ def export(
         return final
     with new_model_folder(out, model_id, log) as (work, step):
         members = [load_trained(p) for p in paths]
-        check_members(members)
         trunks = ", ".join(dict.fromkeys(m.config.backbone for m in members))
         step(f"loading {trunks} and all-MiniLM-L6-v2 with the heads of {len(members)} model(s)")
         if cjk is not None:
